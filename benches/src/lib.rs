@@ -1,0 +1,1 @@
+//! Shared helpers for shardio's benches.

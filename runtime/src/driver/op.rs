@@ -1,0 +1,366 @@
+//! The `Op<T>` future, its multishot sibling `MultiOp<T>`, and the op-table
+//! slot state machine they share with the driver.
+//!
+//! ```text
+//!             push                 final CQE
+//!   (none) ─────────▶ Submitted ───────────────▶ Completed ──poll──▶ released
+//!                       │  ▲ poll                    │
+//!                       ▼  │                         │ future dropped
+//!                     Waiting ──final CQE──▶ Completed    (orphan sees the CQE, released)
+//!                       │
+//!                       │ future dropped: resources move into the slot,
+//!                       ▼ AsyncCancel pushed
+//!                     Ignored ──final CQE──▶ orphan undoes side effects, released
+//! ```
+//!
+//! Multishot ops stay in `Streaming` and queue each CQE until the one without
+//! `IORING_CQE_F_MORE`.
+
+use crate::shard::Shard;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// One CQE, as the driver hands it to an op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Completion {
+    pub(crate) result: i32,
+    pub(crate) flags: u32,
+}
+
+impl Completion {
+    /// The result as `io::Result`: negative values are `-errno`.
+    pub(crate) fn into_result(self) -> io::Result<u32> {
+        if self.result < 0 {
+            Err(io::Error::from_raw_os_error(-self.result))
+        } else {
+            Ok(self.result as u32)
+        }
+    }
+}
+
+/// What an op's resources do with a CQE that arrives after their future is
+/// gone. The default is nothing; an op whose success creates something (an
+/// accepted or opened fd, a provided buffer) undoes it here.
+pub(crate) trait Orphan: 'static {
+    fn on_cqe(&mut self, _c: &Completion) {}
+}
+
+/// An operation: the resources it owns while in flight, and how its final CQE
+/// becomes its output.
+pub(crate) trait OpDef: Orphan + Unpin + Sized {
+    type Output;
+    fn complete(self, c: Completion) -> Self::Output;
+}
+
+pub(crate) enum State {
+    /// Pushed; no future has polled it yet.
+    Submitted,
+    /// A future is waiting for the final CQE.
+    Waiting(Waker),
+    /// The final CQE arrived; the future has not taken it yet.
+    Completed(Completion),
+    /// A multishot op: CQEs queue here until taken; `done` after the final one.
+    Streaming {
+        queue: VecDeque<Completion>,
+        waker: Option<Waker>,
+        done: bool,
+    },
+    /// The future was dropped; the slot keeps its resources until the final CQE.
+    Ignored(Box<dyn Orphan>),
+}
+
+pub(crate) struct Slot {
+    state: State,
+    /// A non-final CQE of a single-shot op (SEND_ZC's result before its
+    /// notification): the op resolves with it once the final CQE arrives.
+    first: Option<Completion>,
+}
+
+pub(crate) enum AfterCqe {
+    Keep,
+    Release,
+}
+
+pub(crate) enum Orphaned {
+    /// The final CQE was already here: release the slot now.
+    Finished,
+    /// Still in flight: park the resources in the slot and cancel.
+    InFlight,
+}
+
+impl Slot {
+    pub(crate) fn single() -> Slot {
+        Slot {
+            state: State::Submitted,
+            first: None,
+        }
+    }
+
+    pub(crate) fn streaming() -> Slot {
+        Slot {
+            state: State::Streaming {
+                queue: VecDeque::new(),
+                waker: None,
+                done: false,
+            },
+            first: None,
+        }
+    }
+
+    pub(crate) fn set_state(&mut self, state: State) {
+        self.state = state;
+    }
+
+    pub(crate) fn is_final(&self) -> bool {
+        match &self.state {
+            State::Completed(_) => true,
+            State::Streaming { queue, done, .. } => *done && queue.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Applies one CQE to the slot.
+    pub(crate) fn complete(&mut self, c: Completion, is_final: bool) -> AfterCqe {
+        match &mut self.state {
+            State::Ignored(orphan) => {
+                orphan.on_cqe(&c);
+                if is_final {
+                    return AfterCqe::Release;
+                }
+            }
+            State::Streaming { queue, waker, done } => {
+                queue.push_back(c);
+                *done |= is_final;
+                if let Some(w) = waker.take() {
+                    w.wake();
+                }
+            }
+            State::Submitted | State::Waiting(_) => {
+                if !is_final {
+                    self.first.get_or_insert(c);
+                    return AfterCqe::Keep;
+                }
+                let result = self.first.take().unwrap_or(c);
+                if let State::Waiting(w) =
+                    std::mem::replace(&mut self.state, State::Completed(result))
+                {
+                    w.wake();
+                }
+            }
+            State::Completed(_) => debug_assert!(false, "CQE after the final one"),
+        }
+        AfterCqe::Keep
+    }
+
+    /// Shows `orphan` every CQE that arrived but was not consumed, and says
+    /// whether the op is already finished.
+    pub(crate) fn take_for_orphan(&mut self, orphan: &mut dyn Orphan) -> Orphaned {
+        if let Some(first) = self.first.take() {
+            orphan.on_cqe(&first);
+        }
+        match std::mem::replace(&mut self.state, State::Submitted) {
+            State::Completed(c) => {
+                orphan.on_cqe(&c);
+                Orphaned::Finished
+            }
+            State::Streaming { queue, done, .. } => {
+                for c in &queue {
+                    orphan.on_cqe(c);
+                }
+                if done {
+                    Orphaned::Finished
+                } else {
+                    Orphaned::InFlight
+                }
+            }
+            _ => Orphaned::InFlight,
+        }
+    }
+}
+
+/// Pushes `sqe` into the current shard's ring with a fresh slot.
+///
+/// # Safety
+///
+/// See [`Op::submit`].
+unsafe fn submit_slot(slot: Slot, sqe: io_uring::squeue::Entry) -> io::Result<(Rc<Shard>, usize)> {
+    let shard = Shard::current()?;
+    let key = {
+        let mut driver = shard.driver.borrow_mut();
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { driver.insert(slot, sqe, &shard.counters)? }
+    };
+    Ok((shard, key))
+}
+
+fn orphan_into(shard: &Shard, key: usize, orphan: Box<dyn Orphan>) {
+    match shard.driver.try_borrow_mut() {
+        Ok(mut driver) => driver.orphan(key, orphan, &shard.counters),
+        // Only reachable if a waker re-entered the driver while it reaped;
+        // leaking the resources is the one safe answer.
+        Err(_) => std::mem::forget(orphan),
+    }
+}
+
+/// A single-shot operation in flight: resolves with its output once the
+/// final CQE has arrived.
+pub(crate) struct Op<T: OpDef> {
+    shard: Rc<Shard>,
+    key: usize,
+    /// `Some` until the op completes or is orphaned.
+    data: Option<T>,
+}
+
+impl<T: OpDef> Op<T> {
+    /// Pushes `sqe` and returns the future that owns `data` while the kernel
+    /// works.
+    ///
+    /// # Safety
+    ///
+    /// Every pointer in `sqe` must point into storage owned by `data` (or into
+    /// static memory) that does not move when `data` is moved, and every fd in
+    /// `sqe` must be kept open by `data`. The op table keeps `data` alive until
+    /// the final CQE, so those pointers then stay valid for as long as the
+    /// kernel may use them.
+    ///
+    /// # Errors
+    ///
+    /// Outside a shard, or if the ring cannot take the SQE, the error comes
+    /// back with `data` untouched (nothing reached the kernel).
+    pub(crate) unsafe fn submit(
+        data: T,
+        sqe: io_uring::squeue::Entry,
+    ) -> Result<Op<T>, (io::Error, T)> {
+        // SAFETY: forwarded from the caller's contract.
+        match unsafe { submit_slot(Slot::single(), sqe) } {
+            Ok((shard, key)) => Ok(Op {
+                shard,
+                key,
+                data: Some(data),
+            }),
+            Err(e) => Err((e, data)),
+        }
+    }
+}
+
+impl<T: OpDef> Future for Op<T> {
+    type Output = T::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        let this = self.get_mut();
+        let mut driver = this.shard.driver.borrow_mut();
+        let slot = driver.slot_mut(this.key);
+        match &mut slot.state {
+            State::Completed(c) => {
+                let c = *c;
+                if !crate::executor::coop::consume(cx) {
+                    return Poll::Pending;
+                }
+                driver.release(this.key);
+                drop(driver);
+                let data = this.data.take().expect("Op polled after completion");
+                Poll::Ready(data.complete(c))
+            }
+            State::Waiting(w) => {
+                if !w.will_wake(cx.waker()) {
+                    *w = cx.waker().clone();
+                }
+                Poll::Pending
+            }
+            State::Submitted => {
+                slot.state = State::Waiting(cx.waker().clone());
+                Poll::Pending
+            }
+            State::Streaming { .. } | State::Ignored(_) => {
+                unreachable!("single-shot op in a multishot or orphaned slot")
+            }
+        }
+    }
+}
+
+impl<T: OpDef> Drop for Op<T> {
+    fn drop(&mut self) {
+        if let Some(data) = self.data.take() {
+            orphan_into(&self.shard, self.key, Box::new(data));
+        }
+    }
+}
+
+/// A multishot operation: yields each CQE until the final one.
+pub(crate) struct MultiOp<T: Orphan> {
+    shard: Rc<Shard>,
+    key: usize,
+    /// `Some` until the final CQE was taken or the op was orphaned.
+    data: Option<T>,
+}
+
+impl<T: Orphan> MultiOp<T> {
+    /// Pushes a multishot `sqe`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Op::submit`].
+    pub(crate) unsafe fn submit(data: T, sqe: io_uring::squeue::Entry) -> io::Result<MultiOp<T>> {
+        // SAFETY: forwarded from the caller's contract.
+        let (shard, key) = unsafe { submit_slot(Slot::streaming(), sqe)? };
+        Ok(MultiOp {
+            shard,
+            key,
+            data: Some(data),
+        })
+    }
+
+    /// The next CQE, or `None` once the op has ended (the last CQE lacked
+    /// `F_MORE`). After `None` the op must be submitted anew to go on.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
+        if self.data.is_none() {
+            return Poll::Ready(None);
+        }
+        let mut driver = self.shard.driver.borrow_mut();
+        let State::Streaming { queue, waker, done } = &mut driver.slot_mut(self.key).state else {
+            unreachable!("multishot op in a single-shot slot");
+        };
+        if let Some(c) = queue.pop_front() {
+            if !crate::executor::coop::consume(cx) {
+                queue.push_front(c);
+                return Poll::Pending;
+            }
+            return Poll::Ready(Some(c));
+        }
+        if *done {
+            driver.release(self.key);
+            self.data = None;
+            return Poll::Ready(None);
+        }
+        match waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl<T: Orphan> Drop for MultiOp<T> {
+    fn drop(&mut self) {
+        if let Some(data) = self.data.take() {
+            orphan_into(&self.shard, self.key, Box::new(data));
+        }
+    }
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Submitted => "Submitted",
+            State::Waiting(_) => "Waiting",
+            State::Completed(_) => "Completed",
+            State::Streaming { .. } => "Streaming",
+            State::Ignored(_) => "Ignored",
+        };
+        f.debug_struct("Slot").field("state", &state).finish()
+    }
+}

@@ -1,0 +1,84 @@
+//! The shard-local executor.
+//!
+//! # Invariants
+//!
+//! * Tasks live in a slab owned by one shard and are only polled, and only
+//!   dropped, on that shard's thread. Their futures need not be `Send`.
+//! * A task is named by a [`TaskRef`] (slab key + generation). A stale
+//!   reference (the task finished and its key was reused) is recognised by the
+//!   generation and ignored, so a late wake never polls the wrong task.
+//! * A task is in the run queue at most once: its waker's `queued` flag is set
+//!   by the wake that enqueues it and cleared just before it is polled, so a
+//!   wake during the poll enqueues it again.
+//! * Wakers are `Send + Sync`. A wake on the home shard's thread pushes to the
+//!   local run queue; a wake from any other thread pushes to the shard's
+//!   [`Remote`] queue and rings its doorbell if the shard is asleep.
+//! * While a task is being polled its future is taken out of the slab, so the
+//!   task may spawn, abort or wake others (even itself) freely. An abort seen
+//!   after the poll drops the future at once.
+//! * On teardown every task is dropped on the shard before the ring drains, so
+//!   their operations are orphaned into the op table and cancelled there.
+
+pub(crate) mod coop;
+mod join;
+mod remote;
+mod task;
+
+pub use join::{JoinError, JoinHandle};
+pub(crate) use remote::Remote;
+pub(crate) use task::{Executor, TaskRef};
+
+use crate::shard::Shard;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Spawns a task on the current shard.
+///
+/// The future need not be `Send`: it runs only on this shard. The returned
+/// [`JoinHandle`] resolves to its output, or to a [`JoinError`] if it panicked
+/// or was aborted. Dropping the handle detaches the task.
+///
+/// # Panics
+///
+/// Panics if called outside a shard (outside [`crate::block_on`] or
+/// [`crate::Runtime::run`]).
+///
+/// # Examples
+///
+/// ```
+/// shardio::block_on(async {
+///     let task = shardio::spawn(async { 40 + 2 });
+///     assert_eq!(task.await.unwrap(), 42);
+/// })
+/// .unwrap();
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let shard = Shard::current().expect("shardio::spawn called outside a shard");
+    shard.executor.spawn(&shard, future)
+}
+
+/// Yields to the other tasks of the shard once.
+///
+/// The task is woken at once and goes to the back of the run queue, behind
+/// every task already ready, and behind the completions the shard reaps
+/// before it polls again.
+pub async fn yield_now() {
+    struct YieldNow(bool);
+    impl Future for YieldNow {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
+            }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    YieldNow(false).await
+}

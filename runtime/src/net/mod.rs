@@ -1,0 +1,24 @@
+//! TCP: [`TcpListener`] (SO_REUSEPORT, multishot accept) and [`TcpStream`]
+//! (owned-buffer reads and writes through the ring).
+
+pub(crate) mod fd;
+mod listener;
+mod stream;
+
+pub use listener::TcpListener;
+pub use stream::TcpStream;
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+/// Resolves `addr`, failing with a clear error if it names nothing.
+pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "address resolved to nothing",
+        ));
+    }
+    Ok(addrs)
+}

@@ -1,0 +1,202 @@
+use super::fd::SharedFd;
+use crate::buf::{IoBuf, IoBufMut};
+use crate::ops;
+use crate::shard::Shard;
+use crate::stats::Counters;
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+
+/// A TCP connection whose reads and writes go through the shard's ring.
+///
+/// Every I/O method takes its buffer by value and returns it with the result
+/// (see [`crate::buf`]). Methods take `&self`, so one task may read while
+/// another writes. Dropping the stream never leaks the fd: it is closed once
+/// the last operation that names it has completed. [`close`](Self::close)
+/// does the same explicitly and reports the result.
+pub struct TcpStream {
+    fd: SharedFd,
+}
+
+impl TcpStream {
+    pub(crate) fn from_owned(fd: OwnedFd) -> TcpStream {
+        Shard::with_current(|s| Counters::incr(&s.counters.connections_open));
+        TcpStream {
+            fd: SharedFd::new(fd.into_raw_fd()),
+        }
+    }
+
+    /// Wraps a connected std stream.
+    pub fn from_std(stream: std::net::TcpStream) -> TcpStream {
+        TcpStream::from_owned(OwnedFd::from(stream))
+    }
+
+    /// Connects to `addr`, trying each resolved address in turn.
+    ///
+    /// # Errors
+    ///
+    /// The last connection error, or a resolution error.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last = None;
+        for addr in super::resolve(addr)? {
+            match Self::connect_addr(addr).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no address to connect to")))
+    }
+
+    /// Connects to one address.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's connect error (e.g. `ConnectionRefused`).
+    pub async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        let stream = TcpStream::from_owned(OwnedFd::from(socket));
+        ops::connect(&stream.fd, SockAddr::from(addr))?.await?;
+        Ok(stream)
+    }
+
+    /// Reads into the spare capacity of `buf` (after its initialized bytes)
+    /// and returns how many bytes arrived; `Ok(0)` means the peer closed its
+    /// side (or `buf` had no spare capacity).
+    ///
+    /// If the future is dropped before the read completes the read is
+    /// cancelled; bytes that arrived in that window are lost with the buffer.
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
+        match ops::recv(&self.fd, buf) {
+            Ok(op) => op.await,
+            Err((e, buf)) => (Err(e), buf),
+        }
+    }
+
+    /// Writes the initialized bytes of `buf`, returning how many were sent.
+    pub async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
+        match ops::send(&self.fd, buf) {
+            Ok(op) => op.await,
+            Err((e, buf)) => (Err(e), buf),
+        }
+    }
+
+    /// Writes every initialized byte of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// The first write error; `WriteZero` if the socket accepts no more.
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
+        let len = buf.bytes_init();
+        let mut buf = buf;
+        let mut done = 0;
+        while done < len {
+            let (res, slice) = self.write(buf.slice(done..)).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// Reads into the spare capacity of several buffers, filling them in order.
+    pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> (io::Result<usize>, Vec<B>) {
+        match ops::readv(&self.fd, bufs) {
+            Ok(op) => op.await,
+            Err((e, bufs)) => (Err(e), bufs),
+        }
+    }
+
+    /// Writes the initialized bytes of several buffers in one call.
+    pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> (io::Result<usize>, Vec<B>) {
+        match ops::writev(&self.fd, bufs) {
+            Ok(op) => op.await,
+            Err((e, bufs)) => (Err(e), bufs),
+        }
+    }
+
+    /// Shuts down the read, write or both halves.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error (e.g. `NotConnected`).
+    pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        ops::shutdown(&self.fd, how)?.await
+    }
+
+    /// Sets TCP_NODELAY.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        SockRef::from(&self.fd).set_tcp_nodelay(nodelay)
+    }
+
+    /// Reads TCP_NODELAY.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        SockRef::from(&self.fd).tcp_nodelay()
+    }
+
+    /// The remote address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the peer is gone.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        sock_ip(SockRef::from(&self.fd).peer_addr()?)
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        sock_ip(SockRef::from(&self.fd).local_addr()?)
+    }
+
+    /// Closes the connection and reports the result, waiting first for every
+    /// operation still using the fd (e.g. a cancelled read) to complete.
+    ///
+    /// # Errors
+    ///
+    /// The error `close(2)` reported.
+    pub async fn close(self) -> io::Result<()> {
+        let fd = self.fd.clone();
+        drop(self);
+        fd.close().await
+    }
+}
+
+fn sock_ip(addr: SockAddr) -> io::Result<SocketAddr> {
+    addr.as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IP socket address"))
+}
+
+impl Drop for TcpStream {
+    fn drop(&mut self) {
+        Shard::with_current(|s| Counters::decr(&s.counters.connections_open));
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.raw()
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream").field("fd", &self.fd).finish()
+    }
+}

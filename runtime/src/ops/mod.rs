@@ -1,0 +1,23 @@
+//! One file per io_uring operation. Each defines the resources the op owns
+//! while in flight (its `OpDef`), how its CQE becomes a result, and what a
+//! late CQE undoes once nobody waits for it (`Orphan`).
+
+mod accept;
+mod close;
+mod connect;
+mod nop;
+mod readv;
+mod recv;
+mod send;
+mod shutdown;
+mod writev;
+
+pub(crate) use accept::{accept, accept_multi, AcceptMulti};
+pub(crate) use close::close;
+pub(crate) use connect::connect;
+pub(crate) use nop::nop;
+pub(crate) use readv::readv;
+pub(crate) use recv::recv;
+pub(crate) use send::send;
+pub(crate) use shutdown::shutdown;
+pub(crate) use writev::writev;

@@ -1,0 +1,48 @@
+use crate::buf::IoBufMut;
+use crate::driver::{Completion, Op, OpDef, Orphan};
+use crate::net::fd::SharedFd;
+use io_uring::{opcode, types};
+use std::io;
+
+/// Receives into the spare capacity of `buf` (after its initialized bytes).
+pub(crate) struct Recv<B> {
+    _fd: SharedFd,
+    buf: B,
+}
+
+impl<B: IoBufMut> Orphan for Recv<B> {}
+
+impl<B: IoBufMut> OpDef for Recv<B> {
+    type Output = (io::Result<usize>, B);
+    fn complete(mut self, c: Completion) -> Self::Output {
+        let res = c.into_result().map(|n| n as usize);
+        if let Ok(n) = res {
+            let init = self.buf.bytes_init();
+            // SAFETY: the kernel wrote `n` bytes right after the initialized
+            // prefix, within the spare capacity the SQE described.
+            unsafe { self.buf.set_init(init + n) };
+        }
+        (res, self.buf)
+    }
+}
+
+pub(crate) fn recv<B: IoBufMut>(fd: &SharedFd, mut buf: B) -> Result<Op<Recv<B>>, (io::Error, B)> {
+    let init = buf.bytes_init();
+    let spare = (buf.bytes_total() - init).min(u32::MAX as usize) as u32;
+    // The pointer is in bounds: init <= bytes_total (IoBuf contract).
+    let ptr = buf.stable_mut_ptr().wrapping_add(init);
+    let sqe = opcode::Recv::new(types::Fd(fd.raw()), ptr, spare).build();
+    // SAFETY: `ptr..ptr+spare` is the buffer's spare capacity; the buffer is
+    // owned by the op data and its storage does not move with it (IoBufMut
+    // contract); the fd share keeps the socket open.
+    unsafe {
+        Op::submit(
+            Recv {
+                _fd: fd.clone(),
+                buf,
+            },
+            sqe,
+        )
+    }
+    .map_err(|(e, d)| (e, d.buf))
+}

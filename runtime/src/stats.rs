@@ -1,0 +1,75 @@
+//! Per-shard counters.
+//!
+//! Each shard counts in plain `Cell`s (no atomics on the hot path); a
+//! [`ShardStats`] snapshot is read with [`crate::stats()`] from inside the
+//! shard, or handed to [`crate::Builder::on_shard_stop`] when a shard ends.
+
+use std::cell::Cell;
+
+/// A snapshot of one shard's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShardStats {
+    /// Tasks spawned since the shard started.
+    pub tasks_spawned: u64,
+    /// Tasks spawned and not yet finished or dropped.
+    pub tasks_alive: u64,
+    /// Operations pushed to the submission queue.
+    pub ops_submitted: u64,
+    /// Operations whose final completion was reaped.
+    pub ops_completed: u64,
+    /// Cancellation requests pushed for operations whose future was dropped.
+    pub ops_cancelled: u64,
+    /// Operations in the op table: pushed and not yet finally completed,
+    /// including orphaned ones waiting for their last completion.
+    pub ops_in_flight: u64,
+    /// `io_uring_enter` calls.
+    pub submit_calls: u64,
+    /// Completions the kernel had to hold back because the CQ was full.
+    pub cq_overflows: u64,
+    /// Connections accepted by listeners on this shard.
+    pub connections_accepted: u64,
+    /// TCP streams open on this shard (accepted or connected, not yet closed).
+    pub connections_open: u64,
+    /// Timers (sleeps, timeouts, intervals) currently registered.
+    pub timers_pending: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) tasks_spawned: Cell<u64>,
+    pub(crate) tasks_alive: Cell<u64>,
+    pub(crate) ops_submitted: Cell<u64>,
+    pub(crate) ops_completed: Cell<u64>,
+    pub(crate) ops_cancelled: Cell<u64>,
+    pub(crate) submit_calls: Cell<u64>,
+    pub(crate) cq_overflows: Cell<u64>,
+    pub(crate) connections_accepted: Cell<u64>,
+    pub(crate) connections_open: Cell<u64>,
+}
+
+impl Counters {
+    pub(crate) fn incr(cell: &Cell<u64>) {
+        cell.set(cell.get() + 1);
+    }
+
+    pub(crate) fn decr(cell: &Cell<u64>) {
+        cell.set(cell.get().saturating_sub(1));
+    }
+
+    pub(crate) fn snapshot(&self, ops_in_flight: usize, timers_pending: usize) -> ShardStats {
+        ShardStats {
+            tasks_spawned: self.tasks_spawned.get(),
+            tasks_alive: self.tasks_alive.get(),
+            ops_submitted: self.ops_submitted.get(),
+            ops_completed: self.ops_completed.get(),
+            ops_cancelled: self.ops_cancelled.get(),
+            ops_in_flight: ops_in_flight as u64,
+            submit_calls: self.submit_calls.get(),
+            cq_overflows: self.cq_overflows.get(),
+            connections_accepted: self.connections_accepted.get(),
+            connections_open: self.connections_open.get(),
+            timers_pending: timers_pending as u64,
+        }
+    }
+}
