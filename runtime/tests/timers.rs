@@ -1,0 +1,116 @@
+//! Sleep, sleep_until, timeout and interval on the timer wheel, including
+//! 100,000 pending deadlines on one shard.
+
+use shardio::time::{interval, sleep, sleep_until, timeout};
+use std::time::{Duration, Instant};
+
+#[test]
+fn sleep_never_fires_early() {
+    shardio::block_on(async {
+        for ms in [1u64, 3, 10, 25, 70] {
+            let start = Instant::now();
+            sleep(Duration::from_millis(ms)).await;
+            assert!(start.elapsed() >= Duration::from_millis(ms));
+        }
+        let deadline = Instant::now() + Duration::from_millis(15);
+        sleep_until(deadline).await;
+        assert!(Instant::now() >= deadline);
+    })
+    .unwrap();
+}
+
+#[test]
+fn concurrent_sleeps_complete_in_deadline_order() {
+    shardio::block_on(async {
+        let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let tasks: Vec<_> = [50u64, 10, 30, 20, 40]
+            .into_iter()
+            .map(|ms| {
+                let order = order.clone();
+                shardio::spawn(async move {
+                    sleep(Duration::from_millis(ms)).await;
+                    order.borrow_mut().push(ms);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.borrow(), vec![10, 20, 30, 40, 50]);
+    })
+    .unwrap();
+}
+
+#[test]
+fn hundred_thousand_pending_timers() {
+    shardio::block_on(async {
+        let fired = std::rc::Rc::new(std::cell::Cell::new(0u32));
+        let mut tasks = Vec::with_capacity(100_000);
+        for i in 0..100_000u64 {
+            let fired = fired.clone();
+            tasks.push(shardio::spawn(async move {
+                // Half time out soon, half are cancelled while pending.
+                if i % 2 == 0 {
+                    sleep(Duration::from_millis(20 + i % 50)).await;
+                    fired.set(fired.get() + 1);
+                } else {
+                    sleep(Duration::from_secs(3600 + i)).await;
+                }
+            }));
+        }
+        shardio::yield_now().await;
+        assert_eq!(shardio::stats().timers_pending, 100_000);
+        for (i, t) in tasks.into_iter().enumerate() {
+            if i % 2 == 1 {
+                t.abort();
+            } else {
+                t.await.unwrap();
+            }
+        }
+        shardio::yield_now().await;
+        assert_eq!(fired.get(), 50_000);
+        assert_eq!(shardio::stats().timers_pending, 0);
+    })
+    .unwrap();
+}
+
+#[test]
+fn timeout_passes_through_a_fast_future() {
+    shardio::block_on(async {
+        let v = timeout(Duration::from_secs(1), async { 5 }).await.unwrap();
+        assert_eq!(v, 5);
+        let e = timeout(Duration::from_millis(5), sleep(Duration::from_secs(1)))
+            .await
+            .unwrap_err();
+        let io: std::io::Error = e.into();
+        assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+    })
+    .unwrap();
+}
+
+#[test]
+fn interval_ticks_at_its_period_and_skips_missed_ticks() {
+    shardio::block_on(async {
+        let mut iv = interval(Duration::from_millis(10));
+        let start = Instant::now();
+        let first = iv.tick().await;
+        assert!(
+            first <= start + Duration::from_millis(1),
+            "the first tick is immediate"
+        );
+        let t1 = iv.tick().await;
+        let t2 = iv.tick().await;
+        assert_eq!(t2 - t1, Duration::from_millis(10));
+        assert!(Instant::now() >= t2);
+        // Block the shard for 5 periods: the missed ticks are skipped.
+        std::thread::sleep(Duration::from_millis(55));
+        let late = iv.tick().await;
+        let next = iv.tick().await;
+        assert_eq!(
+            next - late,
+            Duration::from_millis(10) * ((next - late).as_millis() as u32 / 10)
+        );
+        assert!(next > Instant::now() - Duration::from_millis(10));
+    })
+    .unwrap();
+}

@@ -1,0 +1,105 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use shardio::{IoBuf, IoBufMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Open file descriptors of this process.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("read /proc/self/fd")
+        .count()
+}
+
+/// Raises the soft RLIMIT_NOFILE to at least `want` (up to the hard limit).
+/// Returns the new soft limit.
+pub fn raise_nofile(want: u64) -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the live local.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    let target = want.min(lim.rlim_max);
+    if lim.rlim_cur < target {
+        lim.rlim_cur = target;
+        // SAFETY: setrlimit reads the live local.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    }
+    lim.rlim_cur.max(target)
+}
+
+/// A buffer that counts how many of its kind are alive, to prove that a
+/// buffer handed to the kernel is freed exactly once, and only at the end.
+#[derive(Debug)]
+pub struct CountedBuf {
+    inner: Vec<u8>,
+    live: Arc<AtomicUsize>,
+}
+
+impl CountedBuf {
+    pub fn new(capacity: usize, live: &Arc<AtomicUsize>) -> CountedBuf {
+        live.fetch_add(1, Ordering::SeqCst);
+        CountedBuf {
+            inner: Vec::with_capacity(capacity),
+            live: live.clone(),
+        }
+    }
+
+    pub fn filled(len: usize, live: &Arc<AtomicUsize>) -> CountedBuf {
+        let mut b = CountedBuf::new(len, live);
+        b.inner.resize(len, 0xAB);
+        b
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.inner
+    }
+}
+
+impl Drop for CountedBuf {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+// SAFETY: delegates to Vec<u8>, whose heap storage is stable.
+unsafe impl IoBuf for CountedBuf {
+    fn stable_ptr(&self) -> *const u8 {
+        self.inner.stable_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.inner.bytes_init()
+    }
+    fn bytes_total(&self) -> usize {
+        self.inner.bytes_total()
+    }
+}
+
+// SAFETY: delegates to Vec<u8>.
+unsafe impl IoBufMut for CountedBuf {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        self.inner.stable_mut_ptr()
+    }
+    unsafe fn set_init(&mut self, pos: usize) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.inner.set_init(pos) }
+    }
+}
+
+/// Lets the shard reap for a while (completions of cancelled ops arrive).
+pub async fn settle() {
+    for _ in 0..5 {
+        shardio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// A connected pair of streams on the current shard.
+pub async fn pair() -> (shardio::net::TcpStream, shardio::net::TcpStream) {
+    let listener = shardio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = shardio::spawn(async move { shardio::net::TcpStream::connect(addr).await });
+    let (server, _) = listener.accept().await.unwrap();
+    (client.await.unwrap().unwrap(), server)
+}
