@@ -42,7 +42,8 @@ const REQUIRED_OPCODES: &[(u8, &str)] = &[
 pub(crate) fn build_ring(config: &RingConfig) -> io::Result<(IoUring, RingMode)> {
     let entries = config.entries.max(2).next_power_of_two();
     let cq = entries.saturating_mul(4);
-    let attempts: [(RingMode, fn(&mut io_uring::Builder, u32)); 3] = [
+    type Configure = fn(&mut io_uring::Builder, u32);
+    let attempts: [(RingMode, Configure); 3] = [
         (RingMode::DeferTaskrun, |b, cq| {
             b.setup_single_issuer()
                 .setup_defer_taskrun()

@@ -51,24 +51,22 @@ impl<T> Drop for FinishGuard<T> {
 }
 
 /// Wraps a task's future: runs it, catches a panic, reports to the handle.
-pub(crate) fn run_to_join<F>(future: F, join: Rc<JoinInner<F::Output>>) -> impl Future<Output = ()>
+pub(crate) async fn run_to_join<F>(future: F, join: Rc<JoinInner<F::Output>>)
 where
     F: Future + 'static,
 {
-    async move {
-        let mut guard = FinishGuard { join: Some(join) };
-        let mut future = std::pin::pin!(future);
-        let result = std::future::poll_fn(|cx| {
-            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-                Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-                Ok(Poll::Pending) => Poll::Pending,
-                Err(panic) => Poll::Ready(Err(JoinError::panic(panic))),
-            }
-        })
-        .await;
-        if let Some(join) = guard.join.take() {
-            join.finish(result);
+    let mut guard = FinishGuard { join: Some(join) };
+    let mut future = std::pin::pin!(future);
+    let result = std::future::poll_fn(|cx| {
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(JoinError::panic(panic))),
         }
+    })
+    .await;
+    if let Some(join) = guard.join.take() {
+        join.finish(result);
     }
 }
 
