@@ -47,7 +47,9 @@ fn spawn_join(c: &mut Criterion) {
         })
     });
     g.bench_function("tokio_current_thread", |b| {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let local = tokio::task::LocalSet::new();
         b.iter_custom(|iters| {
             local.block_on(&rt, async move {
@@ -67,32 +69,36 @@ fn timers(c: &mut Criterion) {
     let mut g = c.benchmark_group("timer_insert_cancel");
     g.throughput(Throughput::Elements(1));
     for pending in [0usize, 100_000] {
-        g.bench_with_input(BenchmarkId::new("pending", pending), &pending, |b, &pending| {
-            b.iter_custom(|iters| {
-                shardio::block_on(async move {
-                    let mut cx = Context::from_waker(Waker::noop());
-                    // Register `pending` long timers (each polled once).
-                    let mut held: Vec<_> = (0..pending)
-                        .map(|i| shardio::time::sleep(Duration::from_secs(3600 + i as u64)))
-                        .collect();
-                    for s in &mut held {
-                        assert!(Pin::new(s).poll(&mut cx).is_pending());
-                    }
-                    let start = Instant::now();
-                    for i in 0..iters {
-                        let mut s = shardio::time::sleep(Duration::from_millis(10 + i % 5000));
-                        // Insert...
-                        let _ = Pin::new(&mut s).poll(&mut cx);
-                        // ...and cancel.
-                        drop(s);
-                    }
-                    let elapsed = start.elapsed();
-                    assert_eq!(shardio::stats().timers_pending as usize, pending);
-                    elapsed
+        g.bench_with_input(
+            BenchmarkId::new("pending", pending),
+            &pending,
+            |b, &pending| {
+                b.iter_custom(|iters| {
+                    shardio::block_on(async move {
+                        let mut cx = Context::from_waker(Waker::noop());
+                        // Register `pending` long timers (each polled once).
+                        let mut held: Vec<_> = (0..pending)
+                            .map(|i| shardio::time::sleep(Duration::from_secs(3600 + i as u64)))
+                            .collect();
+                        for s in &mut held {
+                            assert!(Pin::new(s).poll(&mut cx).is_pending());
+                        }
+                        let start = Instant::now();
+                        for i in 0..iters {
+                            let mut s = shardio::time::sleep(Duration::from_millis(10 + i % 5000));
+                            // Insert...
+                            let _ = Pin::new(&mut s).poll(&mut cx);
+                            // ...and cancel.
+                            drop(s);
+                        }
+                        let elapsed = start.elapsed();
+                        assert_eq!(shardio::stats().timers_pending as usize, pending);
+                        elapsed
+                    })
+                    .unwrap()
                 })
-                .unwrap()
-            })
-        });
+            },
+        );
     }
     g.finish();
 }
@@ -145,7 +151,10 @@ fn echo(c: &mut Criterion) {
     });
     g.bench_function("tokio_current_thread", |b| {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
         b.iter_custom(|iters| {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -27,7 +27,10 @@ fn parse_args() -> Result<Args, String> {
             "--addr" => args.addr = value("--addr")?,
             "--shards" => {
                 let v = value("--shards")?;
-                args.shards = Some(v.parse().map_err(|_| format!("--shards: not a number: {v}"))?);
+                args.shards = Some(
+                    v.parse()
+                        .map_err(|_| format!("--shards: not a number: {v}"))?,
+                );
             }
             "-h" | "--help" => {
                 return Err("usage: echo [--addr IP:PORT] [--shards N]".to_owned());
@@ -71,7 +74,11 @@ fn main() {
         builder = builder.shards(n);
     }
     let result = builder.build().and_then(|rt| {
-        println!("echo: listening on {} with {} shards", args.addr, rt.shards());
+        println!(
+            "echo: listening on {} with {} shards",
+            args.addr,
+            rt.shards()
+        );
         rt.run(|_shard| {
             let addr = args.addr.clone();
             async move {
