@@ -18,6 +18,9 @@ struct Inner {
     /// explicit close owns it).
     fd: RawFd,
     closed: Cell<bool>,
+    /// The last receive reported more data already queued on the socket
+    /// (`IORING_CQE_F_SOCK_NONEMPTY`): the next one should not wait for poll.
+    sock_nonempty: Cell<bool>,
     /// The task in `close()` waiting for the other shares to go.
     close_waiter: Cell<Option<Waker>>,
 }
@@ -29,6 +32,7 @@ impl SharedFd {
             inner: Rc::new(Inner {
                 fd,
                 closed: Cell::new(false),
+                sock_nonempty: Cell::new(false),
                 close_waiter: Cell::new(None),
             }),
         }
@@ -36,6 +40,15 @@ impl SharedFd {
 
     pub(crate) fn raw(&self) -> RawFd {
         self.inner.fd
+    }
+
+    /// Whether the last receive left data queued on the socket.
+    pub(crate) fn sock_nonempty(&self) -> bool {
+        self.inner.sock_nonempty.get()
+    }
+
+    pub(crate) fn set_sock_nonempty(&self, nonempty: bool) {
+        self.inner.sock_nonempty.set(nonempty);
     }
 
     /// Waits until no op holds a share any more, then closes the fd through

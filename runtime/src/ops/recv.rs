@@ -4,9 +4,12 @@ use crate::net::fd::SharedFd;
 use io_uring::{opcode, types};
 use std::io;
 
+/// `IORING_RECVSEND_POLL_FIRST` (`io_uring.h`): arm poll before trying.
+const RECVSEND_POLL_FIRST: u16 = 1;
+
 /// Receives into the spare capacity of `buf` (after its initialized bytes).
 pub(crate) struct Recv<B> {
-    _fd: SharedFd,
+    fd: SharedFd,
     buf: B,
 }
 
@@ -15,6 +18,8 @@ impl<B: IoBufMut> Orphan for Recv<B> {}
 impl<B: IoBufMut> OpDef for Recv<B> {
     type Output = (io::Result<usize>, B);
     fn complete(mut self, c: Completion) -> Self::Output {
+        self.fd
+            .set_sock_nonempty(io_uring::cqueue::sock_nonempty(c.flags));
         let res = c.into_result().map(|n| n as usize);
         if let Ok(n) = res {
             let init = self.buf.bytes_init();
@@ -31,14 +36,24 @@ pub(crate) fn recv<B: IoBufMut>(fd: &SharedFd, mut buf: B) -> Result<Op<Recv<B>>
     let spare = (buf.bytes_total() - init).min(u32::MAX as usize) as u32;
     // The pointer is in bounds: init <= bytes_total (IoBuf contract).
     let ptr = buf.stable_mut_ptr().wrapping_add(init);
-    let sqe = opcode::Recv::new(types::Fd(fd.raw()), ptr, spare).build();
+    // A socket the last receive left empty is most likely still empty
+    // (request/response traffic): arming poll first saves the kernel a
+    // receive attempt that would fail. With data queued, try at once.
+    let ioprio = if fd.sock_nonempty() {
+        0
+    } else {
+        RECVSEND_POLL_FIRST
+    };
+    let sqe = opcode::Recv::new(types::Fd(fd.raw()), ptr, spare)
+        .ioprio(ioprio)
+        .build();
     // SAFETY: `ptr..ptr+spare` is the buffer's spare capacity; the buffer is
     // owned by the op data and its storage does not move with it (IoBufMut
     // contract); the fd share keeps the socket open.
     unsafe {
         Op::submit(
             Recv {
-                _fd: fd.clone(),
+                fd: fd.clone(),
                 buf,
             },
             sqe,
