@@ -7,6 +7,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use shardio::net::{TcpListener, TcpStream};
+use shardio::IoBuf;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Waker};
@@ -139,9 +140,10 @@ fn echo(c: &mut Criterion) {
                     msg = m;
                     got.clear();
                     while got.len() < MSG {
-                        let (n, g) = client.read(got).await;
+                        let filled = got.len();
+                        let (n, g) = client.read(got.slice(filled..)).await;
                         n.unwrap();
-                        got = g;
+                        got = g.into_inner();
                     }
                 }
                 start.elapsed()

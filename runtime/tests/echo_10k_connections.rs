@@ -7,6 +7,7 @@
 mod util;
 
 use shardio::net::{TcpListener, TcpStream};
+use shardio::IoBuf;
 use std::process::Command;
 use util::{open_fds, raise_nofile, settle};
 
@@ -109,9 +110,10 @@ fn client_role() {
                         w.unwrap();
                         let mut got = Vec::with_capacity(64);
                         while got.len() < msg.len() {
-                            let (n, g) = stream.read(got).await;
+                            let filled = got.len();
+                            let (n, g) = stream.read(got.slice(filled..)).await;
                             assert!(n.unwrap() > 0, "server closed early");
-                            got = g;
+                            got = g.into_inner();
                         }
                         assert_eq!(got, msg);
                     }

@@ -100,25 +100,39 @@ fn every_buffer_type_round_trips() {
         let expected = b"bytes|bytesmut|boxed|static|slice";
         let mut got = BytesMut::with_capacity(64);
         while got.len() < expected.len() {
-            let (n, g) = server.read(got).await;
+            let filled = got.len();
+            let (n, g) = server.read(got.slice(filled..)).await;
             assert!(n.unwrap() > 0);
-            got = g;
+            got = g.into_inner();
         }
         assert_eq!(&got[..], expected);
 
-        // Reading into a slice of a boxed buffer fills exactly that range.
+        // A boxed slice is filled from its start.
         let (r, _) = client.write_all(b"abc".to_vec()).await;
         r.unwrap();
         let boxed = vec![b'-'; 8].into_boxed_slice();
-        let (n, slice) = server.read(boxed.slice(0..0)).await;
-        // A zero-capacity slice reads nothing.
-        assert_eq!(n.unwrap(), 0);
-        let boxed = slice.into_inner();
-        // A Box<[u8]> is always fully initialized: reads land at its end, so
-        // read into a Vec instead.
-        assert_eq!(&boxed[..], b"--------");
+        let (n, boxed) = server.read(boxed).await;
+        assert_eq!(n.unwrap(), 3);
+        assert_eq!(&boxed[..], b"abc-----");
+
+        // A slice of a buffer is filled within its range only.
+        let (r, _) = client.write_all(b"xyz".to_vec()).await;
+        r.unwrap();
+        let (n, slice) = server.read(boxed.slice(4..6)).await;
+        assert_eq!(n.unwrap(), 2);
+        assert_eq!(&slice.into_inner()[..], b"abc-xy--");
         let (n, v) = server.read(Vec::with_capacity(8)).await;
-        assert_eq!(&v[..n.unwrap()], b"abc");
+        assert_eq!(&v[..n.unwrap()], b"z");
+
+        // A read into a non-empty Vec overwrites from the start; appending
+        // goes through a slice past its length.
+        let (r, _) = client.write_all(b"12".to_vec()).await;
+        r.unwrap();
+        let mut v = Vec::with_capacity(16);
+        v.extend_from_slice(b"ab");
+        let (n, v) = server.read(v.slice(2..)).await;
+        assert_eq!(n.unwrap(), 2);
+        assert_eq!(&v.into_inner()[..], b"ab12");
     })
     .unwrap();
 }

@@ -8,8 +8,11 @@
 //! buffer is owned by the operation (and, if its future is dropped, by the
 //! shard's op table) until the kernel's final completion.
 //!
-//! [`IoBuf`] is the send side (bytes to read from), [`IoBufMut`] the receive
-//! side (spare capacity to fill). Both are implemented for `Vec<u8>`,
+//! [`IoBuf`] is the send side: an operation sends the initialized bytes.
+//! [`IoBufMut`] is the receive side: an operation fills the buffer from its
+//! start, up to its total capacity, and marks what it wrote initialized (a
+//! `Vec`'s length becomes at least the count received). To append after what
+//! a buffer already holds, receive into `buf.slice(buf.len()..)`. Both are implemented for `Vec<u8>`,
 //! `Box<[u8]>` and `bytes::BytesMut`; `bytes::Bytes`, `&'static [u8]` and
 //! `&'static str` implement [`IoBuf`] only. [`IoBuf::slice`] narrows any of
 //! them to a sub-range without copying.
@@ -61,7 +64,7 @@ pub unsafe trait IoBuf: Unpin + 'static {
     }
 }
 
-/// A buffer whose spare capacity the kernel may write into.
+/// A buffer the kernel may write into, from its start up to `bytes_total()`.
 ///
 /// # Safety
 ///

@@ -61,9 +61,10 @@ impl TcpStream {
         Ok(stream)
     }
 
-    /// Reads into the spare capacity of `buf` (after its initialized bytes)
-    /// and returns how many bytes arrived; `Ok(0)` means the peer closed its
-    /// side (or `buf` had no spare capacity).
+    /// Reads into `buf`, from its start and up to its total capacity, and
+    /// returns how many bytes arrived: they are `buf[..n]`. `Ok(0)` means the
+    /// peer closed its side (or `buf` has no capacity). To append after bytes
+    /// already in a `Vec`, read into `buf.slice(buf.len()..)`.
     ///
     /// If the future is dropped before the read completes the read is
     /// cancelled; bytes that arrived in that window are lost with the buffer.
@@ -104,7 +105,7 @@ impl TcpStream {
         (Ok(()), buf)
     }
 
-    /// Reads into the spare capacity of several buffers, filling them in order.
+    /// Reads into several buffers, each from its start, filling them in order.
     pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> (io::Result<usize>, Vec<B>) {
         match ops::readv(&self.fd, bufs) {
             Ok(op) => op.await,

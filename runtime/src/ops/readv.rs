@@ -4,11 +4,11 @@ use crate::net::fd::SharedFd;
 use io_uring::{opcode, types};
 use std::io;
 
-/// Scatters a read across the spare capacity of several buffers, in order.
+/// Scatters a read across several buffers, each filled from its start, in order.
 pub(crate) struct Readv<B> {
     _fd: SharedFd,
     bufs: Vec<B>,
-    /// INVARIANT: `iovecs[i]` describes the spare capacity of `bufs[i]`.
+    /// INVARIANT: `iovecs[i]` describes the whole allocation of `bufs[i]`.
     _iovecs: Vec<libc::iovec>,
 }
 
@@ -24,11 +24,10 @@ impl<B: IoBufMut> OpDef for Readv<B> {
                 if left == 0 {
                     break;
                 }
-                let init = buf.bytes_init();
-                let got = (buf.bytes_total() - init).min(left);
-                // SAFETY: the kernel filled the buffers' spare capacities in
-                // order; this one received `got` bytes after its prefix.
-                unsafe { buf.set_init(init + got) };
+                let got = buf.bytes_total().min(left);
+                // SAFETY: the kernel filled the buffers in order, each from
+                // its start; this one received its first `got` bytes.
+                unsafe { buf.set_init(got) };
                 left -= got;
             }
         }
@@ -42,12 +41,9 @@ pub(crate) fn readv<B: IoBufMut>(
 ) -> Result<Op<Readv<B>>, (io::Error, Vec<B>)> {
     let iovecs: Vec<libc::iovec> = bufs
         .iter_mut()
-        .map(|b| {
-            let init = b.bytes_init();
-            libc::iovec {
-                iov_base: b.stable_mut_ptr().wrapping_add(init).cast(),
-                iov_len: b.bytes_total() - init,
-            }
+        .map(|b| libc::iovec {
+            iov_base: b.stable_mut_ptr().cast(),
+            iov_len: b.bytes_total(),
         })
         .collect();
     let sqe = opcode::Readv::new(types::Fd(fd.raw()), iovecs.as_ptr(), iovecs.len() as u32).build();

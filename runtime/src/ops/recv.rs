@@ -7,7 +7,7 @@ use std::io;
 /// `IORING_RECVSEND_POLL_FIRST` (`io_uring.h`): arm poll before trying.
 const RECVSEND_POLL_FIRST: u16 = 1;
 
-/// Receives into the spare capacity of `buf` (after its initialized bytes).
+/// Receives into `buf` from its start, up to `bytes_total()` bytes.
 pub(crate) struct Recv<B> {
     fd: SharedFd,
     buf: B,
@@ -22,20 +22,17 @@ impl<B: IoBufMut> OpDef for Recv<B> {
             .set_sock_nonempty(io_uring::cqueue::sock_nonempty(c.flags));
         let res = c.into_result().map(|n| n as usize);
         if let Ok(n) = res {
-            let init = self.buf.bytes_init();
-            // SAFETY: the kernel wrote `n` bytes right after the initialized
-            // prefix, within the spare capacity the SQE described.
-            unsafe { self.buf.set_init(init + n) };
+            // SAFETY: the kernel wrote `n` bytes at the start of the buffer,
+            // within the `bytes_total()` bytes the SQE described.
+            unsafe { self.buf.set_init(n) };
         }
         (res, self.buf)
     }
 }
 
 pub(crate) fn recv<B: IoBufMut>(fd: &SharedFd, mut buf: B) -> Result<Op<Recv<B>>, (io::Error, B)> {
-    let init = buf.bytes_init();
-    let spare = (buf.bytes_total() - init).min(u32::MAX as usize) as u32;
-    // The pointer is in bounds: init <= bytes_total (IoBuf contract).
-    let ptr = buf.stable_mut_ptr().wrapping_add(init);
+    let len = buf.bytes_total().min(u32::MAX as usize) as u32;
+    let ptr = buf.stable_mut_ptr();
     // A socket the last receive left empty is most likely still empty
     // (request/response traffic): arming poll first saves the kernel a
     // receive attempt that would fail. With data queued, try at once.
@@ -44,10 +41,10 @@ pub(crate) fn recv<B: IoBufMut>(fd: &SharedFd, mut buf: B) -> Result<Op<Recv<B>>
     } else {
         RECVSEND_POLL_FIRST
     };
-    let sqe = opcode::Recv::new(types::Fd(fd.raw()), ptr, spare)
+    let sqe = opcode::Recv::new(types::Fd(fd.raw()), ptr, len)
         .ioprio(ioprio)
         .build();
-    // SAFETY: `ptr..ptr+spare` is the buffer's spare capacity; the buffer is
+    // SAFETY: `ptr..ptr+len` is the buffer's whole allocation; the buffer is
     // owned by the op data and its storage does not move with it (IoBufMut
     // contract); the fd share keeps the socket open.
     unsafe {
