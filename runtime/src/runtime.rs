@@ -274,17 +274,22 @@ impl Runtime {
                         }
                         result
                     });
-                match spawned {
-                    Ok(h) => handles.push(h),
-                    Err(e) => {
-                        self.shutdown.request(Some(Duration::ZERO));
-                        handles.push(scope.spawn(move || Err(e)));
-                    }
+                if spawned.is_err() {
+                    // The shards already started must not wait for this one.
+                    self.shutdown.request(Some(Duration::ZERO));
                 }
+                handles.push(spawned);
             }
             let mut first_error = None;
             for (id, handle) in handles.into_iter().enumerate() {
-                let outcome = match handle.join() {
+                let joined = match handle {
+                    Ok(handle) => handle.join(),
+                    Err(e) => Ok(Err(io::Error::new(
+                        e.kind(),
+                        format!("could not start the thread: {e}"),
+                    ))),
+                };
+                let outcome = match joined {
                     Ok(Ok(())) => continue,
                     Ok(Err(e)) => io::Error::new(e.kind(), format!("shard {id}: {e}")),
                     Err(panic) => {

@@ -132,7 +132,7 @@ impl Executor {
         JoinHandle::new(join, task)
     }
 
-    /// The waker for the main future, and a flag to reset before polling it.
+    /// The waker of the main future (the one `block_on` drives).
     pub(crate) fn main_waker(&self, shard: &Shard) -> Waker {
         let mut main = self.main_waker.borrow_mut();
         let (waker, _) = main.get_or_insert_with(|| {
