@@ -52,6 +52,7 @@
 
 pub mod buf;
 pub mod net;
+pub mod pool;
 pub mod time;
 
 mod driver;

@@ -4,6 +4,7 @@
 //! [`ShardStats`] snapshot is read with [`crate::stats()`] from inside the
 //! shard, or handed to [`crate::Builder::on_shard_stop`] when a shard ends.
 
+use crate::pool::{self, PoolCounts};
 use std::cell::Cell;
 
 /// A snapshot of one shard's counters.
@@ -33,6 +34,14 @@ pub struct ShardStats {
     pub connections_open: u64,
     /// Timers (sleeps, timeouts, intervals) currently registered.
     pub timers_pending: u64,
+    /// [`Pool::get`](crate::pool::Pool::get) calls answered from a free list.
+    pub pool_hits: u64,
+    /// `Pool::get` calls that had to make a fresh object.
+    pub pool_misses: u64,
+    /// Pooled handles out from this shard's pools.
+    pub pool_live: u64,
+    /// Pooled objects dropped on other threads and reclaimed by this shard.
+    pub pool_remote_returns: u64,
 }
 
 #[derive(Debug, Default)]
@@ -46,9 +55,19 @@ pub(crate) struct Counters {
     pub(crate) cq_overflows: Cell<u64>,
     pub(crate) connections_accepted: Cell<u64>,
     pub(crate) connections_open: Cell<u64>,
+    /// The thread's pool counters when the shard started (pool counters are
+    /// kept per thread; a shard reports what happened since it started).
+    pub(crate) pool_base: PoolCounts,
 }
 
 impl Counters {
+    pub(crate) fn new() -> Counters {
+        Counters {
+            pool_base: pool::counts(),
+            ..Counters::default()
+        }
+    }
+
     pub(crate) fn incr(cell: &Cell<u64>) {
         cell.set(cell.get() + 1);
     }
@@ -58,6 +77,7 @@ impl Counters {
     }
 
     pub(crate) fn snapshot(&self, ops_in_flight: usize, timers_pending: usize) -> ShardStats {
+        let pools = pool::counts();
         ShardStats {
             tasks_spawned: self.tasks_spawned.get(),
             tasks_alive: self.tasks_alive.get(),
@@ -70,6 +90,10 @@ impl Counters {
             connections_accepted: self.connections_accepted.get(),
             connections_open: self.connections_open.get(),
             timers_pending: timers_pending as u64,
+            pool_hits: pools.hits - self.pool_base.hits,
+            pool_misses: pools.misses - self.pool_base.misses,
+            pool_live: pools.live,
+            pool_remote_returns: pools.remote_returns - self.pool_base.remote_returns,
         }
     }
 }

@@ -70,7 +70,7 @@ pub(crate) fn run_shard<F: Future>(
         executor: Executor::new(),
         timers: RefCell::new(Wheel::new()),
         clock: Clock::new(),
-        counters: Counters::default(),
+        counters: Counters::new(),
         remote,
         shutdown: config.shutdown,
         shutting_down: Cell::new(false),

@@ -1,0 +1,72 @@
+//! Which thread a pool belongs to, and that thread's pool counters.
+//!
+//! Every thread that creates a pool gets a token, unique for the life of the
+//! process, and a set of counters. A pooled handle compares the token of the
+//! thread it is dropped on with its pool's: equal means "home", where the
+//! pool's free list may be touched; anything else sends the object home
+//! through the pool's queue.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// The pool counters of one thread (one shard), in plain cells: only the
+/// home thread ever writes them.
+#[derive(Debug)]
+pub(crate) struct Home {
+    pub(crate) token: u64,
+    pub(crate) hits: Cell<u64>,
+    pub(crate) misses: Cell<u64>,
+    pub(crate) live: Cell<u64>,
+    pub(crate) remote_returns: Cell<u64>,
+}
+
+thread_local! {
+    static HOME: Home = Home {
+        token: NEXT_TOKEN.fetch_add(1, Ordering::Relaxed),
+        hits: Cell::new(0),
+        misses: Cell::new(0),
+        live: Cell::new(0),
+        remote_returns: Cell::new(0),
+    };
+}
+
+/// Runs `f` with this thread's pool home. `None` while the thread is being
+/// torn down (its thread-locals are gone).
+pub(crate) fn with<R>(f: impl FnOnce(&Home) -> R) -> Option<R> {
+    HOME.try_with(f).ok()
+}
+
+/// This thread's token (0 while the thread is being torn down, which no pool
+/// has).
+pub(crate) fn token() -> u64 {
+    with(|h| h.token).unwrap_or(0)
+}
+
+/// A snapshot of this thread's pool counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PoolCounts {
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+    pub(crate) live: u64,
+    pub(crate) remote_returns: u64,
+}
+
+pub(crate) fn counts() -> PoolCounts {
+    with(|h| PoolCounts {
+        hits: h.hits.get(),
+        misses: h.misses.get(),
+        live: h.live.get(),
+        remote_returns: h.remote_returns.get(),
+    })
+    .unwrap_or_default()
+}
+
+pub(crate) fn bump(cell: &Cell<u64>, by: u64) {
+    cell.set(cell.get() + by);
+}
+
+pub(crate) fn drop_one(cell: &Cell<u64>, by: u64) {
+    cell.set(cell.get().saturating_sub(by));
+}

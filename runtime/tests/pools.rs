@@ -1,0 +1,248 @@
+//! `Pool<T>` and `BufPool`: reuse, reset, capacity, counters, and objects
+//! that go home from other threads without being leaked or touched twice.
+
+mod util;
+
+use shardio::net::{TcpListener, TcpStream};
+use shardio::pool::{BufPool, Overflow, Pool, Pooled};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Counts how many are alive.
+#[derive(Debug)]
+struct Tracked {
+    live: Arc<AtomicUsize>,
+    value: u64,
+}
+
+impl Tracked {
+    fn new(live: &Arc<AtomicUsize>) -> Tracked {
+        live.fetch_add(1, Ordering::SeqCst);
+        Tracked {
+            live: live.clone(),
+            value: 0,
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn tracked_pool(live: &Arc<AtomicUsize>, capacity: usize, overflow: Overflow) -> Pool<Tracked> {
+    let l = live.clone();
+    Pool::builder(move || Tracked::new(&l))
+        .capacity(capacity)
+        .overflow(overflow)
+        .reset(|t| t.value = 0)
+        .build()
+}
+
+#[test]
+fn objects_are_reused_and_reset() {
+    shardio::block_on(async {
+        let live = Arc::new(AtomicUsize::new(0));
+        let pool = tracked_pool(&live, 4, Overflow::Fail);
+        let mut a = pool.get().unwrap();
+        a.value = 42;
+        let addr = &*a as *const Tracked;
+        drop(a);
+        let b = pool.get().unwrap();
+        assert_eq!(&*b as *const Tracked, addr, "the free object is reused");
+        assert_eq!(b.value, 0, "the reset hook ran");
+        let s = shardio::stats();
+        assert_eq!((s.pool_hits, s.pool_misses, s.pool_live), (1, 1, 1));
+        drop(b);
+        assert_eq!(shardio::stats().pool_live, 0);
+        assert_eq!(
+            live.load(Ordering::SeqCst),
+            1,
+            "one object, kept by the pool"
+        );
+        drop(pool);
+        assert_eq!(live.load(Ordering::SeqCst), 0, "the pool frees its objects");
+    })
+    .unwrap();
+}
+
+#[test]
+fn capacity_fail_errors_and_recovers() {
+    shardio::block_on(async {
+        let live = Arc::new(AtomicUsize::new(0));
+        let pool = tracked_pool(&live, 3, Overflow::Fail);
+        let held: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
+        let err = pool.get().unwrap_err();
+        assert_eq!(err.capacity(), 3);
+        assert!(err.to_string().contains("all 3 objects are in use"));
+        let io: std::io::Error = err.into();
+        assert_eq!(io.kind(), std::io::ErrorKind::OutOfMemory);
+        drop(held);
+        assert_eq!(pool.free(), 3);
+        assert!(pool.get().is_ok(), "usable again once objects return");
+    })
+    .unwrap();
+}
+
+#[test]
+fn capacity_allocate_hands_out_unpooled_objects() {
+    shardio::block_on(async {
+        let live = Arc::new(AtomicUsize::new(0));
+        let pool = tracked_pool(&live, 2, Overflow::Allocate);
+        let held: Vec<_> = (0..5).map(|_| pool.get().unwrap()).collect();
+        assert_eq!(held.iter().filter(|h| Pooled::is_pooled(h)).count(), 2);
+        assert_eq!(live.load(Ordering::SeqCst), 5);
+        assert_eq!(shardio::stats().pool_live, 2);
+        drop(held);
+        assert_eq!(live.load(Ordering::SeqCst), 2, "extra objects are dropped");
+        assert_eq!(pool.free(), 2);
+        assert_eq!(pool.live(), 0);
+    })
+    .unwrap();
+}
+
+#[test]
+fn prefill_makes_objects_up_front() {
+    shardio::block_on(async {
+        let live = Arc::new(AtomicUsize::new(0));
+        let l = live.clone();
+        let pool = Pool::builder(move || Tracked::new(&l))
+            .capacity(8)
+            .prefill(100)
+            .build();
+        assert_eq!(pool.free(), 8, "prefill is capped at the capacity");
+        let _a = pool.get().unwrap();
+        assert_eq!(shardio::stats().pool_hits, 1);
+        assert_eq!(shardio::stats().pool_misses, 0);
+    })
+    .unwrap();
+}
+
+#[test]
+fn handles_dropped_on_other_threads_go_home() {
+    shardio::block_on(async {
+        let live = Arc::new(AtomicUsize::new(0));
+        let pool = tracked_pool(&live, 1000, Overflow::Fail);
+        let handles: Vec<_> = (0..1000).map(|_| pool.get().unwrap()).collect();
+        assert_eq!(pool.live(), 1000);
+        // Four threads drop 250 handles each, concurrently.
+        let mut chunks: Vec<Vec<Pooled<Tracked>>> = Vec::new();
+        let mut it = handles.into_iter();
+        for _ in 0..4 {
+            chunks.push(it.by_ref().take(250).collect());
+        }
+        std::thread::scope(|s| {
+            for chunk in chunks {
+                s.spawn(move || drop(chunk));
+            }
+        });
+        assert_eq!(
+            pool.free(),
+            0,
+            "nothing is reclaimed behind the shard's back"
+        );
+        assert_eq!(pool.live(), 1000);
+        // The pool is at capacity; `get` reclaims the returned objects.
+        let again: Vec<_> = (0..1000).map(|_| pool.get().unwrap()).collect();
+        let s = shardio::stats();
+        assert_eq!(s.pool_remote_returns, 1000);
+        assert_eq!(s.pool_misses, 1000, "only the first round made objects");
+        assert_eq!(s.pool_hits, 1000);
+        assert_eq!(live.load(Ordering::SeqCst), 1000);
+        drop(again);
+        drop(pool);
+        assert_eq!(live.load(Ordering::SeqCst), 0);
+    })
+    .unwrap();
+}
+
+#[test]
+fn handles_outliving_their_pool_and_shard_are_freed() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let (home, away) = shardio::block_on({
+        let live = live.clone();
+        async move {
+            let pool = tracked_pool(&live, 8, Overflow::Fail);
+            let home = pool.get().unwrap();
+            let away = pool.get().unwrap();
+            drop(pool);
+            (home, away)
+        }
+    })
+    .unwrap();
+    assert_eq!(live.load(Ordering::SeqCst), 2);
+    drop(home);
+    std::thread::spawn(move || drop(away)).join().unwrap();
+    assert_eq!(live.load(Ordering::SeqCst), 0, "no object leaked");
+}
+
+#[test]
+fn concurrent_returns_while_the_home_shard_keeps_taking() {
+    shardio::block_on(async {
+        let live = Arc::new(AtomicUsize::new(0));
+        let pool = tracked_pool(&live, 64, Overflow::Fail);
+        let (tx, rx) = std::sync::mpsc::channel::<Pooled<Tracked>>();
+        let dropper = std::thread::spawn(move || {
+            let mut n = 0;
+            for h in rx {
+                drop(h);
+                n += 1;
+            }
+            n
+        });
+        let mut sent = 0;
+        while sent < 20_000 {
+            match pool.get() {
+                Ok(h) => {
+                    tx.send(h).unwrap();
+                    sent += 1;
+                }
+                // All 64 are away: let the other thread catch up.
+                Err(_) => shardio::yield_now().await,
+            }
+        }
+        drop(tx);
+        assert_eq!(dropper.join().unwrap(), 20_000);
+        pool.reclaim();
+        assert_eq!(pool.live(), 0);
+        assert_eq!(pool.free(), 64);
+        assert_eq!(
+            live.load(Ordering::SeqCst),
+            64,
+            "never more than capacity made"
+        );
+    })
+    .unwrap();
+}
+
+#[test]
+fn buf_pool_classes_and_io() {
+    shardio::block_on(async {
+        let pool = BufPool::builder().class(64, 4).class(4096, 4).build();
+        assert_eq!(pool.class_sizes().collect::<Vec<_>>(), [64, 4096]);
+        assert_eq!(pool.get(10).unwrap().capacity(), 64);
+        assert_eq!(pool.get(65).unwrap().capacity(), 4096);
+        let big = pool.get(1 << 20).unwrap();
+        assert!(!Pooled::is_pooled(&big) && big.capacity() >= 1 << 20);
+
+        // Pooled buffers go straight into socket ops.
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let client = TcpStream::connect(addr).await?;
+        let (server, _) = listener.accept().await?;
+        let mut out = pool.get(64).unwrap();
+        out.extend_from_slice(b"pooled bytes");
+        let (r, out) = client.write_all(out).await;
+        r?;
+        drop(out);
+        let (n, got) = server.read(pool.get(64).unwrap()).await;
+        assert_eq!(&got[..n?], b"pooled bytes");
+        drop(got);
+        let again = pool.get(64).unwrap();
+        assert!(again.is_empty(), "a reused buffer comes back cleared");
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap()
+    .unwrap();
+}
