@@ -55,6 +55,9 @@ impl From<PoolExhausted> for io::Error {
     }
 }
 
+/// Runs on an object before it is handed out again.
+type ResetHook<T> = Box<dyn Fn(&mut T)>;
+
 /// The part of a pool that handles reach, possibly from other threads.
 struct Shared<T> {
     /// The home thread's token (see `home`).
@@ -92,7 +95,7 @@ impl<T> Shared<T> {
 struct Owner<T> {
     shared: Arc<Shared<T>>,
     make: Box<dyn Fn() -> T>,
-    reset: Option<Box<dyn Fn(&mut T)>>,
+    reset: Option<ResetHook<T>>,
     capacity: usize,
     overflow: Overflow,
 }
@@ -170,7 +173,7 @@ impl<T> fmt::Debug for Pool<T> {
 /// Configures a [`Pool`]; see [`Pool::builder`].
 pub struct PoolBuilder<T> {
     make: Box<dyn Fn() -> T>,
-    reset: Option<Box<dyn Fn(&mut T)>>,
+    reset: Option<ResetHook<T>>,
     capacity: usize,
     overflow: Overflow,
     prefill: usize,
