@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+/// Default shard buffer ring: 512 buffers of 4 KiB.
+pub(crate) const DEFAULT_PROVIDED_BUFFERS: (usize, usize) = (512, 4096);
+
 type StopHook = Arc<dyn Fn(ShardInfo, ShardStats) + Send + Sync>;
 
 /// Configures a [`Runtime`]. Made by [`Runtime::builder`].
@@ -18,6 +21,7 @@ pub struct Builder {
     shards: Option<usize>,
     pin: bool,
     ring_entries: u32,
+    provided_buffers: (usize, usize),
     thread_name: String,
     grace: Duration,
     signals: bool,
@@ -56,6 +60,16 @@ impl Builder {
     /// the completion queue gets four times as many). Default: 1024.
     pub fn ring_entries(mut self, entries: u32) -> Self {
         self.ring_entries = entries;
+        self
+    }
+
+    /// The size of each shard's default provided buffer ring
+    /// ([`BufRing::shard_default`](crate::buf::BufRing::shard_default), used
+    /// by [`TcpStream::recv_stream`](crate::net::TcpStream::recv_stream)):
+    /// `count` buffers (a power of two) of `size` bytes. It is allocated on
+    /// first use. Default: 512 buffers of 4 KiB.
+    pub fn provided_buffers(mut self, count: usize, size: usize) -> Self {
+        self.provided_buffers = (count, size);
         self
     }
 
@@ -129,6 +143,7 @@ impl Builder {
             pins,
             ring: RingConfig {
                 entries: self.ring_entries,
+                provided_buffers: self.provided_buffers,
             },
             thread_name: self.thread_name,
             signals: self.signals,
@@ -191,6 +206,7 @@ impl Runtime {
             shards: None,
             pin: true,
             ring_entries: 1024,
+            provided_buffers: DEFAULT_PROVIDED_BUFFERS,
             thread_name: "shardio".to_owned(),
             grace: Duration::from_secs(5),
             signals: false,

@@ -42,6 +42,9 @@ pub struct ShardStats {
     pub pool_live: u64,
     /// Pooled objects dropped on other threads and reclaimed by this shard.
     pub pool_remote_returns: u64,
+    /// Multishot receives that found their buffer ring empty (`ENOBUFS`) and
+    /// waited for a buffer to come back before re-arming.
+    pub recv_starved: u64,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +58,7 @@ pub(crate) struct Counters {
     pub(crate) cq_overflows: Cell<u64>,
     pub(crate) connections_accepted: Cell<u64>,
     pub(crate) connections_open: Cell<u64>,
+    pub(crate) recv_starved: Cell<u64>,
     /// The thread's pool counters when the shard started (pool counters are
     /// kept per thread; a shard reports what happened since it started).
     pub(crate) pool_base: PoolCounts,
@@ -90,6 +94,7 @@ impl Counters {
             connections_accepted: self.connections_accepted.get(),
             connections_open: self.connections_open.get(),
             timers_pending: timers_pending as u64,
+            recv_starved: self.recv_starved.get(),
             pool_hits: pools.hits - self.pool_base.hits,
             pool_misses: pools.misses - self.pool_base.misses,
             pool_live: pools.live,

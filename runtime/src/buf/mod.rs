@@ -17,8 +17,10 @@
 //! `&'static str` implement [`IoBuf`] only. [`IoBuf::slice`] narrows any of
 //! them to a sub-range without copying.
 
+pub(crate) mod ring;
 mod slice;
 
+pub use ring::{BufRing, RingBuf};
 pub use slice::Slice;
 
 use std::ops::RangeBounds;

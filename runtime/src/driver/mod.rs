@@ -309,6 +309,33 @@ impl Driver {
         }
     }
 
+    /// Registers a provided buffer ring of `entries` entries at `addr` as
+    /// group `bgid`.
+    pub(crate) fn register_buf_ring(&self, addr: u64, entries: u16, bgid: u16) -> io::Result<()> {
+        // SAFETY: the caller (`BufRing::new`) keeps the ring memory allocated
+        // and unmoved until `unregister_buf_ring` succeeds for `bgid`.
+        let res = unsafe {
+            self.ring
+                .submitter()
+                .register_buf_ring_with_flags(addr, entries, bgid, 0)
+        };
+        res.map_err(|e| match e.raw_os_error() {
+            Some(libc::EINVAL) | None => io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "registering a provided buffer ring failed ({e}): it needs \
+                     IORING_REGISTER_PBUF_RING (Linux 5.19 or newer)"
+                ),
+            ),
+            _ => e,
+        })
+    }
+
+    /// Unregisters buffer group `bgid`; the kernel forgets its memory.
+    pub(crate) fn unregister_buf_ring(&self, bgid: u16) -> io::Result<()> {
+        self.ring.submitter().unregister_buf_ring(bgid)
+    }
+
     pub(crate) fn slot_mut(&mut self, key: usize) -> &mut Slot {
         &mut self.ops[key]
     }

@@ -9,6 +9,8 @@ use std::io;
 pub(crate) struct RingConfig {
     /// Submission queue entries (the CQ gets four times as many).
     pub(crate) entries: u32,
+    /// The default provided buffer ring: count and size of its buffers.
+    pub(crate) provided_buffers: (usize, usize),
 }
 
 /// How the kernel runs completion work for this ring, from the best setup

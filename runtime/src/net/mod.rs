@@ -3,9 +3,11 @@
 
 pub(crate) mod fd;
 mod listener;
+mod recv_stream;
 mod stream;
 
 pub use listener::TcpListener;
+pub use recv_stream::RecvStream;
 pub use stream::TcpStream;
 
 use std::io;

@@ -1,5 +1,6 @@
 use super::fd::SharedFd;
-use crate::buf::{IoBuf, IoBufMut};
+use super::RecvStream;
+use crate::buf::{BufRing, IoBuf, IoBufMut};
 use crate::ops;
 use crate::shard::Shard;
 use crate::stats::Counters;
@@ -73,6 +74,23 @@ impl TcpStream {
             Ok(op) => op.await,
             Err((e, buf)) => (Err(e), buf),
         }
+    }
+
+    /// The bytes arriving on this connection as a stream of buffers from the
+    /// shard's default provided buffer ring ([`BufRing::shard_default`]).
+    /// An idle connection waiting in a `RecvStream` holds no buffer.
+    ///
+    /// # Errors
+    ///
+    /// Outside a shard, or the default ring could not be set up (the kernel
+    /// lacks provided buffer rings, or memory ran out).
+    pub fn recv_stream(&self) -> io::Result<RecvStream> {
+        Ok(self.recv_stream_with(&BufRing::shard_default()?))
+    }
+
+    /// Like [`recv_stream`](Self::recv_stream), with buffers from `ring`.
+    pub fn recv_stream_with(&self, ring: &BufRing) -> RecvStream {
+        RecvStream::new(self.fd.clone(), ring.clone())
     }
 
     /// Writes the initialized bytes of `buf`, returning how many were sent.

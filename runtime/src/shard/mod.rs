@@ -9,6 +9,7 @@ pub(crate) mod run;
 
 pub(crate) use run::{run_shard, ShardConfig};
 
+use crate::buf::ring::BufRings;
 use crate::driver::{Driver, RingMode};
 use crate::executor::{Executor, Remote};
 use crate::shutdown::ShutdownState;
@@ -67,6 +68,8 @@ pub(crate) struct Shard {
     /// Set once this shard has seen the shutdown request.
     pub(crate) shutting_down: Cell<bool>,
     pub(crate) shutdown_waiters: RefCell<Vec<Waker>>,
+    /// Provided buffer rings: group ids, the default ring, retired rings.
+    pub(crate) buf_rings: RefCell<BufRings>,
 }
 
 thread_local! {
@@ -97,6 +100,26 @@ impl Shard {
         let in_flight = self.driver.borrow().in_flight();
         self.counters
             .snapshot(in_flight, self.timers.borrow().len())
+    }
+
+    /// Unregisters buffer rings whose last user is gone, then frees them.
+    pub(crate) fn retire_buf_rings(&self) {
+        if !self.buf_rings.borrow().has_retired() {
+            return;
+        }
+        let retired = self.buf_rings.borrow_mut().take_retired();
+        let driver = self.driver.borrow();
+        for (bgid, memory) in retired {
+            match driver.unregister_buf_ring(bgid) {
+                Ok(()) => {
+                    drop(memory);
+                    self.buf_rings.borrow_mut().recycle_id(bgid);
+                }
+                // Still registered: the kernel could use it, so it is never
+                // freed (nor its group id reused).
+                Err(_) => std::mem::forget(memory),
+            }
+        }
     }
 
     /// Marks the shard as shutting down and wakes whoever waits for that.

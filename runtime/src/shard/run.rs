@@ -1,6 +1,7 @@
 //! The shard's loop: run ready tasks, fire timers, submit and reap.
 
 use super::{Shard, ShardInfo, CURRENT, NEXT_UID};
+use crate::buf::ring::BufRings;
 use crate::driver::{Driver, RingConfig};
 use crate::executor::{coop, Executor, Remote, TaskRef};
 use crate::shutdown::ShutdownState;
@@ -75,6 +76,7 @@ pub(crate) fn run_shard<F: Future>(
         shutdown: config.shutdown,
         shutting_down: Cell::new(false),
         shutdown_waiters: RefCell::new(Vec::new()),
+        buf_rings: RefCell::new(BufRings::new(config.ring.provided_buffers)),
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(shard.clone()));
     // Tears down on every exit path, unwinding included.
@@ -103,6 +105,10 @@ impl<S: FnOnce(ShardInfo, ShardStats)> Drop for Teardown<S> {
             .driver
             .borrow_mut()
             .drain(Instant::now() + DRAIN_TIMEOUT, &shard.counters);
+        // No receive is left, so the default buffer ring can go.
+        let default_ring = shard.buf_rings.borrow_mut().take_default();
+        drop(default_ring);
+        shard.retire_buf_rings();
         debug_assert!(
             quiet,
             "io_uring did not answer cancellations within {DRAIN_TIMEOUT:?}"
@@ -160,7 +166,9 @@ fn drive<F: Future>(shard: &Rc<Shard>, future: F) -> io::Result<Exit<F::Output>>
                 return Ok(Exit::ShutDown);
             }
         }
-        // 5. The ring: submit, and block only when there is nothing to run.
+        // 5. Buffer rings nobody uses any more.
+        shard.retire_buf_rings();
+        // 6. The ring: submit, and block only when there is nothing to run.
         let mut driver = shard.driver.borrow_mut();
         if shard.executor.has_ready() || !shard.remote.prepare_sleep() {
             driver.submit(&shard.counters)?;
@@ -205,7 +213,10 @@ pub fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
         id: 0,
         count: 1,
         core: None,
-        ring: RingConfig { entries: 256 },
+        ring: RingConfig {
+            entries: 256,
+            provided_buffers: crate::runtime::DEFAULT_PROVIDED_BUFFERS,
+        },
         shutdown: None,
     };
     match run_shard(config, |_| future, |_, _| {})? {

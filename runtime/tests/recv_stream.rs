@@ -1,0 +1,242 @@
+//! Multishot receive into provided buffer rings: order, end of stream,
+//! buffers always returned, and a ring smaller than the busy connections.
+
+mod util;
+
+use shardio::buf::{BufRing, RingBuf};
+use shardio::net::TcpStream;
+use shardio::time::{sleep, timeout};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Tests here count the process's fds, so they run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Collects everything a stream yields until end of stream.
+async fn drain_all(stream: &TcpStream, ring: &BufRing) -> std::io::Result<Vec<u8>> {
+    let mut incoming = stream.recv_stream_with(ring);
+    let mut got = Vec::new();
+    while let Some(buf) = incoming.next().await {
+        got.extend_from_slice(&buf?);
+    }
+    Ok(got)
+}
+
+fn pattern(conn: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 + conn * 7) as u8).collect()
+}
+
+#[test]
+fn bytes_arrive_in_order_and_buffers_go_back() {
+    let _serial = serial();
+    shardio::block_on(async {
+        let ring = BufRing::new(8, 256)?;
+        let (client, server) = util::pair().await;
+        let data = pattern(0, 100_000);
+        let sender = shardio::spawn({
+            let data = data.clone();
+            async move {
+                let (r, _) = client.write_all(data).await;
+                r?;
+                client.close().await
+            }
+        });
+        let got = drain_all(&server, &ring).await?;
+        sender.await.unwrap()?;
+        assert_eq!(got.len(), data.len());
+        assert!(got == data, "bytes out of order or corrupted");
+        assert_eq!(ring.in_use(), 0);
+        assert_eq!(shardio::stats().ops_in_flight, 0);
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap()
+    .unwrap();
+}
+
+#[test]
+fn the_default_ring_serves_recv_stream() {
+    let _serial = serial();
+    shardio::block_on(async {
+        let (client, server) = util::pair().await;
+        let mut incoming = server.recv_stream()?;
+        let (r, _) = client.write_all(b"hello".to_vec()).await;
+        r?;
+        let buf = incoming.next().await.unwrap()?;
+        assert_eq!(&buf[..], b"hello");
+        assert_eq!(BufRing::shard_default()?.buf_size(), 4096);
+        drop(client);
+        drop(buf);
+        assert!(incoming.next().await.is_none(), "end of stream");
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap()
+    .unwrap();
+}
+
+/// 16 connections each send 64 KiB through a ring of 4 buffers of 512 B,
+/// while the receivers hold on to what they got: the ring runs dry again
+/// and again. Every byte must still arrive, in order.
+#[test]
+fn ring_smaller_than_busy_connections_loses_nothing() {
+    let _serial = serial();
+    const CONNS: usize = 16;
+    const LEN: usize = 64 * 1024;
+    shardio::block_on(async {
+        let ring = BufRing::new(4, 512)?;
+        let mut receivers = Vec::new();
+        for conn in 0..CONNS {
+            let (client, server) = util::pair().await;
+            shardio::spawn(async move {
+                let (r, _) = client.write_all(pattern(conn, LEN)).await;
+                r.unwrap();
+                client.close().await.unwrap();
+            });
+            let ring = ring.clone();
+            receivers.push(shardio::spawn(async move {
+                let mut incoming = server.recv_stream_with(&ring);
+                let mut got = Vec::with_capacity(LEN);
+                let mut held: Vec<RingBuf> = Vec::new();
+                while let Some(buf) = incoming.next().await {
+                    let buf = buf?;
+                    got.extend_from_slice(&buf);
+                    // Keep buffers a while so other connections starve.
+                    held.push(buf);
+                    if held.len() == 2 {
+                        sleep(Duration::from_millis(1)).await;
+                        held.clear();
+                    }
+                }
+                Ok::<_, std::io::Error>((conn, got))
+            }));
+        }
+        for r in receivers {
+            let (conn, got) = r.await.unwrap()?;
+            assert_eq!(got.len(), LEN, "connection {conn} lost bytes");
+            assert!(
+                got == pattern(conn, LEN),
+                "connection {conn}: bytes reordered"
+            );
+        }
+        let stats = shardio::stats();
+        assert!(stats.recv_starved > 0, "the ring never ran dry: {stats:?}");
+        assert_eq!(ring.in_use(), 0);
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap()
+    .unwrap();
+}
+
+/// A stream dropped while data keeps arriving: late completions return
+/// their buffers, so every buffer of the ring is usable afterwards.
+#[test]
+fn dropped_stream_returns_late_buffers() {
+    let _serial = serial();
+    shardio::block_on(async {
+        let baseline_fds = util::open_fds();
+        let ring = BufRing::new(2, 16)?;
+        for _ in 0..50 {
+            let (client, server) = util::pair().await;
+            let mut incoming = server.recv_stream_with(&ring);
+            let writer = shardio::spawn(async move {
+                for _ in 0..4 {
+                    let (r, _) = client.write_all(vec![7u8; 16]).await;
+                    if r.is_err() {
+                        break;
+                    }
+                    shardio::yield_now().await;
+                }
+            });
+            // Take at most one chunk, then walk away mid-stream.
+            let first = timeout(Duration::from_millis(50), incoming.next()).await;
+            drop(first);
+            drop(incoming);
+            writer.await.unwrap();
+            drop(server);
+        }
+        util::settle().await;
+        assert_eq!(ring.in_use(), 0);
+        assert_eq!(shardio::stats().ops_in_flight, 0);
+        assert_eq!(util::open_fds(), baseline_fds, "an fd leaked");
+
+        // Both buffers are back in the ring: one connection can hold both.
+        let (client, server) = util::pair().await;
+        let mut incoming = server.recv_stream_with(&ring);
+        let (r, _) = client.write_all(vec![1u8; 32]).await;
+        r?;
+        let a = timeout(Duration::from_secs(5), incoming.next())
+            .await?
+            .unwrap()?;
+        let b = timeout(Duration::from_secs(5), incoming.next())
+            .await
+            .expect("a ring buffer was never returned")
+            .unwrap()?;
+        assert_eq!(a.len() + b.len(), 32);
+        assert_eq!(ring.in_use(), 2);
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap()
+    .unwrap();
+}
+
+#[test]
+fn rings_are_unregistered_and_their_ids_reused() {
+    let _serial = serial();
+    shardio::block_on(async {
+        for _ in 0..200 {
+            let ring = BufRing::new(16, 1024)?;
+            let (client, server) = util::pair().await;
+            let (r, _) = client.write_all(b"x".to_vec()).await;
+            r?;
+            let mut incoming = server.recv_stream_with(&ring);
+            assert_eq!(&incoming.next().await.unwrap()?[..], b"x");
+            // Dropped while armed again: retired after the cancel completes.
+        }
+        util::settle().await;
+        assert_eq!(shardio::stats().ops_in_flight, 0);
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap()
+    .unwrap();
+}
+
+#[test]
+fn bad_ring_sizes_are_rejected() {
+    let _serial = serial();
+    shardio::block_on(async {
+        for (count, size) in [(3, 64), (0, 64), (1 << 16, 64), (4, 0)] {
+            let err = BufRing::new(count, size).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                std::io::ErrorKind::InvalidInput,
+                "{count}x{size}"
+            );
+        }
+    })
+    .unwrap();
+    assert!(BufRing::new(4, 64).is_err(), "outside a shard");
+}
+
+#[test]
+fn teardown_with_streams_armed() {
+    let _serial = serial();
+    let fds = util::open_fds();
+    shardio::block_on(async {
+        let ring = BufRing::new(4, 64).unwrap();
+        for _ in 0..10 {
+            let (client, server) = util::pair().await;
+            let ring = ring.clone();
+            shardio::spawn(async move {
+                let _client = client;
+                let mut incoming = server.recv_stream_with(&ring);
+                incoming.next().await;
+            });
+        }
+        shardio::yield_now().await;
+    })
+    .unwrap();
+    assert_eq!(util::open_fds(), fds);
+}
