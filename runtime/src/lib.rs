@@ -51,6 +51,7 @@
 //! For many shards, see [`Runtime`].
 
 pub mod buf;
+pub mod mesh;
 pub mod net;
 pub mod pool;
 pub mod time;

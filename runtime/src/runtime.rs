@@ -1,6 +1,7 @@
 //! `Runtime`: starting shards on pinned threads and collecting their results.
 
 use crate::driver::RingConfig;
+use crate::mesh::Cluster;
 use crate::shard::{run_shard, ShardConfig, ShardInfo};
 use crate::shutdown::{ShutdownHandle, ShutdownState};
 use crate::stats::ShardStats;
@@ -10,6 +11,9 @@ use std::io;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
+
+/// Default room for closures queued between two shards.
+pub(crate) const DEFAULT_MESSAGE_CAPACITY: usize = 1024;
 
 /// Default shard buffer ring: 512 buffers of 4 KiB.
 pub(crate) const DEFAULT_PROVIDED_BUFFERS: (usize, usize) = (512, 4096);
@@ -22,6 +26,8 @@ pub struct Builder {
     pin: bool,
     ring_entries: u32,
     provided_buffers: (usize, usize),
+    message_capacity: usize,
+    msg_ring: bool,
     thread_name: String,
     grace: Duration,
     signals: bool,
@@ -70,6 +76,22 @@ impl Builder {
     /// first use. Default: 512 buffers of 4 KiB.
     pub fn provided_buffers(mut self, count: usize, size: usize) -> Self {
         self.provided_buffers = (count, size);
+        self
+    }
+
+    /// How many closures ([`mesh::submit_to`](crate::mesh::submit_to)) may
+    /// be queued from one shard to another before the sender waits.
+    /// Default: 1024.
+    pub fn message_capacity(mut self, capacity: usize) -> Self {
+        self.message_capacity = capacity.max(1);
+        self
+    }
+
+    /// Whether a shard wakes a sleeping shard with IORING_OP_MSG_RING from
+    /// its own ring (when the kernel has it) rather than by writing the
+    /// target's eventfd. Default: true; turning it off is for comparison.
+    pub fn msg_ring_doorbell(mut self, on: bool) -> Self {
+        self.msg_ring = on;
         self
     }
 
@@ -144,7 +166,9 @@ impl Builder {
             ring: RingConfig {
                 entries: self.ring_entries,
                 provided_buffers: self.provided_buffers,
+                msg_ring: self.msg_ring,
             },
+            message_capacity: self.message_capacity,
             thread_name: self.thread_name,
             signals: self.signals,
             on_stop: self.on_stop,
@@ -184,6 +208,7 @@ impl Builder {
 pub struct Runtime {
     pins: Vec<Option<core_affinity::CoreId>>,
     ring: RingConfig,
+    message_capacity: usize,
     thread_name: String,
     signals: bool,
     on_stop: Option<StopHook>,
@@ -207,6 +232,8 @@ impl Runtime {
             pin: true,
             ring_entries: 1024,
             provided_buffers: DEFAULT_PROVIDED_BUFFERS,
+            message_capacity: DEFAULT_MESSAGE_CAPACITY,
+            msg_ring: true,
             thread_name: "shardio".to_owned(),
             grace: Duration::from_secs(5),
             signals: false,
@@ -249,6 +276,7 @@ impl Runtime {
             None
         };
         let count = self.pins.len();
+        let cluster = Arc::new(Cluster::new(count, self.message_capacity));
         let result = thread::scope(|scope| {
             let mut handles = Vec::with_capacity(count);
             for (id, pin) in self.pins.iter().copied().enumerate() {
@@ -256,6 +284,7 @@ impl Runtime {
                 let shutdown = self.shutdown.clone();
                 let on_stop = self.on_stop.clone();
                 let ring = self.ring;
+                let cluster = cluster.clone();
                 let spawned = thread::Builder::new()
                     .name(format!("{}-{id}", self.thread_name))
                     .spawn_scoped(scope, move || {
@@ -273,6 +302,7 @@ impl Runtime {
                             core: pin.map(|c| c.id),
                             ring,
                             shutdown: Some(shutdown.clone()),
+                            cluster,
                         };
                         let stop = |info: ShardInfo, stats: ShardStats| {
                             if let Some(f) = &on_stop {

@@ -45,6 +45,10 @@ pub struct ShardStats {
     /// Multishot receives that found their buffer ring empty (`ENOBUFS`) and
     /// waited for a buffer to come back before re-arming.
     pub recv_starved: u64,
+    /// Messages and closures this shard sent to shards (itself included).
+    pub messages_sent: u64,
+    /// Messages and closures this shard received.
+    pub messages_received: u64,
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +63,8 @@ pub(crate) struct Counters {
     pub(crate) connections_accepted: Cell<u64>,
     pub(crate) connections_open: Cell<u64>,
     pub(crate) recv_starved: Cell<u64>,
+    pub(crate) messages_sent: Cell<u64>,
+    pub(crate) messages_received: Cell<u64>,
     /// The thread's pool counters when the shard started (pool counters are
     /// kept per thread; a shard reports what happened since it started).
     pub(crate) pool_base: PoolCounts,
@@ -95,6 +101,8 @@ impl Counters {
             connections_open: self.connections_open.get(),
             timers_pending: timers_pending as u64,
             recv_starved: self.recv_starved.get(),
+            messages_sent: self.messages_sent.get(),
+            messages_received: self.messages_received.get(),
             pool_hits: pools.hits - self.pool_base.hits,
             pool_misses: pools.misses - self.pool_base.misses,
             pool_live: pools.live,

@@ -31,18 +31,25 @@ pub(crate) use op::{Completion, MultiOp, Op, OpDef, Orphan};
 pub(crate) use setup::RingConfig;
 pub use setup::RingMode;
 
+use crate::executor::Remote;
 use crate::stats::Counters;
 use io_uring::{opcode, squeue, types, IoUring};
 use op::{AfterCqe, Slot, State};
 use slab::Slab;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// `user_data` of CQEs that need no handling (cancel requests).
 const IGNORED: u64 = u64::MAX;
 /// `user_data` of the doorbell's eventfd read.
 const DOORBELL: u64 = u64::MAX - 1;
+/// `user_data` of the CQE another shard's MSG_RING posts here (a wakeup).
+const DOORBELL_MSG: u64 = u64::MAX - 2;
+/// Tag of our own MSG_RING requests' CQEs; the low bits are a `msgs` key.
+const MSG_TAG: u64 = 1 << 62;
 
 /// `IORING_ENTER_GETEVENTS` from the kernel ABI (`io_uring.h`).
 const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
@@ -61,6 +68,12 @@ pub(crate) struct Driver {
     doorbell_buf: Box<u64>,
     doorbell_armed: bool,
     last_overflow: u32,
+    /// Whether the kernel has IORING_OP_MSG_RING.
+    has_msg_ring: bool,
+    /// MSG_RING doorbells in flight, by key: the target (whose `Arc` keeps
+    /// its ring fd open until the CQE) to ring by eventfd if the message
+    /// fails.
+    msgs: Slab<Arc<Remote>>,
     /// Set when the table could not be drained: the ring and the table are
     /// then leaked on drop instead of freed.
     poisoned: bool,
@@ -77,7 +90,7 @@ impl std::fmt::Debug for Driver {
 
 impl Driver {
     pub(crate) fn new(config: &RingConfig, doorbell_fd: RawFd) -> io::Result<Driver> {
-        let (ring, mode) = setup::build_ring(config)?;
+        let (ring, mode, has_msg_ring) = setup::build_ring(config)?;
         Ok(Driver {
             ring,
             ops: Slab::with_capacity(config.entries as usize),
@@ -86,12 +99,42 @@ impl Driver {
             doorbell_buf: Box::new(0),
             doorbell_armed: false,
             last_overflow: 0,
+            has_msg_ring,
+            msgs: Slab::new(),
             poisoned: false,
         })
     }
 
     pub(crate) fn mode(&self) -> RingMode {
         self.mode
+    }
+
+    /// The ring's fd, if the kernel lets other rings message it.
+    pub(crate) fn msg_ring_fd(&self) -> Option<RawFd> {
+        self.has_msg_ring.then(|| self.ring.as_raw_fd())
+    }
+
+    /// Queues a MSG_RING that posts a wakeup CQE into `target`'s ring.
+    /// Returns false if MSG_RING cannot be used (the caller writes the
+    /// eventfd instead).
+    pub(crate) fn msg_ring(&mut self, target: &Arc<Remote>, counters: &Counters) -> bool {
+        let Some(fd) = target.ring_fd() else {
+            return false;
+        };
+        if !self.has_msg_ring {
+            return false;
+        }
+        let key = self.msgs.insert(target.clone());
+        let sqe = opcode::MsgRingData::new(types::Fd(fd), 0, DOORBELL_MSG, None)
+            .build()
+            .user_data(MSG_TAG | key as u64);
+        // SAFETY: MSG_RING carries no pointer; its fd is the target's ring
+        // duplicate, kept open by the `Arc<Remote>` in `msgs` until the CQE.
+        if unsafe { self.push(&sqe, counters) }.is_err() {
+            self.msgs.remove(key);
+            return false;
+        }
+        true
     }
 
     /// Ops whose final CQE has not been reaped yet (including orphaned ones).
@@ -229,8 +272,15 @@ impl Driver {
                 flags: cqe.flags(),
             };
             match cqe.user_data() {
-                IGNORED => {}
+                IGNORED | DOORBELL_MSG => {}
                 DOORBELL => self.doorbell_armed = false,
+                tagged if tagged & MSG_TAG != 0 => {
+                    let target = self.msgs.try_remove((tagged & !MSG_TAG) as usize);
+                    if let (Some(target), true) = (target, c.result < 0) {
+                        // The message did not make it: ring the old way.
+                        target.ring();
+                    }
+                }
                 key => complete(&mut self.ops, key as usize, c, counters),
             }
         }
@@ -265,7 +315,7 @@ impl Driver {
             // SAFETY: a cancel request carries no pointers and no fd.
             let _pushed = unsafe { self.push(&sqe, counters) };
         }
-        while !self.ops.is_empty() || self.doorbell_armed {
+        while !self.ops.is_empty() || self.doorbell_armed || !self.msgs.is_empty() {
             let now = Instant::now();
             if now >= deadline {
                 self.poisoned = true;
@@ -367,6 +417,7 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         if self.poisoned || !self.ops.is_empty() || self.doorbell_armed {
+            std::mem::forget(std::mem::take(&mut self.msgs));
             // The kernel may still write into buffers owned by the table or into
             // the doorbell box: leak them rather than free them under it.
             let ops = std::mem::take(&mut self.ops);

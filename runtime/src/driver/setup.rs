@@ -11,6 +11,9 @@ pub(crate) struct RingConfig {
     pub(crate) entries: u32,
     /// The default provided buffer ring: count and size of its buffers.
     pub(crate) provided_buffers: (usize, usize),
+    /// Let other shards wake this one with IORING_OP_MSG_RING (if the
+    /// kernel has it) instead of its eventfd.
+    pub(crate) msg_ring: bool,
 }
 
 /// How the kernel runs completion work for this ring, from the best setup
@@ -41,7 +44,8 @@ const REQUIRED_OPCODES: &[(u8, &str)] = &[
     (opcode::Close::CODE, "IORING_OP_CLOSE"),
 ];
 
-pub(crate) fn build_ring(config: &RingConfig) -> io::Result<(IoUring, RingMode)> {
+/// Builds the ring; also says whether the kernel has IORING_OP_MSG_RING.
+pub(crate) fn build_ring(config: &RingConfig) -> io::Result<(IoUring, RingMode, bool)> {
     let entries = config.entries.max(2).next_power_of_two();
     let cq = entries.saturating_mul(4);
     type Configure = fn(&mut io_uring::Builder, u32);
@@ -68,8 +72,8 @@ pub(crate) fn build_ring(config: &RingConfig) -> io::Result<(IoUring, RingMode)>
         configure(&mut builder, cq);
         match builder.build(entries) {
             Ok(ring) => {
-                check_features(&ring)?;
-                return Ok((ring, mode));
+                let msg_ring = check_features(&ring)?;
+                return Ok((ring, mode, msg_ring));
             }
             // EINVAL: this kernel does not know one of the flags; try fewer.
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
@@ -80,7 +84,9 @@ pub(crate) fn build_ring(config: &RingConfig) -> io::Result<(IoUring, RingMode)>
     Err(explain_setup_error(e, read_disabled_sysctl()))
 }
 
-fn check_features(ring: &IoUring) -> io::Result<()> {
+/// Fails if a required feature is missing; returns whether the optional
+/// IORING_OP_MSG_RING is there.
+fn check_features(ring: &IoUring) -> io::Result<bool> {
     let params = ring.params();
     if !params.is_feature_ext_arg() {
         return Err(unsupported(
@@ -106,7 +112,7 @@ fn check_features(ring: &IoUring) -> io::Result<()> {
             "io_uring on this kernel does not support {name}, which the runtime needs"
         )));
     }
-    Ok(())
+    Ok(probe.is_supported(opcode::MsgRingData::CODE))
 }
 
 /// The first required opcode that `supported` says is missing.

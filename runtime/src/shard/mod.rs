@@ -12,6 +12,7 @@ pub(crate) use run::{run_shard, ShardConfig};
 use crate::buf::ring::BufRings;
 use crate::driver::{Driver, RingMode};
 use crate::executor::{Executor, Remote};
+use crate::mesh::Cluster;
 use crate::shutdown::ShutdownState;
 use crate::stats::{Counters, ShardStats};
 use crate::time::wheel::Wheel;
@@ -70,6 +71,8 @@ pub(crate) struct Shard {
     pub(crate) shutdown_waiters: RefCell<Vec<Waker>>,
     /// Provided buffer rings: group ids, the default ring, retired rings.
     pub(crate) buf_rings: RefCell<BufRings>,
+    /// The runtime's shards, for messages between them.
+    pub(crate) cluster: Arc<Cluster>,
 }
 
 thread_local! {

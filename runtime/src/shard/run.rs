@@ -4,6 +4,8 @@ use super::{Shard, ShardInfo, CURRENT, NEXT_UID};
 use crate::buf::ring::BufRings;
 use crate::driver::{Driver, RingConfig};
 use crate::executor::{coop, Executor, Remote, TaskRef};
+use crate::mesh::Cluster;
+use crate::runtime::DEFAULT_MESSAGE_CAPACITY;
 use crate::shutdown::ShutdownState;
 use crate::stats::{Counters, ShardStats};
 use crate::time::wheel::Wheel;
@@ -30,6 +32,7 @@ pub(crate) struct ShardConfig {
     pub(crate) core: Option<usize>,
     pub(crate) ring: RingConfig,
     pub(crate) shutdown: Option<Arc<ShutdownState>>,
+    pub(crate) cluster: Arc<Cluster>,
 }
 
 /// How a shard's main future ended.
@@ -64,6 +67,10 @@ pub(crate) fn run_shard<F: Future>(
     if let Some(state) = &config.shutdown {
         state.register(remote.clone());
     }
+    if let Some(fd) = driver.msg_ring_fd().filter(|_| config.ring.msg_ring) {
+        remote.enable_msg_ring(fd)?;
+    }
+    config.cluster.join(config.id, remote.clone());
     let shard = Rc::new(Shard {
         uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         info,
@@ -77,6 +84,7 @@ pub(crate) fn run_shard<F: Future>(
         shutting_down: Cell::new(false),
         shutdown_waiters: RefCell::new(Vec::new()),
         buf_rings: RefCell::new(BufRings::new(config.ring.provided_buffers)),
+        cluster: config.cluster,
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(shard.clone()));
     // Tears down on every exit path, unwinding included.
@@ -98,6 +106,7 @@ impl<S: FnOnce(ShardInfo, ShardStats)> Drop for Teardown<S> {
     fn drop(&mut self) {
         let shard = &self.shard;
         shard.begin_shutdown();
+        shard.cluster.leave(shard.info.id);
         // Dropping the tasks orphans their ops into the table...
         shard.executor.drop_all(&shard.counters);
         // ...and draining cancels and reaps them.
@@ -147,8 +156,9 @@ fn drive<F: Future>(shard: &Rc<Shard>, future: F) -> io::Result<Exit<F::Output>>
                 }
             }
         }
-        // 2. Tasks woken from other threads.
+        // 2. Tasks woken from other threads, closures sent by other shards.
         shard.executor.drain_remote(&shard.remote);
+        shard.cluster.run_jobs(shard.info.id, &shard.counters);
         // 3. Timers.
         let now = Instant::now();
         shard.timers.borrow_mut().advance(shard.clock.now_tick(now));
@@ -171,6 +181,13 @@ fn drive<F: Future>(shard: &Rc<Shard>, future: F) -> io::Result<Exit<F::Output>>
         // 6. The ring: submit, and block only when there is nothing to run.
         let mut driver = shard.driver.borrow_mut();
         if shard.executor.has_ready() || !shard.remote.prepare_sleep() {
+            driver.submit(&shard.counters)?;
+            continue;
+        }
+        // `sleeping` is announced: a job queued from now on rings us; one
+        // queued before is seen here.
+        if shard.cluster.jobs.has_incoming(shard.info.id) {
+            shard.remote.woke();
             driver.submit(&shard.counters)?;
             continue;
         }
@@ -216,8 +233,10 @@ pub fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
         ring: RingConfig {
             entries: 256,
             provided_buffers: crate::runtime::DEFAULT_PROVIDED_BUFFERS,
+            msg_ring: true,
         },
         shutdown: None,
+        cluster: Arc::new(Cluster::new(1, DEFAULT_MESSAGE_CAPACITY)),
     };
     match run_shard(config, |_| future, |_, _| {})? {
         Exit::Returned(out) => Ok(out),
