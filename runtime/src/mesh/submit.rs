@@ -96,17 +96,21 @@ impl Cluster {
 /// # Examples
 ///
 /// ```
-/// shardio::Runtime::builder()
-///     .shards(2)
-///     .pin_to_cores(false)
-///     .build()?
-///     .run(|shard| async move {
+/// let rt = shardio::Runtime::builder().shards(2).pin_to_cores(false).build()?;
+/// let stop = rt.shutdown_handle();
+/// rt.run(move |shard| {
+///     let stop = stop.clone();
+///     async move {
 ///         if shard.id() == 0 {
 ///             let on = shardio::mesh::submit_to(1, || shardio::current().unwrap().id()).await?;
 ///             assert_eq!(on, 1);
+///             stop.shutdown_default();
 ///         }
+///         // A shard whose entry future returns stops taking closures.
+///         shardio::shutdown_signal().await;
 ///         Ok(())
-///     })?;
+///     }
+/// })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub async fn submit_to<F, R>(shard: usize, f: F) -> io::Result<R>
