@@ -5,9 +5,11 @@
 //! Lost-wakeup freedom, in both directions, is the same Dekker handshake as
 //! the shard's remote queue (see `executor::remote`):
 //!
-//! * a receiver registers its waker, then looks at the queues again; a
-//!   sender pushes, then wakes the registered waker (`AtomicWaker` orders
-//!   the two, so one side always sees the other);
+//! * a receiver registers its waker, sets `waiting`, issues a SeqCst fence,
+//!   then looks at the queues again; a sender pushes, issues a SeqCst
+//!   fence, then reads `waiting` and, if set, clears it and wakes the
+//!   registered waker. A busy receiver never sets `waiting`, so a stream of
+//!   messages costs the sender no write to a line the receiver reads;
 //! * a sender that finds its lane full queues its waker in the lane's
 //!   `space` list, issues a SeqCst fence, then tries again; a receiver pops,
 //!   issues a SeqCst fence, then wakes everyone in `space`.
@@ -15,7 +17,7 @@
 use atomic_waker::AtomicWaker;
 use crossbeam_queue::{ArrayQueue, SegQueue};
 use std::fmt;
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 struct Lane<T> {
@@ -26,6 +28,8 @@ struct Lane<T> {
 
 struct Receiver {
     waker: AtomicWaker,
+    /// The receiver found nothing and is about to wait.
+    waiting: AtomicBool,
     /// Which lane to look at first (round robin); only the receiving shard
     /// touches it.
     cursor: AtomicUsize,
@@ -61,6 +65,7 @@ impl<T> Lanes<T> {
             receivers: (0..shards)
                 .map(|_| Receiver {
                     waker: AtomicWaker::new(),
+                    waiting: AtomicBool::new(false),
                     cursor: AtomicUsize::new(0),
                 })
                 .collect(),
@@ -110,7 +115,13 @@ impl<T> Lanes<T> {
     }
 
     fn sent(&self, to: usize) -> Poll<()> {
-        self.receivers[to].waker.wake();
+        let receiver = &self.receivers[to];
+        fence(Ordering::SeqCst);
+        if receiver.waiting.load(Ordering::Relaxed)
+            && receiver.waiting.swap(false, Ordering::AcqRel)
+        {
+            receiver.waker.wake();
+        }
         Poll::Ready(())
     }
 
@@ -139,9 +150,16 @@ impl<T> Lanes<T> {
         if let Some(m) = self.try_recv(to) {
             return Poll::Ready(m);
         }
-        self.receivers[to].waker.register(cx.waker());
+        let receiver = &self.receivers[to];
+        receiver.waker.register(cx.waker());
+        // SeqCst (a release): a sender that sees it also sees the waker.
+        receiver.waiting.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         match self.try_recv(to) {
-            Some(m) => Poll::Ready(m),
+            Some(m) => {
+                receiver.waiting.store(false, Ordering::Relaxed);
+                Poll::Ready(m)
+            }
             None => Poll::Pending,
         }
     }
