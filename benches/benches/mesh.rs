@@ -73,7 +73,7 @@ fn roundtrip(c: &mut Criterion) {
                         }
                         start.elapsed()
                     },
-                    || std::future::pending::<()>(),
+                    std::future::pending::<()>,
                 )
             })
         });
