@@ -1,0 +1,154 @@
+//! Memory per idle keep-alive connection: an echo server whose connections
+//! wait either in a read with an owned 4 KiB buffer each (`owned`), or in a
+//! multishot receive on the shard's provided buffer ring (`multishot`, no
+//! buffer of their own), and a client that opens N connections, makes one
+//! round trip on each, and then holds them open.
+//!
+//! ```text
+//! idle-conns server --mode owned|multishot --addr 127.0.0.1:9100
+//! idle-conns client --addr 127.0.0.1:9100 --conns 10000
+//! ```
+//!
+//! `scripts/bench-idle-rss.sh` runs both and reads the server's RSS.
+
+use shardio::net::{TcpListener, TcpStream};
+use shardio::pool::BufPool;
+use shardio::IoBuf;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const REQUEST: &[u8] = &[b'x'; 64];
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: idle-conns server --mode owned|multishot [--addr IP:PORT]\n       \
+         idle-conns client [--addr IP:PORT] [--conns N]"
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .map(|i| args.get(i + 1).cloned().unwrap_or_else(|| usage()))
+    };
+    let addr: SocketAddr = flag("--addr")
+        .unwrap_or_else(|| "127.0.0.1:9100".to_owned())
+        .parse()
+        .unwrap_or_else(|_| usage());
+    let result = match args.first().map(String::as_str) {
+        Some("server") => match flag("--mode").as_deref() {
+            Some("owned") => server(addr, false),
+            Some("multishot") => server(addr, true),
+            _ => usage(),
+        },
+        Some("client") => {
+            let conns = flag("--conns").map_or(10_000, |v| v.parse().unwrap_or_else(|_| usage()));
+            client(addr, conns)
+        }
+        _ => usage(),
+    };
+    if let Err(e) = result {
+        eprintln!("idle-conns: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn server(addr: SocketAddr, multishot: bool) -> std::io::Result<()> {
+    shardio::Runtime::builder()
+        .shards(1)
+        .pin_to_cores(false)
+        .handle_signals(true)
+        .shutdown_grace(Duration::ZERO)
+        .build()?
+        .run(|_| async move {
+            let listener = TcpListener::bind_with_backlog(addr, 4096)?;
+            println!("listening on {addr}");
+            std::io::stdout().flush()?;
+            let pool = BufPool::new();
+            loop {
+                let (stream, _) = listener.accept().await?;
+                if multishot {
+                    shardio::spawn(echo_multishot(stream, pool.clone()));
+                } else {
+                    shardio::spawn(echo_owned(stream));
+                }
+            }
+        })
+}
+
+/// Waits in a read with its own 4 KiB buffer, the classic way.
+async fn echo_owned(stream: TcpStream) {
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        let (n, b) = stream.read(buf).await;
+        if !matches!(n, Ok(n) if n > 0) {
+            return;
+        }
+        let (w, mut b) = stream.write_all(b).await;
+        if w.is_err() {
+            return;
+        }
+        b.clear();
+        buf = b;
+    }
+}
+
+/// Waits in a multishot receive: no buffer until bytes arrive; the reply is
+/// copied into a pooled buffer that goes back to the pool after the write.
+async fn echo_multishot(stream: TcpStream, pool: BufPool) {
+    let Ok(mut incoming) = stream.recv_stream() else {
+        return;
+    };
+    while let Some(Ok(chunk)) = incoming.next().await {
+        let Ok(mut out) = pool.get(chunk.len()) else {
+            return;
+        };
+        out.extend_from_slice(&chunk);
+        drop(chunk);
+        let (w, _) = stream.write_all(out).await;
+        if w.is_err() {
+            return;
+        }
+    }
+}
+
+fn client(addr: SocketAddr, conns: usize) -> std::io::Result<()> {
+    shardio::block_on(async move {
+        let mut held = Vec::with_capacity(conns);
+        // Connect in waves so the listen backlog never overflows.
+        for wave in (0..conns).collect::<Vec<_>>().chunks(256) {
+            let tasks: Vec<_> = wave
+                .iter()
+                .map(|_| {
+                    shardio::spawn(async move {
+                        let stream = TcpStream::connect_addr(addr).await?;
+                        let (r, _) = stream.write_all(REQUEST).await;
+                        r?;
+                        let mut got = Vec::with_capacity(REQUEST.len());
+                        while got.len() < REQUEST.len() {
+                            let filled = got.len();
+                            let (n, b) = stream.read(got.slice(filled..)).await;
+                            got = b.into_inner();
+                            if n? == 0 {
+                                return Err(std::io::ErrorKind::UnexpectedEof.into());
+                            }
+                        }
+                        Ok::<_, std::io::Error>(stream)
+                    })
+                })
+                .collect();
+            for t in tasks {
+                held.push(t.await.map_err(|e| std::io::Error::other(e.to_string()))??);
+            }
+        }
+        println!("ready: {} connections open and idle", held.len());
+        std::io::stdout().flush()?;
+        // Hold them until killed.
+        std::future::pending::<()>().await;
+        Ok(())
+    })?
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Server memory (RSS) per idle keep-alive connection: 10,000 connections,
+# each after one 64-byte echo round trip, waiting either in a read with its
+# own 4 KiB buffer ("owned") or in a multishot receive on the shard's
+# provided buffer ring ("multishot"). Server on core 0, client on core 1.
+# Usage: scripts/bench-idle-rss.sh [CONNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+conns="${1:-10000}"
+ulimit -n "$(ulimit -Hn)"
+command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
+cargo build --release -q -p shardio-benches --bin idle-conns
+bin=target/release/idle-conns
+out="target/bench-idle-rss"
+mkdir -p "$out"
+port=9100
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+wait_for_line() { # FILE PATTERN SECONDS
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "timed out waiting for '$2' in $1" >&2
+    cat "$1" >&2
+    return 1
+}
+
+printf '| mode | RSS before (KiB) | RSS with %s idle conns (KiB) | bytes per connection |\n|---|---|---|---|\n' "$conns" \
+    > "$out/results.md"
+for mode in owned multishot; do
+    port=$((port + 1))
+    timeout 120 taskset -c 0 "$bin" server --mode "$mode" --addr "127.0.0.1:$port" > "$out/server-$mode.log" 2>&1 &
+    server=$!
+    pids+=("$server")
+    wait_for_line "$out/server-$mode.log" listening 10
+    # `timeout` is the parent; the server is its child.
+    server_pid=$(pgrep -P "$server" | head -1)
+    before=$(rss_kib "$server_pid")
+    timeout 120 taskset -c 1 "$bin" client --addr "127.0.0.1:$port" --conns "$conns" > "$out/client-$mode.log" 2>&1 &
+    client=$!
+    pids+=("$client")
+    wait_for_line "$out/client-$mode.log" ready 90
+    sleep 1
+    after=$(rss_kib "$server_pid")
+    per=$(( (after - before) * 1024 / conns ))
+    printf '| %s | %s | %s | %s |\n' "$mode" "$before" "$after" "$per" >> "$out/results.md"
+    kill "$client" "$server" 2>/dev/null || true
+    wait "$client" "$server" 2>/dev/null || true
+done
+cat "$out/results.md"
+echo "results: $(pwd)/$out/results.md"
