@@ -1,8 +1,9 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 //! Messages between shards: round-trip latency (`submit_to`, and a `Mesh`
 //! ping-pong) and one-way messages per second, against two threads talking
-//! over `std::sync::mpsc` (whose blocking `recv` parks the thread) in the
-//! same run. Shard 0 runs on core 0 and shard 1 on core 1 when there are two
+//! over `std::sync::mpsc` that park when there is nothing to do and unpark
+//! each other (`try_recv` + `thread::park`, so neither side spins — the
+//! same rule the shards follow) in the same run. Shard 0 runs on core 0 and shard 1 on core 1 when there are two
 //! usable cores.
 //!
 //! Run: `cargo bench -p shardio-benches --bench mesh`
@@ -111,18 +112,23 @@ fn roundtrip(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let (to_b, from_a) = mpsc::channel::<u64>();
             let (to_a, from_b) = mpsc::channel::<u64>();
+            let me = std::thread::current();
             let echo = std::thread::spawn(move || {
-                for v in from_a {
+                while let Some(v) = recv_parked(&from_a) {
                     to_a.send(v).unwrap();
+                    me.unpark();
                 }
             });
+            let peer = echo.thread().clone();
             let start = Instant::now();
             for i in 0..iters {
                 to_b.send(i).unwrap();
-                std::hint::black_box(from_b.recv().unwrap());
+                peer.unpark();
+                std::hint::black_box(recv_parked(&from_b).unwrap());
             }
             let took = start.elapsed();
             drop(to_b);
+            peer.unpark();
             echo.join().unwrap();
             took
         })
@@ -166,20 +172,55 @@ fn throughput(c: &mut Criterion) {
             )
         })
     });
-    g.bench_function(BenchmarkId::new("std_sync_channel", "one_way"), |b| {
+    g.bench_function(BenchmarkId::new("std_mpsc_park", "one_way"), |b| {
         b.iter_custom(|iters| {
             let (tx, rx) = mpsc::sync_channel::<u64>(1024);
+            let me = std::thread::current();
             let start = Instant::now();
-            let sink = std::thread::spawn(move || rx.into_iter().count());
+            let sink = std::thread::spawn(move || {
+                let mut n = 0u64;
+                while recv_parked(&rx).is_some() {
+                    n += 1;
+                    me.unpark(); // room for a sender that parked on a full channel
+                }
+                n
+            });
+            let peer = sink.thread().clone();
             for i in 0..iters {
-                tx.send(i).unwrap();
+                let mut v = i;
+                loop {
+                    match tx.try_send(v) {
+                        Ok(()) => break,
+                        Err(mpsc::TrySendError::Full(back)) => {
+                            v = back;
+                            peer.unpark();
+                            std::thread::park();
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                peer.unpark();
             }
             drop(tx);
+            peer.unpark();
             sink.join().unwrap();
             start.elapsed()
         })
     });
     g.finish();
+}
+
+/// The baseline's receive: take a message if there is one, otherwise park
+/// until the sender unparks this thread (no spinning, like a shard's sleep).
+/// `None` once the sender is gone.
+fn recv_parked(rx: &mpsc::Receiver<u64>) -> Option<u64> {
+    loop {
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(mpsc::TryRecvError::Empty) => std::thread::park(),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+        }
+    }
 }
 
 criterion_group!(benches, roundtrip, throughput);

@@ -142,7 +142,10 @@ fn client(addr: SocketAddr, conns: usize) -> std::io::Result<()> {
                 })
                 .collect();
             for t in tasks {
-                held.push(t.await.map_err(|e| std::io::Error::other(e.to_string()))??);
+                held.push(
+                    t.await
+                        .map_err(|e| std::io::Error::other(e.to_string()))??,
+                );
             }
         }
         println!("ready: {} connections open and idle", held.len());
