@@ -57,10 +57,54 @@ fn single_shard(c: &mut Criterion) {
     g.finish();
 }
 
-/// Handles are made on the shard and dropped on another thread, in batches
-/// of 64 sent over a channel (the same channel cost for every variant).
+const BATCH: usize = 64;
+
+/// Makes `iters` buffers with `make`, each touched as a filled buffer would
+/// be, and drops them on another thread in batches of 64 sent over a channel
+/// (the same channel cost for every variant). Returns the time taken.
+fn drop_elsewhere<B, M>(iters: u64, mut make: M) -> Duration
+where
+    B: std::ops::DerefMut<Target = Vec<u8>> + Send + 'static,
+    M: FnMut() -> B,
+{
+    let (tx, rx) = mpsc::sync_channel::<Vec<B>>(2);
+    let dropper = std::thread::spawn(move || rx.into_iter().for_each(drop));
+    let start = Instant::now();
+    let mut batch = Vec::with_capacity(BATCH);
+    for _ in 0..iters {
+        let mut buf = make();
+        buf.push(1);
+        batch.push(buf);
+        if batch.len() == BATCH {
+            tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                .unwrap();
+        }
+    }
+    drop(tx);
+    dropper.join().unwrap();
+    start.elapsed()
+}
+
+/// A `Vec<u8>` that derefs to itself, so plain allocation fits
+/// `drop_elsewhere` beside pooled buffers.
+struct Plain(Vec<u8>);
+
+impl std::ops::Deref for Plain {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Plain {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+/// Handles are made on the shard and dropped on another thread: pooled ones
+/// go home through the pool's queue, plain ones are freed across threads.
 fn cross_thread(c: &mut Criterion) {
-    const BATCH: usize = 64;
     let mut g = c.benchmark_group("cross_thread_return");
     g.throughput(Throughput::Elements(1));
     for size in [64usize, 4096, 65536] {
@@ -68,42 +112,12 @@ fn cross_thread(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 on_shard(iters, move |iters| {
                     let pool = BufPool::builder().class(size, 4 * BATCH).build();
-                    let (tx, rx) = mpsc::sync_channel::<Vec<_>>(2);
-                    let dropper = std::thread::spawn(move || rx.into_iter().for_each(drop));
-                    let start = Instant::now();
-                    let mut batch = Vec::with_capacity(BATCH);
-                    for _ in 0..iters {
-                        batch.push(pool.get(size).unwrap());
-                        if batch.len() == BATCH {
-                            tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                                .unwrap();
-                        }
-                    }
-                    drop(tx);
-                    dropper.join().unwrap();
-                    start.elapsed()
+                    drop_elsewhere(iters, || pool.get(size).unwrap())
                 })
             })
         });
         g.bench_with_input(BenchmarkId::new("vec_alloc", size), &size, |b, &size| {
-            b.iter_custom(|iters| {
-                let (tx, rx) = mpsc::sync_channel::<Vec<Vec<u8>>>(2);
-                let dropper = std::thread::spawn(move || rx.into_iter().for_each(drop));
-                let start = Instant::now();
-                let mut batch = Vec::with_capacity(BATCH);
-                for _ in 0..iters {
-                    let mut v = Vec::<u8>::with_capacity(size);
-                    v.push(1); // touch it, as a filled buffer would be
-                    batch.push(v);
-                    if batch.len() == BATCH {
-                        tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                            .unwrap();
-                    }
-                }
-                drop(tx);
-                dropper.join().unwrap();
-                start.elapsed()
-            })
+            b.iter_custom(|iters| drop_elsewhere(iters, || Plain(Vec::with_capacity(size))))
         });
     }
     g.finish();

@@ -1,7 +1,7 @@
 //! Memory per idle keep-alive connection: an echo server whose connections
 //! wait either in a read with an owned 4 KiB buffer each (`owned`), or in a
 //! multishot receive on the shard's provided buffer ring (`multishot`, no
-//! buffer of their own), and a client that opens N connections, makes one
+//! buffer of their own; replies are the ring buffers themselves), and a client that opens N connections, makes one
 //! round trip on each, and then holds them open.
 //!
 //! ```text
@@ -12,7 +12,6 @@
 //! `scripts/bench-idle-rss.sh` runs both and reads the server's RSS.
 
 use shardio::net::{TcpListener, TcpStream};
-use shardio::pool::BufPool;
 use shardio::IoBuf;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -68,11 +67,10 @@ fn server(addr: SocketAddr, multishot: bool) -> std::io::Result<()> {
             let listener = TcpListener::bind_with_backlog(addr, 4096)?;
             println!("listening on {addr}");
             std::io::stdout().flush()?;
-            let pool = BufPool::new();
             loop {
                 let (stream, _) = listener.accept().await?;
                 if multishot {
-                    shardio::spawn(echo_multishot(stream, pool.clone()));
+                    shardio::spawn(echo_multishot(stream));
                 } else {
                     shardio::spawn(echo_owned(stream));
                 }
@@ -97,19 +95,14 @@ async fn echo_owned(stream: TcpStream) {
     }
 }
 
-/// Waits in a multishot receive: no buffer until bytes arrive; the reply is
-/// copied into a pooled buffer that goes back to the pool after the write.
-async fn echo_multishot(stream: TcpStream, pool: BufPool) {
+/// Waits in a multishot receive: no buffer until bytes arrive; the ring
+/// buffer itself is written back (no copy) and returns to the ring after.
+async fn echo_multishot(stream: TcpStream) {
     let Ok(mut incoming) = stream.recv_stream() else {
         return;
     };
     while let Some(Ok(chunk)) = incoming.next().await {
-        let Ok(mut out) = pool.get(chunk.len()) else {
-            return;
-        };
-        out.extend_from_slice(&chunk);
-        drop(chunk);
-        let (w, _) = stream.write_all(out).await;
+        let (w, _) = stream.write_all(chunk).await;
         if w.is_err() {
             return;
         }

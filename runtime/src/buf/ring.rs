@@ -22,6 +22,7 @@
 //! gone; the shard then unregisters it (outside any borrow of the driver) and
 //! only after that frees the memory.
 
+use crate::buf::IoBuf;
 use crate::shard::Shard;
 use std::alloc::{self, Layout};
 use std::cell::{Cell, RefCell};
@@ -241,11 +242,11 @@ impl RingInner {
 
     /// Makes every pushed entry visible to the kernel.
     fn publish(&self) {
+        let ring = self.entries.as_ptr();
         // SAFETY: the tail is entry 0's `resv`, a naturally aligned u16 in the
-        // live ring allocation; the kernel reads it with acquire semantics, so
-        // it is only ever accessed atomically from this side.
-        let tail =
-            unsafe { AtomicU16::from_ptr(std::ptr::addr_of_mut!((*self.entries.as_ptr()).resv)) };
+        // ring allocation, which `self` owns and keeps alive; the kernel reads
+        // it with acquire semantics, and this side only accesses it atomically.
+        let tail = unsafe { AtomicU16::from_ptr(std::ptr::addr_of_mut!((*ring).resv)) };
         tail.store(self.tail.get(), Ordering::Release);
     }
 
@@ -260,12 +261,11 @@ impl RingInner {
         }
     }
 
-    /// Registers a receive waiting for a buffer to come back.
+    /// Registers a receive waiting for a buffer to come back. Every return
+    /// wakes (and clears) all waiters, so a stream registers at most once
+    /// per return; a duplicate only costs a spurious wake.
     pub(crate) fn wait_for_buffer(&self, waker: &Waker) {
-        let mut waiters = self.waiters.borrow_mut();
-        if !waiters.iter().any(|w| w.will_wake(waker)) {
-            waiters.push(waker.clone());
-        }
+        self.waiters.borrow_mut().push(waker.clone());
     }
 
     fn buf_ptr(&self, bid: u16) -> *mut u8 {
@@ -308,6 +308,8 @@ impl Drop for RingInner {
 
 /// A buffer from a [`BufRing`] holding received bytes; derefs to them. It
 /// goes back to the ring when dropped — keep it only as long as needed.
+/// It is an [`IoBuf`], so received bytes can be written out again without
+/// a copy (the buffer returns to the ring when the write is done).
 pub struct RingBuf {
     ring: Rc<RingInner>,
     bid: u16,
@@ -330,6 +332,23 @@ impl Deref for RingBuf {
         // only when this RingBuf drops. The ring (and memory) outlives `self`
         // through the `Rc`.
         unsafe { std::slice::from_raw_parts(self.ring.buf_ptr(self.bid), self.len as usize) }
+    }
+}
+
+// SAFETY: the bytes live in the ring's buffer allocation, which the `Rc` in
+// this value keeps alive and which does not move when the value does; the
+// kernel wrote `len` initialized bytes before the RingBuf was made and does
+// not touch the buffer again until the RingBuf drops. So a RingBuf can be
+// sent as it is — echoed or forwarded without a copy.
+unsafe impl IoBuf for RingBuf {
+    fn stable_ptr(&self) -> *const u8 {
+        self.ring.buf_ptr(self.bid)
+    }
+    fn bytes_init(&self) -> usize {
+        self.len as usize
+    }
+    fn bytes_total(&self) -> usize {
+        self.len as usize
     }
 }
 
@@ -366,7 +385,8 @@ impl Memory {
         let Some(entries) = NonNull::new(entries.cast::<RawBuf>()) else {
             return Err(io::ErrorKind::OutOfMemory.into());
         };
-        // SAFETY: as above.
+        // SAFETY: the layout has a non-zero size (count and size are
+        // non-zero); the block is owned by the returned `Memory`.
         let bufs = unsafe { alloc::alloc(buf_layout) };
         let Some(bufs) = NonNull::new(bufs) else {
             // SAFETY: allocated just above with this layout.
@@ -445,7 +465,8 @@ impl BufRings {
         Ok(id)
     }
 
-    fn free_id(&mut self, id: u16) {
+    /// Makes a group id available again (never registered, or unregistered).
+    pub(crate) fn free_id(&mut self, id: u16) {
         self.free_ids.push(id);
     }
 
@@ -460,10 +481,6 @@ impl BufRings {
 
     pub(crate) fn has_retired(&self) -> bool {
         !self.retired.is_empty()
-    }
-
-    pub(crate) fn recycle_id(&mut self, id: u16) {
-        self.free_id(id);
     }
 
     /// Takes the default ring out (at teardown, so it can retire).

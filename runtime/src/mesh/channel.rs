@@ -6,8 +6,8 @@ use crate::stats::Counters;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
+use std::rc::Rc;
 use std::sync::Arc;
-use std::task::Poll;
 
 /// A typed channel between every pair of shards: each shard can send to
 /// any shard (itself included) and receive from all of them.
@@ -77,13 +77,11 @@ impl<T: Send> Mesh<T> {
         self.lanes.shards()
     }
 
-    /// The current shard's index, checked against the mesh.
-    fn me(&self) -> io::Result<usize> {
-        let id = crate::current()
-            .ok_or_else(|| io::Error::other("Mesh used outside a shardio shard"))?
-            .id();
-        self.check(id)?;
-        Ok(id)
+    /// The current shard, checked against the mesh.
+    fn me(&self) -> io::Result<Rc<Shard>> {
+        let shard = Shard::current()?;
+        self.check(shard.info.id())?;
+        Ok(shard)
     }
 
     fn check(&self, shard: usize) -> io::Result<()> {
@@ -108,11 +106,12 @@ impl<T: Send> Mesh<T> {
     /// Outside a shard, or if either shard is not part of the mesh (the
     /// message is dropped).
     pub async fn send_to(&self, to: usize, msg: T) -> io::Result<()> {
-        let from = self.me()?;
+        let me = self.me()?;
         self.check(to)?;
+        let from = me.info.id();
         let mut msg = Some(msg);
         poll_fn(|cx| self.lanes.poll_send(from, to, &mut msg, cx)).await;
-        Shard::with_current(|s| Counters::incr(&s.counters.messages_sent));
+        Counters::incr(&me.counters.messages_sent);
         Ok(())
     }
 
@@ -124,21 +123,18 @@ impl<T: Send> Mesh<T> {
     /// Outside a shard, or if the shard is not part of the mesh.
     pub async fn recv(&self) -> io::Result<(usize, T)> {
         let me = self.me()?;
-        let got = poll_fn(|cx| match self.lanes.poll_recv(me, cx) {
-            Poll::Ready(m) => Poll::Ready(m),
-            Poll::Pending => Poll::Pending,
-        })
-        .await;
-        Shard::with_current(|s| Counters::incr(&s.counters.messages_received));
+        let id = me.info.id();
+        let got = poll_fn(|cx| self.lanes.poll_recv(id, cx)).await;
+        Counters::incr(&me.counters.messages_received);
         Ok(got)
     }
 
     /// Takes a message for the current shard if one is queued.
     pub fn try_recv(&self) -> Option<(usize, T)> {
         let me = self.me().ok()?;
-        let got = self.lanes.try_recv(me);
+        let got = self.lanes.try_recv(me.info.id());
         if got.is_some() {
-            Shard::with_current(|s| Counters::incr(&s.counters.messages_received));
+            Counters::incr(&me.counters.messages_received);
         }
         got
     }

@@ -73,7 +73,7 @@ impl RecvStream {
 
     /// Polls for the next chunk; see [`next`](RecvStream::next).
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<RingBuf>>> {
-        let ring = self.ring.inner().clone();
+        let ring = self.ring.inner();
         loop {
             if self.done {
                 return Poll::Ready(None);
@@ -86,7 +86,7 @@ impl RecvStream {
                 }
                 self.starved = false;
                 self.armed_at = ring.returned();
-                match ops::recv_multi(&self.fd, &ring) {
+                match ops::recv_multi(&self.fd, ring) {
                     Ok(op) => self.op = Some(op),
                     Err(e) => {
                         self.done = true;

@@ -23,17 +23,13 @@ impl Orphan for RecvMulti {
 
 pub(crate) fn recv_multi(fd: &SharedFd, ring: &Rc<RingInner>) -> io::Result<MultiOp<RecvMulti>> {
     let sqe = opcode::RecvMulti::new(types::Fd(fd.raw()), ring.group()).build();
+    let data = RecvMulti {
+        _fd: fd.clone(),
+        ring: ring.clone(),
+    };
     // SAFETY: the SQE carries no pointer of ours; the kernel writes into the
-    // ring's buffers, which stay registered and allocated while the op data
-    // holds its `Rc` to the ring (until the final CQE); the fd share keeps
-    // the socket open.
-    unsafe {
-        MultiOp::submit(
-            RecvMulti {
-                _fd: fd.clone(),
-                ring: ring.clone(),
-            },
-            sqe,
-        )
-    }
+    // ring's buffers, which stay registered and allocated while `data` (in
+    // the op, then its slot, until the final CQE) holds its `Rc` to the
+    // ring; `data`'s fd share keeps the socket open.
+    unsafe { MultiOp::submit(data, sqe) }
 }

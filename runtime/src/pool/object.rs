@@ -83,14 +83,10 @@ struct Local<T> {
 // lock-free `returned` queue. Dropping a `Shared` on any thread drops boxed
 // `T`s, which is sound because `T: Send`.
 unsafe impl<T: Send> Sync for Shared<T> {}
-// SAFETY: as above; the contents are `T: Send` plus plain integers.
+// SAFETY: a `Shared` holds boxed `T: Send`, plain integers, a lock-free queue
+// and a RefCell that only its home thread borrows (see `Sync` above), so
+// moving it — or dropping the last `Arc` to it — on any thread is sound.
 unsafe impl<T: Send> Send for Shared<T> {}
-
-impl<T> Shared<T> {
-    fn is_home(&self) -> bool {
-        home::token() == self.token
-    }
-}
 
 struct Owner<T> {
     shared: Arc<Shared<T>>,
@@ -388,19 +384,27 @@ impl<T> Drop for Pooled<T> {
         let Some(shared) = self.home.take() else {
             return;
         };
-        if shared.is_home() {
-            if let Ok(mut local) = shared.local.try_borrow_mut() {
-                if local.open {
-                    local.out -= 1;
-                    local.free.push(obj);
-                    home::with(|h| home::drop_one(&h.live, 1));
-                }
+        let mut obj = Some(obj);
+        // One thread-local access both checks for home and counts.
+        home::with(|h| {
+            if h.token != shared.token {
                 return;
             }
+            // Re-entrant at home (dropped while the pool was busy): queue it.
+            let Ok(mut local) = shared.local.try_borrow_mut() else {
+                return;
+            };
+            let obj = obj.take();
+            if local.open {
+                local.out -= 1;
+                local.free.extend(obj);
+                home::drop_one(&h.live, 1);
+            }
+        });
+        // Away from home (or re-entrant): the home thread reclaims it later.
+        if let Some(obj) = obj {
+            shared.returned.push(obj);
         }
-        // Away from home, or re-entrant at home (dropped while the pool was
-        // busy): the home thread reclaims it later.
-        shared.returned.push(obj);
     }
 }
 

@@ -116,7 +116,7 @@ impl Shard {
             match driver.unregister_buf_ring(bgid) {
                 Ok(()) => {
                     drop(memory);
-                    self.buf_rings.borrow_mut().recycle_id(bgid);
+                    self.buf_rings.borrow_mut().free_id(bgid);
                 }
                 // Still registered: the kernel could use it, so it is never
                 // freed (nor its group id reused).
