@@ -55,6 +55,7 @@ pub mod mesh;
 pub mod net;
 pub mod pool;
 pub mod time;
+pub mod uring;
 
 mod driver;
 mod executor;

@@ -27,7 +27,8 @@
 mod op;
 mod setup;
 
-pub(crate) use op::{Completion, MultiOp, Op, OpDef, Orphan};
+pub(crate) use op::MultiOp;
+pub use op::{Completion, Op, OpDef, Orphan};
 pub(crate) use setup::RingConfig;
 pub use setup::RingMode;
 
@@ -70,6 +71,8 @@ pub(crate) struct Driver {
     last_overflow: u32,
     /// Whether the kernel has IORING_OP_MSG_RING.
     has_msg_ring: bool,
+    /// Which opcodes the kernel supports.
+    probe: io_uring::Probe,
     /// MSG_RING doorbells in flight, by key: the target (whose `Arc` keeps
     /// its ring fd open until the CQE) to ring by eventfd if the message
     /// fails.
@@ -90,7 +93,8 @@ impl std::fmt::Debug for Driver {
 
 impl Driver {
     pub(crate) fn new(config: &RingConfig, doorbell_fd: RawFd) -> io::Result<Driver> {
-        let (ring, mode, has_msg_ring) = setup::build_ring(config)?;
+        let (ring, mode, probe) = setup::build_ring(config)?;
+        let has_msg_ring = probe.is_supported(opcode::MsgRingData::CODE);
         Ok(Driver {
             ring,
             ops: Slab::with_capacity(config.entries as usize),
@@ -100,6 +104,7 @@ impl Driver {
             doorbell_armed: false,
             last_overflow: 0,
             has_msg_ring,
+            probe,
             msgs: Slab::new(),
             poisoned: false,
         })
@@ -107,6 +112,11 @@ impl Driver {
 
     pub(crate) fn mode(&self) -> RingMode {
         self.mode
+    }
+
+    /// Whether the kernel supports the opcode `code`.
+    pub(crate) fn supports(&self, code: u8) -> bool {
+        self.probe.is_supported(code)
     }
 
     /// The ring's fd, if the kernel lets other rings message it.

@@ -26,14 +26,24 @@ use std::task::{Context, Poll, Waker};
 
 /// One CQE, as the driver hands it to an op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Completion {
+pub struct Completion {
     pub(crate) result: i32,
     pub(crate) flags: u32,
 }
 
 impl Completion {
+    /// The CQE's `res`: a count, an fd, or `-errno`.
+    pub fn result(&self) -> i32 {
+        self.result
+    }
+
+    /// The CQE's flags (`IORING_CQE_F_*`).
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
     /// The result as `io::Result`: negative values are `-errno`.
-    pub(crate) fn into_result(self) -> io::Result<u32> {
+    pub fn into_result(self) -> io::Result<u32> {
         if self.result < 0 {
             Err(io::Error::from_raw_os_error(-self.result))
         } else {
@@ -45,14 +55,19 @@ impl Completion {
 /// What an op's resources do with a CQE that arrives after their future is
 /// gone. The default is nothing; an op whose success creates something (an
 /// accepted or opened fd, a provided buffer) undoes it here.
-pub(crate) trait Orphan: 'static {
+pub trait Orphan: 'static {
+    /// Sees one CQE of an op whose future is gone (including CQEs that had
+    /// arrived but were not consumed when it went).
     fn on_cqe(&mut self, _c: &Completion) {}
 }
 
 /// An operation: the resources it owns while in flight, and how its final CQE
 /// becomes its output.
-pub(crate) trait OpDef: Orphan + Unpin + Sized {
+pub trait OpDef: Orphan + Unpin + Sized {
+    /// What the op's future resolves to.
     type Output;
+    /// Turns the final CQE (or, for an op with a notification, the first
+    /// CQE's result, delivered once the final one arrived) into the output.
     fn complete(self, c: Completion) -> Self::Output;
 }
 
@@ -207,8 +222,10 @@ fn orphan_into(shard: &Shard, key: usize, orphan: Box<dyn Orphan>) {
 }
 
 /// A single-shot operation in flight: resolves with its output once the
-/// final CQE has arrived.
-pub(crate) struct Op<T: OpDef> {
+/// final CQE has arrived. Dropping it cancels the op; its data is then kept
+/// in the shard's op table until the final CQE (see [`crate::uring`]).
+#[must_use = "an op does nothing useful unless awaited; dropping it cancels it"]
+pub struct Op<T: OpDef> {
     shard: Rc<Shard>,
     key: usize,
     /// `Some` until the op completes or is orphaned.
@@ -231,10 +248,7 @@ impl<T: OpDef> Op<T> {
     ///
     /// Outside a shard, or if the ring cannot take the SQE, the error comes
     /// back with `data` untouched (nothing reached the kernel).
-    pub(crate) unsafe fn submit(
-        data: T,
-        sqe: io_uring::squeue::Entry,
-    ) -> Result<Op<T>, (io::Error, T)> {
+    pub unsafe fn submit(data: T, sqe: io_uring::squeue::Entry) -> Result<Op<T>, (io::Error, T)> {
         // SAFETY: forwarded from the caller's contract.
         match unsafe { submit_slot(Slot::single(), sqe) } {
             Ok((shard, key)) => Ok(Op {
@@ -244,6 +258,15 @@ impl<T: OpDef> Op<T> {
             }),
             Err(e) => Err((e, data)),
         }
+    }
+}
+
+impl<T: OpDef> std::fmt::Debug for Op<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Op")
+            .field("key", &self.key)
+            .field("done", &self.data.is_none())
+            .finish()
     }
 }
 

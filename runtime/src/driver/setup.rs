@@ -37,15 +37,16 @@ const REQUIRED_OPCODES: &[(u8, &str)] = &[
     (opcode::Connect::CODE, "IORING_OP_CONNECT"),
     (opcode::Recv::CODE, "IORING_OP_RECV"),
     (opcode::Send::CODE, "IORING_OP_SEND"),
-    (opcode::Readv::CODE, "IORING_OP_READV"),
-    (opcode::Writev::CODE, "IORING_OP_WRITEV"),
+    (opcode::RecvMsg::CODE, "IORING_OP_RECVMSG"),
+    (opcode::SendMsg::CODE, "IORING_OP_SENDMSG"),
+    (opcode::PollAdd::CODE, "IORING_OP_POLL_ADD"),
     (opcode::Read::CODE, "IORING_OP_READ"),
     (opcode::Shutdown::CODE, "IORING_OP_SHUTDOWN"),
     (opcode::Close::CODE, "IORING_OP_CLOSE"),
 ];
 
-/// Builds the ring; also says whether the kernel has IORING_OP_MSG_RING.
-pub(crate) fn build_ring(config: &RingConfig) -> io::Result<(IoUring, RingMode, bool)> {
+/// Builds the ring; also returns the kernel's opcode probe.
+pub(crate) fn build_ring(config: &RingConfig) -> io::Result<(IoUring, RingMode, Probe)> {
     let entries = config.entries.max(2).next_power_of_two();
     let cq = entries.saturating_mul(4);
     type Configure = fn(&mut io_uring::Builder, u32);
@@ -72,8 +73,8 @@ pub(crate) fn build_ring(config: &RingConfig) -> io::Result<(IoUring, RingMode, 
         configure(&mut builder, cq);
         match builder.build(entries) {
             Ok(ring) => {
-                let msg_ring = check_features(&ring)?;
-                return Ok((ring, mode, msg_ring));
+                let probe = check_features(&ring)?;
+                return Ok((ring, mode, probe));
             }
             // EINVAL: this kernel does not know one of the flags; try fewer.
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
@@ -84,9 +85,9 @@ pub(crate) fn build_ring(config: &RingConfig) -> io::Result<(IoUring, RingMode, 
     Err(explain_setup_error(e, read_disabled_sysctl()))
 }
 
-/// Fails if a required feature is missing; returns whether the optional
-/// IORING_OP_MSG_RING is there.
-fn check_features(ring: &IoUring) -> io::Result<bool> {
+/// Fails if a required feature is missing; returns the opcode probe, which
+/// says which optional opcodes (MSG_RING, SPLICE, SEND_ZC…) are there.
+fn check_features(ring: &IoUring) -> io::Result<Probe> {
     let params = ring.params();
     if !params.is_feature_ext_arg() {
         return Err(unsupported(
@@ -112,7 +113,7 @@ fn check_features(ring: &IoUring) -> io::Result<bool> {
             "io_uring on this kernel does not support {name}, which the runtime needs"
         )));
     }
-    Ok(probe.is_supported(opcode::MsgRingData::CODE))
+    Ok(probe)
 }
 
 /// The first required opcode that `supported` says is missing.

@@ -9,7 +9,10 @@ use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
-pub(crate) struct SharedFd {
+/// A share of an fd, counted: the fd is closed when the last share goes.
+/// Every operation naming the fd holds one in its data, so the fd cannot be
+/// closed (and its number reused) while the kernel may still act on it.
+pub struct SharedFd {
     inner: Rc<Inner>,
 }
 
@@ -38,7 +41,8 @@ impl SharedFd {
         }
     }
 
-    pub(crate) fn raw(&self) -> RawFd {
+    /// The fd number, valid while this share exists.
+    pub fn raw(&self) -> RawFd {
         self.inner.fd
     }
 

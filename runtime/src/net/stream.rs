@@ -1,9 +1,9 @@
-use super::fd::SharedFd;
 use super::RecvStream;
 use crate::buf::{BufRing, IoBuf, IoBufMut};
 use crate::ops;
 use crate::shard::Shard;
 use crate::stats::Counters;
+use crate::uring::SharedFd;
 use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 use std::fmt;
 use std::io;
@@ -11,6 +11,10 @@ use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 
 /// A TCP connection whose reads and writes go through the shard's ring.
+///
+/// The socket is in non-blocking mode (`O_NONBLOCK`), so a plain syscall made
+/// on it after [`writable`](Self::writable) — `sendfile(2)`, `splice(2)` —
+/// never blocks the shard; the ring's own operations wait as usual.
 ///
 /// Every I/O method takes its buffer by value and returns it with the result
 /// (see [`crate::buf`]). Methods take `&self`, so one task may read while
@@ -29,9 +33,14 @@ impl TcpStream {
         }
     }
 
-    /// Wraps a connected std stream.
-    pub fn from_std(stream: std::net::TcpStream) -> TcpStream {
-        TcpStream::from_owned(OwnedFd::from(stream))
+    /// Wraps a connected std stream, switching it to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error from setting `O_NONBLOCK`.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        Ok(TcpStream::from_owned(OwnedFd::from(stream)))
     }
 
     /// Connects to `addr`, trying each resolved address in turn.
@@ -59,6 +68,9 @@ impl TcpStream {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         let stream = TcpStream::from_owned(OwnedFd::from(socket));
         ops::connect(&stream.fd, SockAddr::from(addr))?.await?;
+        // Blocking until connected, so the ring's connect never sees
+        // EINPROGRESS; non-blocking from here on, like accepted sockets.
+        SockRef::from(&stream.fd).set_nonblocking(true)?;
         Ok(stream)
     }
 
@@ -137,6 +149,32 @@ impl TcpStream {
             Ok(op) => op.await,
             Err((e, bufs)) => (Err(e), bufs),
         }
+    }
+
+    /// Waits until the socket can take more bytes (`POLLOUT`), or has an
+    /// error or hang-up to report (the next write returns it).
+    ///
+    /// # Errors
+    ///
+    /// Outside a shard, or the ring refused the poll.
+    pub async fn writable(&self) -> io::Result<()> {
+        ops::poll(&self.fd, libc::POLLOUT as u32)?.await.map(drop)
+    }
+
+    /// Waits until the socket has bytes to read (`POLLIN`), or an error or
+    /// hang-up to report (the next read returns it).
+    ///
+    /// # Errors
+    ///
+    /// Outside a shard, or the ring refused the poll.
+    pub async fn readable(&self) -> io::Result<()> {
+        ops::poll(&self.fd, libc::POLLIN as u32)?.await.map(drop)
+    }
+
+    /// A share of the socket's fd, for the data of a custom operation (see
+    /// [`crate::uring`]): the fd stays open while any share exists.
+    pub fn shared_fd(&self) -> SharedFd {
+        self.fd.clone()
     }
 
     /// Shuts down the read, write or both halves.

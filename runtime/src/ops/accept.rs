@@ -26,7 +26,7 @@ impl Orphan for AcceptMulti {
 
 pub(crate) fn accept_multi(listener: &SharedFd) -> io::Result<MultiOp<AcceptMulti>> {
     let sqe = opcode::AcceptMulti::new(types::Fd(listener.raw()))
-        .flags(libc::SOCK_CLOEXEC)
+        .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
         .build();
     // SAFETY: multishot accept carries no pointers (no sockaddr out); the fd
     // share keeps the listener open until the final CQE.
@@ -66,7 +66,7 @@ pub(crate) fn accept(listener: &SharedFd) -> io::Result<Op<Accept>> {
         std::ptr::null_mut(),
         std::ptr::null_mut(),
     )
-    .flags(libc::SOCK_CLOEXEC)
+    .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
     .build();
     // SAFETY: no sockaddr out pointers are passed; the fd share keeps the
     // listener open until the final CQE.

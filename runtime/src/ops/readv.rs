@@ -4,12 +4,16 @@ use crate::net::fd::SharedFd;
 use io_uring::{opcode, types};
 use std::io;
 
-/// Scatters a read across several buffers, each filled from its start, in order.
+/// Scatters a read across several buffers, each filled from its start, in
+/// order. It is a `recvmsg`, not a `readv`: a vectored read on an
+/// `O_NONBLOCK` socket would hand `EAGAIN` back instead of waiting.
 pub(crate) struct Readv<B> {
     _fd: SharedFd,
     bufs: Vec<B>,
     /// INVARIANT: `iovecs[i]` describes the whole allocation of `bufs[i]`.
     _iovecs: Vec<libc::iovec>,
+    /// INVARIANT: points at `_iovecs`' heap storage.
+    _msg: Box<libc::msghdr>,
 }
 
 impl<B: IoBufMut> Orphan for Readv<B> {}
@@ -46,16 +50,19 @@ pub(crate) fn readv<B: IoBufMut>(
             iov_len: b.bytes_total(),
         })
         .collect();
-    let sqe = opcode::Readv::new(types::Fd(fd.raw()), iovecs.as_ptr(), iovecs.len() as u32).build();
-    // SAFETY: the iovec array is a heap Vec owned by the op data (moving the
-    // Vec does not move its storage); each iovec points into a buffer owned
-    // by `bufs`, likewise stable; the fd share keeps the socket open.
+    let mut msg = super::msghdr(&iovecs);
+    let sqe = opcode::RecvMsg::new(types::Fd(fd.raw()), &mut *msg).build();
+    // SAFETY: the msghdr is boxed and owned by the op data; it points at the
+    // iovec array, a heap Vec also owned by the op data (moving the Vec does
+    // not move its storage); each iovec points into a buffer owned by
+    // `bufs`, likewise stable; the fd share keeps the socket open.
     unsafe {
         Op::submit(
             Readv {
                 _fd: fd.clone(),
                 bufs,
                 _iovecs: iovecs,
+                _msg: msg,
             },
             sqe,
         )
