@@ -1,0 +1,254 @@
+//! File ranges into sockets: the public entry points and the choice of
+//! strategy.
+
+use crate::{copy, sendfile, splice};
+use shardio::net::TcpStream;
+use shardio::uring::opcode;
+use shardio::IoBuf;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsFd;
+use std::rc::Rc;
+
+/// How a file range goes into a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Pick by size from the measurements in `docs/BENCHMARKS.md`
+    /// ([`Strategy::for_len`]).
+    #[default]
+    Auto,
+    /// File → pipe → socket with `IORING_OP_SPLICE`, through this shard's
+    /// pipe pool (Linux 5.7+).
+    Splice,
+    /// `sendfile(2)` on the non-blocking socket, waiting for `POLLOUT`
+    /// through the ring when it is full.
+    Sendfile,
+    /// `pread(2)` into a user buffer and a send through the ring: one copy,
+    /// but a small body leaves in the same send as its head.
+    Copy,
+}
+
+/// Bodies up to this size go by [`Strategy::Copy`] under [`Strategy::Auto`].
+pub const COPY_MAX: u64 = 16 << 10;
+
+impl Strategy {
+    /// What [`Strategy::Auto`] uses for a body of `len` bytes.
+    pub fn for_len(len: u64) -> Strategy {
+        if len <= COPY_MAX {
+            Strategy::Copy
+        } else {
+            Strategy::Sendfile
+        }
+    }
+}
+
+/// Where the file comes from: borrowed for the call, or shared with the
+/// caller's cache (ops in flight then hold a clone of the `Rc` instead of
+/// a duplicated fd).
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    Borrowed(&'a File),
+    Shared(&'a Rc<File>),
+}
+
+/// A byte range of an open file.
+///
+/// The file is read at explicit offsets, never through its own position,
+/// so one open file can serve any number of concurrent ranges.
+#[derive(Debug, Clone, Copy)]
+pub struct FileRange<'a> {
+    source: Source<'a>,
+    offset: u64,
+    len: u64,
+}
+
+impl<'a> FileRange<'a> {
+    /// `len` bytes of `file` from `offset`.
+    pub fn new(file: &'a File, offset: u64, len: u64) -> FileRange<'a> {
+        FileRange {
+            source: Source::Borrowed(file),
+            offset,
+            len,
+        }
+    }
+
+    /// `len` bytes from `offset` of a file the caller keeps open in a cache.
+    pub fn shared(file: &'a Rc<File>, offset: u64, len: u64) -> FileRange<'a> {
+        FileRange {
+            source: Source::Shared(file),
+            offset,
+            len,
+        }
+    }
+
+    /// The first byte.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// How many bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn file(&self) -> &File {
+        match self.source {
+            Source::Borrowed(f) => f,
+            Source::Shared(f) => f,
+        }
+    }
+
+    fn check(&self) -> io::Result<()> {
+        match self.offset.checked_add(self.len) {
+            Some(end) if end <= i64::MAX as u64 => Ok(()),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "file range {}+{} overflows a file offset",
+                    self.offset, self.len
+                ),
+            )),
+        }
+    }
+}
+
+/// Sends `len` bytes of `file` from `offset` into `stream`, choosing the
+/// strategy by size ([`Strategy::Auto`]). Returns the bytes sent: all of
+/// them, or an error.
+///
+/// # Errors
+///
+/// The socket's error (`ConnectionReset`, `BrokenPipe`…), the file's, or
+/// `UnexpectedEof` if the file ends before the range does (the range is
+/// past the end, or the file was truncated during the transfer). After an
+/// error an unknown part of the range has been sent: the connection can
+/// only be closed.
+///
+/// ```no_run
+/// use shardio::net::TcpListener;
+///
+/// shardio::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:8080")?;
+///     let file = std::fs::File::open("/etc/hostname")?;
+///     let len = file.metadata()?.len();
+///     let (stream, _) = listener.accept().await?;
+///     shardio_zerocopy::send_file(&stream, &file, 0, len).await?;
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+pub async fn send_file(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<u64> {
+    send_range(stream, FileRange::new(file, offset, len), Strategy::Auto).await
+}
+
+/// [`send_file`] for a file the caller keeps open in a cache.
+///
+/// # Errors
+///
+/// As for [`send_file`].
+pub async fn send_file_shared(
+    stream: &TcpStream,
+    file: &Rc<File>,
+    offset: u64,
+    len: u64,
+) -> io::Result<u64> {
+    send_range(stream, FileRange::shared(file, offset, len), Strategy::Auto).await
+}
+
+/// Sends `range` with `strategy`.
+///
+/// # Errors
+///
+/// As for [`send_file`]; [`Strategy::Splice`] on a kernel without
+/// `IORING_OP_SPLICE` is an `Unsupported` error that names it.
+pub async fn send_range(
+    stream: &TcpStream,
+    range: FileRange<'_>,
+    strategy: Strategy,
+) -> io::Result<u64> {
+    send_inner::<Vec<u8>>(stream, None, range, strategy).await.0
+}
+
+/// Sends `head` (an HTTP response head, say) and then `range`, with no
+/// extra round trip and without delaying small bodies:
+///
+/// * [`Strategy::Copy`] gathers head and body into one send;
+/// * [`Strategy::Sendfile`] sends the head with `MSG_MORE`, so it leaves
+///   in the same segment as the body's first bytes;
+/// * [`Strategy::Splice`] links a `MSG_MORE` send of the head ahead of the
+///   first splice, so both go in one submit.
+///
+/// Returns the body bytes sent (the head is sent whole or the call fails),
+/// and `head` for reuse.
+///
+/// # Errors
+///
+/// As for [`send_range`].
+pub async fn send_with_head<B: IoBuf>(
+    stream: &TcpStream,
+    head: B,
+    range: FileRange<'_>,
+    strategy: Strategy,
+) -> (io::Result<u64>, B) {
+    let (res, head_back) = send_inner(stream, Some(head), range, strategy).await;
+    (res, head_back.expect("every strategy gives the head back"))
+}
+
+async fn send_inner<B: IoBuf>(
+    stream: &TcpStream,
+    head: Option<B>,
+    range: FileRange<'_>,
+    strategy: Strategy,
+) -> (io::Result<u64>, Option<B>) {
+    if let Err(e) = range.check() {
+        return (Err(e), head);
+    }
+    let (offset, len) = (range.offset, range.len);
+    let strategy = match strategy {
+        Strategy::Auto => Strategy::for_len(len),
+        Strategy::Splice => match splice_supported() {
+            Ok(()) => Strategy::Splice,
+            Err(e) => return (Err(e), head),
+        },
+        other => other,
+    };
+    match strategy {
+        Strategy::Copy => copy::copy(stream, head, range.file().as_fd(), offset, len).await,
+        Strategy::Sendfile => {
+            if let Some(h) = &head {
+                if let Err(e) = sendfile::send_bytes(stream, crate::init_bytes(h), len > 0).await {
+                    return (Err(e), head);
+                }
+            }
+            let res = sendfile::sendfile(stream, range.file().as_fd(), offset, len).await;
+            (res, head)
+        }
+        Strategy::Splice | Strategy::Auto => match range.source {
+            Source::Shared(file) => splice::splice(stream, head, file, offset, len).await,
+            Source::Borrowed(file) => match file.try_clone() {
+                // Ops in flight hold a duplicate, so the caller's file may
+                // close whenever it likes.
+                Ok(dup) => splice::splice(stream, head, &Rc::new(dup), offset, len).await,
+                Err(e) => (Err(e), head),
+            },
+        },
+    }
+}
+
+fn splice_supported() -> io::Result<()> {
+    if shardio::uring::is_supported(opcode::Splice::CODE)? {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this kernel's io_uring lacks IORING_OP_SPLICE (Linux 5.7+); use \
+             Strategy::Sendfile",
+        ))
+    }
+}

@@ -1,0 +1,130 @@
+//! The splice strategy: file → pipe → socket with `IORING_OP_SPLICE`.
+//!
+//! Each round pushes two linked splices — file pages into the pipe at an
+//! explicit offset, then the pipe into the socket — so one submit moves a
+//! pipe's worth of bytes. The byte counts come from the completions, never
+//! from assumptions: a short fill breaks the link (the drain comes back
+//! `ECANCELED` and the next round drains what is there), and a full socket
+//! (`EAGAIN`, the socket is non-blocking) waits for `POLLOUT` through the
+//! ring before the next round.
+
+use crate::ops::{self, End, PipeIn, PipeOut, SendKind};
+use crate::pipe::PipeLease;
+use crate::stats::{self, Counters};
+use shardio::net::TcpStream;
+use shardio::IoBuf;
+use std::io;
+use std::os::fd::AsFd;
+
+/// Sends `head` (if any), then `len` bytes of `file` from `offset`.
+pub(crate) async fn splice<F, B>(
+    stream: &TcpStream,
+    head: Option<B>,
+    file: &F,
+    offset: u64,
+    len: u64,
+) -> (io::Result<u64>, Option<B>)
+where
+    F: AsFd + Clone + Unpin + 'static,
+    B: IoBuf,
+{
+    let sock = stream.shared_fd();
+    let mut head_op = None;
+    let mut head_back = None;
+    if let Some(h) = head {
+        // Linked ahead of the first fill, with MSG_MORE: the head leaves in
+        // the same segments as the body's first bytes.
+        match ops::send(&sock, h, SendKind::Copy, libc::MSG_MORE, len > 0) {
+            Ok(op) => head_op = Some(op),
+            Err((e, h)) => return (Err(e), Some(h)),
+        }
+    }
+    if len == 0 {
+        return match head_op {
+            Some(op) => {
+                let (res, h) = op.await;
+                (res.map(|_| 0), Some(h))
+            }
+            None => (Ok(0), None),
+        };
+    }
+    let res = transfer(stream, &mut head_op, &mut head_back, file, offset, len).await;
+    (res, head_back)
+}
+
+async fn transfer<F, B>(
+    stream: &TcpStream,
+    head_op: &mut Option<shardio::uring::Op<ops::Send<B>>>,
+    head_back: &mut Option<B>,
+    file: &F,
+    offset: u64,
+    len: u64,
+) -> io::Result<u64>
+where
+    F: AsFd + Clone + Unpin + 'static,
+    B: IoBuf,
+{
+    let sock = stream.shared_fd();
+    let mut lease = PipeLease::get()?;
+    let cap = lease.pipe().capacity() as u64;
+    let end = offset + len;
+    let mut read_pos = offset;
+    let mut sent = 0u64;
+    let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
+    while sent < len {
+        let mut fill = None;
+        if lease.filled == 0 {
+            let want = (end - read_pos).min(cap);
+            let input = End {
+                fd: file.clone(),
+                offset: Some(read_pos),
+            };
+            let output = End {
+                fd: PipeIn(lease.pipe().clone()),
+                offset: None,
+            };
+            fill = Some((ops::splice(input, output, want as u32, flags, true)?, want));
+        }
+        let draining = lease.filled as u64 + fill.as_ref().map_or(0, |f| f.1);
+        let more = if sent + draining < len { libc::SPLICE_F_MORE } else { 0 };
+        let input = End {
+            fd: PipeOut(lease.pipe().clone()),
+            offset: None,
+        };
+        let output = End {
+            fd: sock.clone(),
+            offset: None,
+        };
+        let drain = ops::splice(input, output, draining as u32, flags | more, false)?;
+
+        if let Some(op) = head_op.take() {
+            let (res, h) = op.await;
+            *head_back = Some(h);
+            res?;
+        }
+        if let Some((op, _)) = fill {
+            match op.await? {
+                0 => return Err(crate::file_ended(read_pos, end)),
+                n => {
+                    lease.filled += n;
+                    read_pos += n as u64;
+                }
+            }
+        }
+        match drain.await {
+            Ok(n) => {
+                lease.filled -= n;
+                sent += n as u64;
+                stats::add(|c: &Counters| &c.spliced_bytes, n as u64);
+            }
+            Err(e) => match e.raw_os_error() {
+                // The socket is full (or the link ran the drain early).
+                Some(libc::EAGAIN) => stream.writable().await?,
+                // A short fill broke the link: drain what is there next.
+                Some(libc::ECANCELED) | Some(libc::EINTR) => {}
+                _ => return Err(e),
+            },
+        }
+    }
+    Ok(len)
+}
