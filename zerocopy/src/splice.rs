@@ -103,11 +103,21 @@ where
             res?;
         }
         if let Some((op, _)) = fill {
-            match op.await? {
-                0 => return Err(crate::file_ended(read_pos, end)),
-                n => {
+            let filled = match op.await {
+                Ok(0) => Err(crate::file_ended(read_pos, end)),
+                other => other,
+            };
+            match filled {
+                Ok(n) => {
                     lease.filled += n;
                     read_pos += n as u64;
+                }
+                Err(e) => {
+                    // The failed fill broke the link: the drain completes at
+                    // once (ECANCELED). Waiting for it lets the socket share
+                    // go now rather than at the next reap.
+                    let _ = drain.await;
+                    return Err(e);
                 }
             }
         }
