@@ -122,7 +122,9 @@ async fn write_head_and_body<B: IoBuf>(
     head: B,
     body: Vec<u8>,
 ) -> (io::Result<()>, B) {
-    let (res, mut parts) = stream.writev(vec![Part::Head(head), Part::Body(body)]).await;
+    let (res, mut parts) = stream
+        .writev(vec![Part::Head(head), Part::Body(body)])
+        .await;
     let (Some(Part::Body(body)), Some(Part::Head(head))) = (parts.pop(), parts.pop()) else {
         unreachable!("writev returns the parts it was given, in order");
     };

@@ -45,8 +45,7 @@ fn kernel_has_send_zc() -> bool {
 /// If the future is dropped, the buffer is kept until the notification
 /// arrives and then freed.
 pub async fn send_zc<B: IoBuf>(stream: &TcpStream, buf: B) -> (io::Result<usize>, B) {
-    let zero_copy =
-        buf.bytes_init() >= THRESHOLD.with(Cell::get) && kernel_has_send_zc();
+    let zero_copy = buf.bytes_init() >= THRESHOLD.with(Cell::get) && kernel_has_send_zc();
     if !zero_copy {
         stats::add(|c: &Counters| &c.zc_fallbacks, 1);
         return stream.write(buf).await;

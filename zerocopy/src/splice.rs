@@ -86,7 +86,11 @@ where
             fill = Some((ops::splice(input, output, want as u32, flags, true)?, want));
         }
         let draining = lease.filled as u64 + fill.as_ref().map_or(0, |f| f.1);
-        let more = if sent + draining < len { libc::SPLICE_F_MORE } else { 0 };
+        let more = if sent + draining < len {
+            libc::SPLICE_F_MORE
+        } else {
+            0
+        };
         let input = End {
             fd: PipeOut(lease.pipe().clone()),
             offset: None,

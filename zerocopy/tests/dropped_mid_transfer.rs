@@ -19,7 +19,9 @@ fn dropped_transfer_releases_everything() {
             // Steady state first: one small transfer warms the pipe pool.
             let (server, client) = pair_with_std().await;
             let reader = std::thread::spawn(move || read_to_end(client));
-            send_range(&server, FileRange::new(&file, 0, 10), strategy).await.unwrap();
+            send_range(&server, FileRange::new(&file, 0, 10), strategy)
+                .await
+                .unwrap();
             drop(server);
             join_thread(reader).await;
             settle().await;
@@ -29,7 +31,10 @@ fn dropped_transfer_releases_everything() {
             let (server, client) = pair_with_std().await;
             let transfer = send_range(&server, FileRange::new(&file, 0, LEN), strategy);
             let cut = shardio::time::timeout(Duration::from_millis(200), transfer).await;
-            assert!(cut.is_err(), "{strategy:?}: 64 MiB went into an unread socket");
+            assert!(
+                cut.is_err(),
+                "{strategy:?}: 64 MiB went into an unread socket"
+            );
             drop(server);
             drop(client);
             settle().await;
@@ -37,7 +42,10 @@ fn dropped_transfer_releases_everything() {
 
             let (server, client) = pair_with_std().await;
             let reader = std::thread::spawn(move || read_to_end(client));
-            assert_eq!(send_file(&server, &file, 99, 1 << 20).await.unwrap(), 1 << 20);
+            assert_eq!(
+                send_file(&server, &file, 99, 1 << 20).await.unwrap(),
+                1 << 20
+            );
             drop(server);
             let got = join_thread(reader).await;
             assert_pattern(&got, 99);

@@ -40,7 +40,11 @@ fn range_starting_past_the_end_is_an_error() {
             let reader = std::thread::spawn(move || read_to_end(client));
             let range = FileRange::shared(&file, LEN + 1, 10);
             let err = send_range(&server, range, strategy).await.unwrap_err();
-            assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{strategy:?}");
+            assert_eq!(
+                err.kind(),
+                std::io::ErrorKind::UnexpectedEof,
+                "{strategy:?}"
+            );
             drop(server);
             assert!(join_thread(reader).await.is_empty());
         });
@@ -56,7 +60,11 @@ fn range_running_past_the_end_sends_what_exists_then_fails() {
             let reader = std::thread::spawn(move || read_to_end(client));
             let range = FileRange::shared(&file, LEN - 1000, 5000);
             let err = send_range(&server, range, strategy).await.unwrap_err();
-            assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{strategy:?}");
+            assert_eq!(
+                err.kind(),
+                std::io::ErrorKind::UnexpectedEof,
+                "{strategy:?}"
+            );
             assert!(err.to_string().contains(&format!("at byte {LEN}")), "{err}");
             drop(server);
             let got = join_thread(reader).await;

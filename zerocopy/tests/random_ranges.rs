@@ -63,7 +63,8 @@ fn thousand_random_ranges_are_byte_exact() {
                     let range = FileRange::shared(&file, offset, len);
                     let sender = async {
                         if with_head {
-                            let (res, back) = send_with_head(&server, head.clone(), range, strategy).await;
+                            let (res, back) =
+                                send_with_head(&server, head.clone(), range, strategy).await;
                             assert_eq!(back, head, "the head comes back");
                             res
                         } else {
@@ -84,12 +85,18 @@ fn thousand_random_ranges_are_byte_exact() {
         assert_eq!(done.get(), CONNECTIONS * PER_CONNECTION);
         let stats = shardio_zerocopy::stats();
         assert!(stats.spliced_bytes > 0 && stats.sendfile_bytes > 0 && stats.copied_bytes > 0);
-        assert!(stats.pipes_created <= CONNECTIONS as u64, "pipes were not reused: {stats:?}");
+        assert!(
+            stats.pipes_created <= CONNECTIONS as u64,
+            "pipes were not reused: {stats:?}"
+        );
     });
 }
 
 /// Polls two futures to completion on the current task.
-async fn join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+async fn join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
     let mut a = std::pin::pin!(a);
     let mut b = std::pin::pin!(b);
     let (mut ra, mut rb) = (None, None);

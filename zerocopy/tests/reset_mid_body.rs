@@ -74,7 +74,11 @@ fn reset_mid_body_leaks_nothing() {
             );
             drop(server);
             settle().await;
-            assert_eq!(fds_besides_pool(), before, "{strategy:?} leaked an fd or a pipe");
+            assert_eq!(
+                fds_besides_pool(),
+                before,
+                "{strategy:?} leaked an fd or a pipe"
+            );
 
             // The pool still serves a byte-exact transfer.
             let (server, client) = pair_with_std().await;
@@ -86,7 +90,11 @@ fn reset_mid_body_leaks_nothing() {
             assert_eq!(got.len(), 3 << 20);
             assert_pattern(&got, 12_345);
             settle().await;
-            assert_eq!(fds_besides_pool(), before, "{strategy:?}: fds after a clean transfer");
+            assert_eq!(
+                fds_besides_pool(),
+                before,
+                "{strategy:?}: fds after a clean transfer"
+            );
         });
     }
 }
@@ -100,7 +108,9 @@ fn splice_discards_a_pipe_left_holding_bytes() {
         let reader = std::thread::spawn(move || reset_after_one_mib(client));
         let before = shardio_zerocopy::stats();
         let range = FileRange::shared(&file, 0, LEN);
-        send_range(&server, range, Strategy::Splice).await.unwrap_err();
+        send_range(&server, range, Strategy::Splice)
+            .await
+            .unwrap_err();
         join_thread(reader).await;
         let after = shardio_zerocopy::stats();
         assert_eq!(after.pipes_discarded, before.pipes_discarded + 1);

@@ -39,7 +39,11 @@ fn truncation_is_an_error_not_a_hang() {
             let res = send_range(&server, FileRange::shared(&file, 0, LEN), strategy).await;
             truncate.await.unwrap();
             let err = res.expect_err("a truncated file cannot fill the range");
-            assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{strategy:?}: {err}");
+            assert_eq!(
+                err.kind(),
+                std::io::ErrorKind::UnexpectedEof,
+                "{strategy:?}: {err}"
+            );
             assert!(err.to_string().contains("truncated"), "{err}");
             drop(server);
             let got = join_thread(reader).await;
