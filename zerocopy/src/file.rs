@@ -14,7 +14,8 @@ use std::rc::Rc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Strategy {
     /// Pick by size from the measurements in `docs/BENCHMARKS.md`
-    /// ([`Strategy::for_len`]).
+    /// ([`Strategy::for_len`]): `sendfile(2)` for small and huge bodies,
+    /// splice for the sizes between.
     #[default]
     Auto,
     /// File → pipe → socket with `IORING_OP_SPLICE`, through this shard's
@@ -23,19 +24,32 @@ pub enum Strategy {
     /// `sendfile(2)` on the non-blocking socket, waiting for `POLLOUT`
     /// through the ring when it is full.
     Sendfile,
-    /// `pread(2)` into a user buffer and a send through the ring: one copy,
-    /// but a small body leaves in the same send as its head.
+    /// `pread(2)` into a user buffer and a send through the ring: one copy
+    /// (a small body leaves in the same send as its head). The baseline the
+    /// others are measured against, and the way for files whose filesystem
+    /// cannot splice.
     Copy,
 }
 
-/// Bodies up to this size go by [`Strategy::Copy`] under [`Strategy::Auto`].
-pub const COPY_MAX: u64 = 16 << 10;
+/// The smallest body [`Strategy::Auto`] splices; smaller ones go by
+/// `sendfile(2)`.
+pub const SPLICE_MIN: u64 = 256 << 10;
+
+/// The largest body [`Strategy::Auto`] splices; larger ones go by
+/// `sendfile(2)`.
+pub const SPLICE_MAX: u64 = 8 << 20;
 
 impl Strategy {
-    /// What [`Strategy::Auto`] uses for a body of `len` bytes.
+    /// What [`Strategy::Auto`] uses for a body of `len` bytes, from the
+    /// measurements in `docs/BENCHMARKS.md` (loopback, page cache):
+    /// `sendfile(2)` moved 4 KiB and 64 KiB bodies fastest and with the
+    /// least CPU, splice through the ring 1 MiB bodies, and `sendfile(2)`
+    /// again 64 MiB ones. The boundaries sit at the geometric midpoints
+    /// between the measured sizes ([`SPLICE_MIN`], [`SPLICE_MAX`]). On a
+    /// kernel without `IORING_OP_SPLICE`, `Auto` always uses `sendfile(2)`.
     pub fn for_len(len: u64) -> Strategy {
-        if len <= COPY_MAX {
-            Strategy::Copy
+        if (SPLICE_MIN..=SPLICE_MAX).contains(&len) {
+            Strategy::Splice
         } else {
             Strategy::Sendfile
         }
@@ -211,7 +225,10 @@ async fn send_inner<B: IoBuf>(
     }
     let (offset, len) = (range.offset, range.len);
     let strategy = match strategy {
-        Strategy::Auto => Strategy::for_len(len),
+        Strategy::Auto => match Strategy::for_len(len) {
+            Strategy::Splice if splice_supported().is_err() => Strategy::Sendfile,
+            other => other,
+        },
         Strategy::Splice => match splice_supported() {
             Ok(()) => Strategy::Splice,
             Err(e) => return (Err(e), head),
@@ -250,5 +267,32 @@ fn splice_supported() -> io::Result<()> {
             "this kernel's io_uring lacks IORING_OP_SPLICE (Linux 5.7+); use \
              Strategy::Sendfile",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_follows_the_measured_sizes() {
+        assert_eq!(Strategy::for_len(0), Strategy::Sendfile);
+        assert_eq!(Strategy::for_len(4 << 10), Strategy::Sendfile);
+        assert_eq!(Strategy::for_len(64 << 10), Strategy::Sendfile);
+        assert_eq!(Strategy::for_len(SPLICE_MIN - 1), Strategy::Sendfile);
+        assert_eq!(Strategy::for_len(SPLICE_MIN), Strategy::Splice);
+        assert_eq!(Strategy::for_len(1 << 20), Strategy::Splice);
+        assert_eq!(Strategy::for_len(SPLICE_MAX), Strategy::Splice);
+        assert_eq!(Strategy::for_len(SPLICE_MAX + 1), Strategy::Sendfile);
+        assert_eq!(Strategy::for_len(64 << 20), Strategy::Sendfile);
+    }
+
+    #[test]
+    fn overflowing_range_is_rejected_before_any_io() {
+        let file = File::open("/dev/null").unwrap();
+        let err = FileRange::new(&file, u64::MAX, 1).check().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(FileRange::new(&file, i64::MAX as u64, 0).check().is_ok());
+        assert!(FileRange::new(&file, i64::MAX as u64, 1).check().is_err());
     }
 }

@@ -4,10 +4,10 @@
 //! them through user space, on top of the [`shardio`] runtime:
 //!
 //! * [`send_file`] / [`send_range`]: a file range into a socket by
-//!   `sendfile(2)`, by splice through the ring (file → pipe → socket, with
-//!   a per-shard pipe pool), or — for small bodies, where it is fastest —
-//!   one copy through a user buffer. [`Strategy::Auto`] picks by size, from
-//!   the measurements in `docs/BENCHMARKS.md`.
+//!   `sendfile(2)`, or by splice through the ring (file → pipe → socket,
+//!   with a per-shard pipe pool), or with one copy through a user buffer
+//!   for comparison. [`Strategy::Auto`] picks by size, from the
+//!   measurements in `docs/BENCHMARKS.md`.
 //! * [`send_with_head`]: a response head and its file body with no extra
 //!   round trip (one gathered send, `MSG_MORE`, or a linked submission).
 //! * [`send_zc`]: `IORING_OP_SEND_ZC` for large heap buffers; the buffer
@@ -59,7 +59,8 @@ mod splice;
 mod stats;
 
 pub use file::{
-    send_file, send_file_shared, send_range, send_with_head, FileRange, Strategy, COPY_MAX,
+    send_file, send_file_shared, send_range, send_with_head, FileRange, Strategy, SPLICE_MAX,
+    SPLICE_MIN,
 };
 pub use pipe::{configure_pipes, DEFAULT_MAX_IDLE_PIPES, DEFAULT_PIPE_SIZE};
 pub use send_zc::{send_zc, send_zc_all, set_zc_threshold, DEFAULT_ZC_THRESHOLD};
