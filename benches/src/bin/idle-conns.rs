@@ -28,24 +28,16 @@ fn usage() -> ! {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .map(|i| args.get(i + 1).cloned().unwrap_or_else(|| usage()))
-    };
-    let addr: SocketAddr = flag("--addr")
-        .unwrap_or_else(|| "127.0.0.1:9100".to_owned())
-        .parse()
-        .unwrap_or_else(|_| usage());
-    let result = match args.first().map(String::as_str) {
-        Some("server") => match flag("--mode").as_deref() {
+    let flags = shardio_benches::Flags::from_env(usage);
+    let addr: SocketAddr = flags.parse("--addr", SocketAddr::from(([127, 0, 0, 1], 9100)));
+    let result = match flags.command() {
+        Some("server") => match flags.value("--mode").as_deref() {
             Some("owned") => server(addr, false),
             Some("multishot") => server(addr, true),
             _ => usage(),
         },
         Some("client") => {
-            let conns = flag("--conns").map_or(10_000, |v| v.parse().unwrap_or_else(|_| usage()));
+            let conns = flags.parse("--conns", 10_000);
             client(addr, conns)
         }
         _ => usage(),

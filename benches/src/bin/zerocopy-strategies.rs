@@ -39,35 +39,24 @@ fn usage() -> ! {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .map(|i| args.get(i + 1).cloned().unwrap_or_else(|| usage()))
-    };
-    let addr: SocketAddr = flag("--addr")
-        .unwrap_or_else(|| "127.0.0.1:9200".to_owned())
-        .parse()
-        .unwrap_or_else(|_| usage());
-    let num = |name: &str, default: u64| {
-        flag(name).map_or(default, |v| v.parse().unwrap_or_else(|_| usage()))
-    };
-    let result = match args.first().map(String::as_str) {
+    let flags = shardio_benches::Flags::from_env(usage);
+    let addr: SocketAddr = flags.parse("--addr", SocketAddr::from(([127, 0, 0, 1], 9200)));
+    let result = match flags.command() {
         Some("server") => {
-            let dir = flag("--dir").map_or_else(std::env::temp_dir, PathBuf::from);
+            let dir = flags
+                .value("--dir")
+                .map_or_else(std::env::temp_dir, PathBuf::from);
             shardio::block_on(server(addr, dir)).and_then(|r| r)
         }
         Some("client") => {
-            let strategy = flag("--strategy").unwrap_or_else(|| usage());
-            let size = num("--size", 0);
+            let strategy = flags.value("--strategy").unwrap_or_else(|| usage());
+            let size = flags.parse("--size", 0u64);
             if !SIZES.contains(&size) {
                 usage();
             }
-            let head = num("--head", 0);
-            let conns = num("--conns", 4) as usize;
-            let secs = Duration::from_secs_f64(
-                flag("--secs").map_or(2.0, |v| v.parse().unwrap_or_else(|_| usage())),
-            );
+            let head = flags.parse("--head", 0u64);
+            let conns = flags.parse("--conns", 4usize);
+            let secs = Duration::from_secs_f64(flags.parse("--secs", 2.0));
             shardio::block_on(client(addr, strategy, size, head, conns, secs)).and_then(|r| r)
         }
         _ => usage(),
