@@ -45,13 +45,21 @@ fn kernel_has_send_zc() -> bool {
 /// If the future is dropped, the buffer is kept until the notification
 /// arrives and then freed.
 pub async fn send_zc<B: IoBuf>(stream: &TcpStream, buf: B) -> (io::Result<usize>, B) {
+    send_zc_flags(stream, buf, 0).await
+}
+
+async fn send_zc_flags<B: IoBuf>(
+    stream: &TcpStream,
+    buf: B,
+    msg_flags: i32,
+) -> (io::Result<usize>, B) {
     let zero_copy = buf.bytes_init() >= THRESHOLD.with(Cell::get) && kernel_has_send_zc();
     if !zero_copy {
         stats::add(|c: &Counters| &c.zc_fallbacks, 1);
         return stream.write(buf).await;
     }
     let sock = stream.shared_fd();
-    let (res, buf) = match ops::send(&sock, buf, SendKind::ZeroCopy, 0, false) {
+    let (res, buf) = match ops::send(&sock, buf, SendKind::ZeroCopy, msg_flags, false) {
         Ok(op) => op.await,
         Err((e, buf)) => return (Err(e), buf),
     };
@@ -70,7 +78,9 @@ pub async fn send_zc<B: IoBuf>(stream: &TcpStream, buf: B) -> (io::Result<usize>
     }
 }
 
-/// [`send_zc`] until every initialized byte of `buf` is sent.
+/// [`send_zc`] until every initialized byte of `buf` is sent. The send
+/// carries `MSG_WAITALL`, so the kernel itself goes on after a partial
+/// send and one operation (one notification) usually covers the buffer.
 ///
 /// # Errors
 ///
@@ -80,7 +90,7 @@ pub async fn send_zc_all<B: IoBuf>(stream: &TcpStream, buf: B) -> (io::Result<()
     let mut buf = buf;
     let mut done = 0;
     while done < len {
-        let (res, slice) = send_zc(stream, buf.slice(done..)).await;
+        let (res, slice) = send_zc_flags(stream, buf.slice(done..), libc::MSG_WAITALL).await;
         buf = slice.into_inner();
         match res {
             Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
