@@ -224,20 +224,13 @@ async fn send_inner<B: IoBuf>(
         return (Err(e), head);
     }
     let (offset, len) = (range.offset, range.len);
-    let strategy = match strategy {
-        Strategy::Auto => match Strategy::for_len(len) {
-            Strategy::Splice if splice_supported().is_err() => Strategy::Sendfile,
-            other => other,
-        },
-        Strategy::Splice => match splice_supported() {
-            Ok(()) => Strategy::Splice,
-            Err(e) => return (Err(e), head),
-        },
-        other => other,
+    let method = match Method::of(strategy, len) {
+        Ok(m) => m,
+        Err(e) => return (Err(e), head),
     };
-    match strategy {
-        Strategy::Copy => copy::copy(stream, head, range.file().as_fd(), offset, len).await,
-        Strategy::Sendfile => {
+    match method {
+        Method::Copy => copy::copy(stream, head, range.file().as_fd(), offset, len).await,
+        Method::Sendfile => {
             if let Some(h) = &head {
                 if let Err(e) = sendfile::send_bytes(stream, crate::init_bytes(h), len > 0).await {
                     return (Err(e), head);
@@ -246,7 +239,7 @@ async fn send_inner<B: IoBuf>(
             let res = sendfile::sendfile(stream, range.file().as_fd(), offset, len).await;
             (res, head)
         }
-        Strategy::Splice | Strategy::Auto => match range.source {
+        Method::Splice => match range.source {
             Source::Shared(file) => splice::splice(stream, head, file, offset, len).await,
             Source::Borrowed(file) => match file.try_clone() {
                 // Ops in flight hold a duplicate, so the caller's file may
@@ -255,6 +248,30 @@ async fn send_inner<B: IoBuf>(
                 Err(e) => (Err(e), head),
             },
         },
+    }
+}
+
+/// A [`Strategy`] with `Auto` resolved for one body on this kernel.
+enum Method {
+    Splice,
+    Sendfile,
+    Copy,
+}
+
+impl Method {
+    fn of(strategy: Strategy, len: u64) -> io::Result<Method> {
+        Ok(match strategy {
+            Strategy::Copy => Method::Copy,
+            Strategy::Sendfile => Method::Sendfile,
+            Strategy::Splice => {
+                splice_supported()?;
+                Method::Splice
+            }
+            Strategy::Auto => match Strategy::for_len(len) {
+                Strategy::Splice if splice_supported().is_ok() => Method::Splice,
+                _ => Method::Sendfile,
+            },
+        })
     }
 }
 

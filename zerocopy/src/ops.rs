@@ -136,10 +136,9 @@ pub(crate) fn send<B: IoBuf>(
         _fd: fd.clone(),
         buf,
     };
-    // SAFETY: the `len` initialized bytes belong to `buf`, owned by the op
-    // data, whose storage does not move with it (IoBuf contract); the op
-    // table keeps it until the final CQE, which for SEND_ZC is the
-    // notification that the kernel released the pages. The fd share keeps
+    // For SEND_ZC the final CQE is the notification: the pages are released.
+    // SAFETY: the `len` bytes belong to `buf`, owned (heap-stable) by the op
+    // data, which the op table keeps until the final CQE; the fd share keeps
     // the socket open.
     unsafe { Op::submit(data, sqe) }.map_err(|(e, d)| (e, d.buf))
 }

@@ -27,6 +27,9 @@ pub(crate) struct Pipe {
     write: OwnedFd,
     /// What the pipe holds at most (`F_GETPIPE_SZ`).
     capacity: usize,
+    /// The size asked for when it was made: a pipe made before
+    /// `configure_pipes` changed the size does not go back to the pool.
+    asked: usize,
 }
 
 impl Pipe {
@@ -42,9 +45,9 @@ impl Pipe {
         }
         // SAFETY: pipe2 succeeded, so both fds are new and owned by nobody else.
         let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        let size = size.min(i32::MAX as usize) as libc::c_int;
+        let want = size.min(i32::MAX as usize) as libc::c_int;
         // SAFETY: fcntl on an fd we own; a refusal leaves the default size.
-        unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, size) };
+        unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, want) };
         // SAFETY: fcntl on an fd we own.
         let capacity = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_GETPIPE_SZ) };
         let capacity = usize::try_from(capacity).unwrap_or(0).max(libc::PIPE_BUF);
@@ -53,6 +56,7 @@ impl Pipe {
             read,
             write,
             capacity,
+            asked: size,
         })
     }
 
@@ -86,7 +90,8 @@ thread_local! {
 }
 
 /// Sets the size of new pipes and how many idle pipes this shard keeps.
-/// Idle pipes of another size are closed. Call it on each shard (for
+/// Pipes of another size are closed: idle ones now, leased ones when they
+/// come back. Call it on each shard (for
 /// example at the top of the entry future); the defaults are
 /// [`DEFAULT_PIPE_SIZE`] and [`DEFAULT_MAX_IDLE_PIPES`].
 pub fn configure_pipes(size: usize, max_idle: usize) {
@@ -157,7 +162,7 @@ impl Drop for PipeLease {
         };
         POOL.with(|p| {
             let mut p = p.borrow_mut();
-            if p.idle.len() < p.max_idle {
+            if p.idle.len() < p.max_idle && pipe.asked == p.size {
                 p.idle.push(pipe);
             }
         });

@@ -16,8 +16,6 @@ pub const DEFAULT_ZC_THRESHOLD: usize = 64 << 10;
 
 thread_local! {
     static THRESHOLD: Cell<usize> = const { Cell::new(DEFAULT_ZC_THRESHOLD) };
-    /// Whether this shard's kernel has SEND_ZC; `None` until asked.
-    static SUPPORTED: Cell<Option<bool>> = const { Cell::new(None) };
 }
 
 /// Sets this shard's [`send_zc`] threshold (default [`DEFAULT_ZC_THRESHOLD`]).
@@ -26,14 +24,7 @@ pub fn set_zc_threshold(bytes: usize) {
 }
 
 fn kernel_has_send_zc() -> bool {
-    SUPPORTED.with(|s| match s.get() {
-        Some(has) => has,
-        None => {
-            let has = shardio::uring::is_supported(opcode::SendZc::CODE).unwrap_or(false);
-            s.set(Some(has));
-            has
-        }
-    })
+    shardio::uring::is_supported(opcode::SendZc::CODE).unwrap_or(false)
 }
 
 /// Sends the initialized bytes of `buf` without copying them (see the

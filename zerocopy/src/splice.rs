@@ -12,6 +12,7 @@ use crate::ops::{self, End, PipeIn, PipeOut, SendKind};
 use crate::pipe::PipeLease;
 use crate::stats::{self, Counters};
 use shardio::net::TcpStream;
+use shardio::uring::{Op, SharedFd};
 use shardio::IoBuf;
 use std::io;
 use std::os::fd::AsFd;
@@ -29,33 +30,71 @@ where
     B: IoBuf,
 {
     let sock = stream.shared_fd();
-    let mut head_op = None;
-    let mut head_back = None;
-    if let Some(h) = head {
+    // The pipe first: if none can be had, nothing has been sent.
+    let lease = match len {
+        0 => None,
+        _ => match PipeLease::get() {
+            Ok(lease) => Some(lease),
+            Err(e) => return (Err(e), head),
+        },
+    };
+    let mut head = match head {
         // Linked ahead of the first fill, with MSG_MORE: the head leaves in
         // the same segments as the body's first bytes.
-        match ops::send(&sock, h, SendKind::Copy, libc::MSG_MORE, len > 0) {
-            Ok(op) => head_op = Some(op),
+        Some(h) => match ops::send(&sock, h, SendKind::Copy, libc::MSG_MORE, len > 0) {
+            Ok(op) => Head::Sending(op),
             Err((e, h)) => return (Err(e), Some(h)),
+        },
+        None => Head::Absent,
+    };
+    let res = match lease {
+        Some(lease) => transfer(stream, &sock, lease, &mut head, file, offset, len).await,
+        None => Ok(0),
+    };
+    // Still in flight if there was no body, or if a push failed before the
+    // first round awaited it: the head comes back either way.
+    let head_res = head.finish().await;
+    (res.and_then(|n| head_res.map(|()| n)), head.into_buf())
+}
+
+/// A response head sent ahead of the body.
+enum Head<B: IoBuf> {
+    Absent,
+    /// Pushed, linked ahead of the first round.
+    Sending(Op<ops::Send<B>>),
+    /// Sent (or failed); the buffer is back.
+    Back(B),
+}
+
+impl<B: IoBuf> Head<B> {
+    /// Waits for the head's send if it is in flight.
+    async fn finish(&mut self) -> io::Result<()> {
+        match std::mem::replace(self, Head::Absent) {
+            Head::Sending(op) => {
+                let (res, buf) = op.await;
+                *self = Head::Back(buf);
+                res.map(drop)
+            }
+            other => {
+                *self = other;
+                Ok(())
+            }
         }
     }
-    if len == 0 {
-        return match head_op {
-            Some(op) => {
-                let (res, h) = op.await;
-                (res.map(|_| 0), Some(h))
-            }
-            None => (Ok(0), None),
-        };
+
+    fn into_buf(self) -> Option<B> {
+        match self {
+            Head::Back(buf) => Some(buf),
+            Head::Absent | Head::Sending(_) => None,
+        }
     }
-    let res = transfer(stream, &mut head_op, &mut head_back, file, offset, len).await;
-    (res, head_back)
 }
 
 async fn transfer<F, B>(
     stream: &TcpStream,
-    head_op: &mut Option<shardio::uring::Op<ops::Send<B>>>,
-    head_back: &mut Option<B>,
+    sock: &SharedFd,
+    mut lease: PipeLease,
+    head: &mut Head<B>,
     file: &F,
     offset: u64,
     len: u64,
@@ -64,8 +103,6 @@ where
     F: AsFd + Clone + Unpin + 'static,
     B: IoBuf,
 {
-    let sock = stream.shared_fd();
-    let mut lease = PipeLease::get()?;
     let cap = lease.pipe().capacity() as u64;
     let end = offset + len;
     let mut read_pos = offset;
@@ -101,11 +138,7 @@ where
         };
         let drain = ops::splice(input, output, draining as u32, flags | more, false)?;
 
-        if let Some(op) = head_op.take() {
-            let (res, h) = op.await;
-            *head_back = Some(h);
-            res?;
-        }
+        head.finish().await?;
         if let Some((op, _)) = fill {
             let filled = match op.await {
                 Ok(0) => Err(crate::file_ended(read_pos, end)),

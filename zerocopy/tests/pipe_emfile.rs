@@ -3,7 +3,7 @@
 
 mod util;
 
-use shardio_zerocopy::{send_range, FileRange, Strategy};
+use shardio_zerocopy::{send_range, send_with_head, FileRange, Strategy};
 use std::rc::Rc;
 use util::*;
 
@@ -47,10 +47,16 @@ fn emfile_while_leasing_a_pipe_is_survived() {
         }
         let range = FileRange::shared(&file, 0, 1 << 20);
         let res = send_range(&server, range, Strategy::Splice).await;
+        // With a head: the head comes back, and is not sent without its body.
+        let range = FileRange::shared(&file, 0, 1 << 20);
+        let (res_head, head) =
+            send_with_head(&server, b"HEAD".to_vec(), range, Strategy::Splice).await;
         drop(fillers);
         set_nofile_soft(old.rlim_cur);
         let err = res.expect_err("no fd was free for a pipe");
         assert!(err.to_string().contains("pipe"), "{err}");
+        assert!(res_head.unwrap_err().to_string().contains("pipe"));
+        assert_eq!(head, b"HEAD");
 
         let range = FileRange::shared(&file, 0, 1 << 20);
         assert_eq!(

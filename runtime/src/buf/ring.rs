@@ -226,11 +226,10 @@ impl RingInner {
         debug_assert!(bid < self.count);
         let tail = self.tail.get();
         let addr = self.buf_ptr(bid) as u64;
-        // SAFETY: `tail & mask < count`, so the entry is inside the ring
-        // allocation (alive while `self` is). The kernel only reads entries
-        // between its head and the published tail, and this one is past the
-        // published tail. Fields are written through raw pointers so no
-        // reference covers entry 0's `resv`, which is the shared tail.
+        // Fields are written through raw pointers so no reference covers
+        // entry 0's `resv`, which is the shared tail.
+        // SAFETY: `tail & mask < count`: inside the ring allocation, owned by
+        // `self`; the kernel reads only up to the published tail, before it.
         unsafe {
             let entry = self.entries.as_ptr().add(usize::from(tail & self.mask));
             std::ptr::addr_of_mut!((*entry).addr).write(addr);
@@ -326,20 +325,17 @@ impl RingBuf {
 impl Deref for RingBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        // SAFETY: the kernel wrote `len` bytes into buffer `bid` before
-        // posting the completion that created this RingBuf, and will not
-        // touch the buffer again until it is back in the ring, which happens
-        // only when this RingBuf drops. The ring (and memory) outlives `self`
-        // through the `Rc`.
+        // SAFETY: the kernel wrote `len` bytes into buffer `bid` and leaves it
+        // alone until this RingBuf drops and returns it; the memory is owned
+        // by the ring, which `self.ring` (an `Rc`) keeps alive.
         unsafe { std::slice::from_raw_parts(self.ring.buf_ptr(self.bid), self.len as usize) }
     }
 }
 
-// SAFETY: the bytes live in the ring's buffer allocation, which the `Rc` in
-// this value keeps alive and which does not move when the value does; the
-// kernel wrote `len` initialized bytes before the RingBuf was made and does
-// not touch the buffer again until the RingBuf drops. So a RingBuf can be
-// sent as it is — echoed or forwarded without a copy.
+// A RingBuf can be sent as it is — echoed or forwarded without a copy.
+// SAFETY: the bytes live in the ring's allocation, kept alive (unmoved) by
+// the `Rc` in this value; the kernel wrote `len` bytes and leaves them alone
+// until the RingBuf drops.
 unsafe impl IoBuf for RingBuf {
     fn stable_ptr(&self) -> *const u8 {
         self.ring.buf_ptr(self.bid)

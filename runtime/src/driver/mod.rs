@@ -69,8 +69,6 @@ pub(crate) struct Driver {
     doorbell_buf: Box<u64>,
     doorbell_armed: bool,
     last_overflow: u32,
-    /// Whether the kernel has IORING_OP_MSG_RING.
-    has_msg_ring: bool,
     /// Which opcodes the kernel supports.
     probe: io_uring::Probe,
     /// MSG_RING doorbells in flight, by key: the target (whose `Arc` keeps
@@ -94,7 +92,6 @@ impl std::fmt::Debug for Driver {
 impl Driver {
     pub(crate) fn new(config: &RingConfig, doorbell_fd: RawFd) -> io::Result<Driver> {
         let (ring, mode, probe) = setup::build_ring(config)?;
-        let has_msg_ring = probe.is_supported(opcode::MsgRingData::CODE);
         Ok(Driver {
             ring,
             ops: Slab::with_capacity(config.entries as usize),
@@ -103,7 +100,6 @@ impl Driver {
             doorbell_buf: Box::new(0),
             doorbell_armed: false,
             last_overflow: 0,
-            has_msg_ring,
             probe,
             msgs: Slab::new(),
             poisoned: false,
@@ -119,9 +115,13 @@ impl Driver {
         self.probe.is_supported(code)
     }
 
+    fn has_msg_ring(&self) -> bool {
+        self.probe.is_supported(opcode::MsgRingData::CODE)
+    }
+
     /// The ring's fd, if the kernel lets other rings message it.
     pub(crate) fn msg_ring_fd(&self) -> Option<RawFd> {
-        self.has_msg_ring.then(|| self.ring.as_raw_fd())
+        self.has_msg_ring().then(|| self.ring.as_raw_fd())
     }
 
     /// Queues a MSG_RING that posts a wakeup CQE into `target`'s ring.
@@ -131,7 +131,7 @@ impl Driver {
         let Some(fd) = target.ring_fd() else {
             return false;
         };
-        if !self.has_msg_ring {
+        if !self.has_msg_ring() {
             return false;
         }
         let key = self.msgs.insert(target.clone());
@@ -255,10 +255,9 @@ impl Driver {
         let sqe = opcode::Read::new(types::Fd(self.doorbell_fd), ptr.cast(), 8)
             .build()
             .user_data(DOORBELL);
-        // SAFETY: the 8-byte target is `doorbell_buf`, a heap box owned by the
-        // driver that is only freed after this read's CQE (drain waits for it
-        // while `doorbell_armed`); the eventfd is owned by the shard's Remote,
-        // which outlives the driver.
+        // SAFETY: the target is `doorbell_buf`, a box the driver frees only
+        // after this read's CQE (drain waits while `doorbell_armed`); the
+        // eventfd is owned by the shard's Remote, which outlives the driver.
         unsafe { self.push(&sqe, counters)? };
         self.doorbell_armed = true;
         Ok(())

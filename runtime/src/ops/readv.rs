@@ -52,10 +52,9 @@ pub(crate) fn readv<B: IoBufMut>(
         .collect();
     let mut msg = super::msghdr(&iovecs);
     let sqe = opcode::RecvMsg::new(types::Fd(fd.raw()), &mut *msg).build();
-    // SAFETY: the msghdr is boxed and owned by the op data; it points at the
-    // iovec array, a heap Vec also owned by the op data (moving the Vec does
-    // not move its storage); each iovec points into a buffer owned by
-    // `bufs`, likewise stable; the fd share keeps the socket open.
+    // SAFETY: the op data owns the boxed msghdr, the iovec Vec it points at
+    // and the `bufs` the iovecs point into, all heap-stable across moves;
+    // its fd share keeps the socket open.
     unsafe {
         Op::submit(
             Readv {

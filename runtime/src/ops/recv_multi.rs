@@ -27,9 +27,8 @@ pub(crate) fn recv_multi(fd: &SharedFd, ring: &Rc<RingInner>) -> io::Result<Mult
         _fd: fd.clone(),
         ring: ring.clone(),
     };
-    // SAFETY: the SQE carries no pointer of ours; the kernel writes into the
-    // ring's buffers, which stay registered and allocated while `data` (in
-    // the op, then its slot, until the final CQE) holds its `Rc` to the
-    // ring; `data`'s fd share keeps the socket open.
+    // SAFETY: no pointer of ours; the ring's buffers stay registered while
+    // `data` (op, then slot, until the final CQE) holds its `Rc` to the ring,
+    // and `data`'s fd share keeps the socket open.
     unsafe { MultiOp::submit(data, sqe) }
 }

@@ -77,11 +77,11 @@ struct Local<T> {
     open: bool,
 }
 
-// SAFETY: `local` (a RefCell, which is not Sync) is only borrowed on the home
-// thread — every access checks `home::token() == self.token` first — so its
-// borrow flag is never touched by two threads. Other threads use only the
-// lock-free `returned` queue. Dropping a `Shared` on any thread drops boxed
-// `T`s, which is sound because `T: Send`.
+// Other threads use only the lock-free `returned` queue; every access to
+// `local` checks `home::token() == self.token` first.
+// SAFETY: `local` (a RefCell, not Sync) is only borrowed on the home thread,
+// so its borrow flag is never shared; dropping boxed `T`s anywhere is sound
+// because `T: Send`.
 unsafe impl<T: Send> Sync for Shared<T> {}
 // SAFETY: a `Shared` holds boxed `T: Send`, plain integers, a lock-free queue
 // and a RefCell that only its home thread borrows (see `Sync` above), so
