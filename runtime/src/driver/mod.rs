@@ -297,7 +297,7 @@ impl Driver {
     }
 
     /// Cancels the op in `key` (fire and forget: its CQE is ignored).
-    fn cancel(&mut self, key: usize, counters: &Counters) {
+    pub(crate) fn cancel(&mut self, key: usize, counters: &Counters) {
         let sqe = opcode::AsyncCancel::new(key as u64)
             .build()
             .user_data(IGNORED);

@@ -367,6 +367,17 @@ impl<T: Orphan> MultiOp<T> {
     }
 }
 
+impl<T: Orphan> MultiOp<T> {
+    /// Asks the kernel to end the op. CQEs already queued are still yielded,
+    /// then the final one (usually `ECANCELED`), then `None`.
+    pub(crate) fn cancel(&mut self) {
+        if self.data.is_some() {
+            let mut driver = self.shard.driver.borrow_mut();
+            driver.cancel(self.key, &self.shard.counters);
+        }
+    }
+}
+
 impl<T: Orphan> Drop for MultiOp<T> {
     fn drop(&mut self) {
         if let Some(data) = self.data.take() {

@@ -111,6 +111,20 @@ impl TcpListener {
         Ok((stream, peer))
     }
 
+    /// Stops the kernel from accepting on this shard's behalf until the next
+    /// [`accept`](Self::accept) call; new connections wait in the listen
+    /// backlog (or go to other shards' listeners) meanwhile.
+    ///
+    /// The multishot accept otherwise keeps accepting while nobody calls
+    /// `accept`, so a server at its connection limit calls this instead of
+    /// merely not accepting. Connections accepted before the pause are kept
+    /// and returned by the next `accept` calls.
+    pub fn pause(&self) {
+        if let Some(op) = self.multi.borrow_mut().as_mut() {
+            op.cancel();
+        }
+    }
+
     fn poll_accept_multi(&self, cx: &mut Context<'_>) -> Poll<io::Result<OwnedFd>> {
         let mut multi = self.multi.borrow_mut();
         loop {
@@ -128,6 +142,8 @@ impl TcpListener {
                         // SAFETY: a successful accept CQE carries a new fd
                         // owned by nobody else.
                         Ok(fd) => Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) }),
+                        // `pause` cancelled the op: arm a new one.
+                        Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => continue,
                         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                             // No multishot accept on this kernel.
                             self.single_shot.set(true);

@@ -1,11 +1,13 @@
 use super::RecvStream;
-use crate::buf::{BufRing, IoBuf, IoBufMut};
+use crate::buf::{BufRing, IoBuf, IoBufMut, RingBuf};
 use crate::ops;
 use crate::shard::Shard;
 use crate::stats::Counters;
 use crate::uring::SharedFd;
 use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 use std::fmt;
+use std::future::poll_fn;
+use std::task::Poll;
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
@@ -103,6 +105,40 @@ impl TcpStream {
     /// Like [`recv_stream`](Self::recv_stream), with buffers from `ring`.
     pub fn recv_stream_with(&self, ring: &BufRing) -> RecvStream {
         RecvStream::new(self.fd.clone(), ring.clone())
+    }
+
+    /// Receives the next bytes into a buffer of `ring` that the kernel picks
+    /// only when data arrives: a connection waiting here holds no buffer.
+    /// `Ok(None)` means the peer closed its side. The buffer goes back to the
+    /// ring when the [`RingBuf`] drops.
+    ///
+    /// When every buffer of the ring is held elsewhere, this waits until one
+    /// comes back; the bytes stay in the socket meanwhile. Dropping the
+    /// future cancels the receive (a buffer filled in that window goes back
+    /// to the ring, its bytes lost).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's receive error, e.g. `ConnectionReset`.
+    pub async fn recv_ring(&self, ring: &BufRing) -> io::Result<Option<RingBuf>> {
+        let inner = ring.inner();
+        loop {
+            let armed_at = inner.returned();
+            match ops::recv_select(&self.fd, inner)?.await {
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    Shard::with_current(|s| Counters::incr(&s.counters.recv_starved));
+                    poll_fn(|cx| {
+                        if inner.returned() != armed_at {
+                            return Poll::Ready(());
+                        }
+                        inner.wait_for_buffer(cx.waker());
+                        Poll::Pending
+                    })
+                    .await;
+                }
+                r => return r,
+            }
+        }
     }
 
     /// Writes the initialized bytes of `buf`, returning how many were sent.
