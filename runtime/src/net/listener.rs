@@ -178,3 +178,9 @@ impl fmt::Debug for TcpListener {
             .finish()
     }
 }
+
+impl std::os::fd::AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.raw()
+    }
+}
