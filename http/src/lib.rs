@@ -1,6 +1,112 @@
 //! # shardio-http
 //!
-//! An HTTP/1.1 server for completion-based I/O on the [`shardio`] runtime.
+//! An HTTP/1.1 server, router and middleware for the [`shardio`]
+//! thread-per-core runtime.
 //!
-//! This crate is not implemented yet: it holds its place in the workspace
-//! (see `docs/ARCHITECTURE.md`). It exports nothing.
+//! ## Why it is shaped this way
+//!
+//! * **Nothing is copied that need not be.** A connection waiting for a
+//!   request holds no buffer: one receive waits in the kernel, which picks
+//!   a buffer from the shard's provided-buffer ring only when bytes arrive.
+//!   Request heads are parsed (httparse) into offsets into that buffer, and
+//!   body pieces are slices of it. Responses to every request found in one
+//!   receive are gathered into one output buffer and leave in one send;
+//!   file bodies go through [`shardio_zerocopy`] (sendfile or splice).
+//! * **Strict framing.** Request smuggling lives in disagreements about
+//!   where a request ends, so every ambiguity is refused with its status
+//!   and the connection closed: `Content-Length` with `Transfer-Encoding`,
+//!   malformed or differing lengths, a final coding that is not chunked,
+//!   obs-fold, a bad field, a missing or repeated `Host`. Limits, timeouts
+//!   and the connection cap answer with the right status too.
+//! * **One server per shard.** Each shard runs [`Server::serve`] with its
+//!   own listener, router and state; handlers are `!Send` async functions.
+//!
+//! ## Example
+//!
+//! ```
+//! use shardio::net::{TcpListener, TcpStream};
+//! use shardio_http::{Request, Router, Server};
+//!
+//! shardio::block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0")?;
+//!     let addr = listener.local_addr()?;
+//!     let router = Router::new().get("/user/:id", |req: Request| async move {
+//!         format!("user {}", req.param("id").unwrap_or_default())
+//!     });
+//!     let (stopped, stop) = futures_util::future::abortable(std::future::pending::<()>());
+//!     let server = shardio::spawn(Server::new().serve_until(listener, router, async {
+//!         let _ = stopped.await;
+//!     }));
+//!
+//!     let client = TcpStream::connect(addr).await?;
+//!     let (r, _) = client
+//!         .write_all(b"GET /user/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec())
+//!         .await;
+//!     r?;
+//!     let mut response = Vec::new();
+//!     loop {
+//!         let (n, buf) = client.read(vec![0; 4096]).await;
+//!         let n = n?;
+//!         if n == 0 {
+//!             break;
+//!         }
+//!         response.extend_from_slice(&buf[..n]);
+//!     }
+//!     assert!(response.ends_with(b"user 7"));
+//!     stop.abort();
+//!     server.await.unwrap()
+//! })
+//! .unwrap()
+//! .unwrap();
+//! ```
+
+mod body;
+mod config;
+mod conn;
+mod date;
+mod encode;
+mod handler;
+mod method;
+pub mod middleware;
+mod parse;
+mod request;
+mod response;
+mod router;
+mod server;
+mod status;
+mod storage;
+
+pub use body::{Body, BodyError};
+pub use config::{Limits, Timeouts, MAX_HEADERS_CAP};
+pub use handler::Handler;
+pub use method::Method;
+pub use request::{Extensions, ParseError, Request};
+pub use response::{HeaderText, IntoResponse, Response, ResponseBody};
+pub use router::{Group, Router};
+pub use server::Server;
+pub use status::reason;
+pub use storage::Chunk;
+
+/// Renders `res` as the bytes a server would send for a request with this
+/// method and version (with `Date`), for benches and tools that answer
+/// without a socket. Streamed and file bodies are left out.
+pub fn encode_response(res: Response, is_head: bool, minor: u8, out: &mut Vec<u8>) {
+    let (status, headers, body, close) = res.into_parts();
+    let with_body = status::has_body(status);
+    let len = match &body {
+        ResponseBody::Bytes(b) => b.len() as u64,
+        ResponseBody::File { len, .. } => *len,
+        ResponseBody::Empty | ResponseBody::Stream(_) => 0,
+    };
+    let length = if with_body {
+        encode::Length::Known(len)
+    } else {
+        encode::Length::None
+    };
+    encode::head(out, status, &headers, length, !close, minor);
+    if let ResponseBody::Bytes(b) = body {
+        if with_body && !is_head {
+            out.extend_from_slice(&b);
+        }
+    }
+}

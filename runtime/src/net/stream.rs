@@ -7,10 +7,10 @@ use crate::uring::SharedFd;
 use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 use std::fmt;
 use std::future::poll_fn;
-use std::task::Poll;
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::task::Poll;
 
 /// A TCP connection whose reads and writes go through the shard's ring.
 ///

@@ -31,8 +31,8 @@ impl OpDef for RecvSelect {
     fn complete(self, c: Completion) -> Self::Output {
         self.fd.set_sock_nonempty(cqueue::sock_nonempty(c.flags));
         // Wrap the buffer first, so every path gives it back.
-        let buf = cqueue::buffer_select(c.flags)
-            .map(|bid| self.ring.take(bid, c.result.max(0) as usize));
+        let buf =
+            cqueue::buffer_select(c.flags).map(|bid| self.ring.take(bid, c.result.max(0) as usize));
         match c.result {
             0 => Ok(None),
             n if n > 0 => buf

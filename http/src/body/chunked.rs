@@ -1,0 +1,196 @@
+//! The chunked transfer coding of request bodies (RFC 9112 §7.1), decoded
+//! incrementally: framing bytes may arrive split anywhere, and data is
+//! handed out as slices of the input, never copied.
+
+/// Longest chunk-size line (size, extensions) and longest trailer section.
+const MAX_LINE: usize = 4096;
+const MAX_TRAILERS: usize = 16 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Hex digits of a chunk size.
+    Size,
+    /// After the size: optional whitespace, extensions, then CR.
+    Ext,
+    SizeLf,
+    Data,
+    DataCr,
+    DataLf,
+    /// At the start of a trailer line (or of the final empty line).
+    TrailerStart,
+    Trailer,
+    TrailerLf,
+    EndLf,
+    Done,
+}
+
+/// What one [`Decoder::step`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Body bytes at `input[start..end]`.
+    Data(usize, usize),
+    /// Every input byte was framing; more are needed.
+    NeedMore,
+    /// The last chunk and the trailers are done.
+    Done,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Decoder {
+    state: State,
+    /// The size being read, then the data left of the current chunk.
+    size: u64,
+    digits: u8,
+    line: usize,
+    trailers: usize,
+}
+
+impl Decoder {
+    pub(crate) fn new() -> Decoder {
+        Decoder {
+            state: State::Size,
+            size: 0,
+            digits: 0,
+            line: 0,
+            trailers: 0,
+        }
+    }
+
+    /// Consumes framing from `input` until body bytes or the end. Returns
+    /// how many bytes it consumed (the data, if any, included).
+    pub(crate) fn step(&mut self, input: &[u8]) -> Result<(usize, Step), &'static str> {
+        let mut i = 0;
+        while i < input.len() {
+            if self.state == State::Data {
+                let n = (input.len() - i).min(usize::try_from(self.size).unwrap_or(usize::MAX));
+                self.size -= n as u64;
+                if self.size == 0 {
+                    self.state = State::DataCr;
+                }
+                return Ok((i + n, Step::Data(i, i + n)));
+            }
+            let b = input[i];
+            i += 1;
+            self.state = match (self.state, b) {
+                (State::Size, b) if b.is_ascii_hexdigit() => {
+                    if self.digits == 16 {
+                        return Err("chunk size too large");
+                    }
+                    self.digits += 1;
+                    self.size = self.size << 4 | u64::from(hex(b));
+                    State::Size
+                }
+                (State::Size, _) if self.digits == 0 => return Err("malformed chunk size"),
+                (State::Size | State::Ext, b'\r') => State::SizeLf,
+                (State::Size | State::Ext, b) if b == b';' || b == b' ' || b == b'\t' => State::Ext,
+                (State::Size, _) => return Err("malformed chunk size"),
+                (State::Ext, b) if b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80 => {
+                    self.line += 1;
+                    if self.line > MAX_LINE {
+                        return Err("chunk extension too long");
+                    }
+                    State::Ext
+                }
+                (State::Ext, _) => return Err("malformed chunk extension"),
+                (State::SizeLf, b'\n') if self.size == 0 => State::TrailerStart,
+                (State::SizeLf, b'\n') => State::Data,
+                (State::DataCr, b'\r') => State::DataLf,
+                (State::DataLf, b'\n') => {
+                    self.digits = 0;
+                    self.line = 0;
+                    State::Size
+                }
+                (State::TrailerStart, b'\r') => State::EndLf,
+                (State::EndLf, b'\n') => {
+                    self.state = State::Done;
+                    return Ok((i, Step::Done));
+                }
+                (State::TrailerStart | State::Trailer, b) if b != b'\r' && b != b'\n' && b != 0 => {
+                    self.trailers += 1;
+                    if self.trailers > MAX_TRAILERS {
+                        return Err("trailer section too large");
+                    }
+                    State::Trailer
+                }
+                (State::Trailer, b'\r') => State::TrailerLf,
+                (State::TrailerLf, b'\n') => State::TrailerStart,
+                (State::Done, _) => return Ok((i - 1, Step::Done)),
+                _ => return Err("malformed chunked framing"),
+            };
+        }
+        Ok((
+            i,
+            if self.state == State::Done {
+                Step::Done
+            } else {
+                Step::NeedMore
+            },
+        ))
+    }
+}
+
+fn hex(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        _ => b - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `input` fed in pieces of `step` bytes.
+    fn decode(input: &[u8], step: usize) -> Result<(Vec<u8>, usize), &'static str> {
+        let mut d = Decoder::new();
+        let mut out = Vec::new();
+        let mut pos = 0;
+        let mut end = 0;
+        while end < input.len() {
+            end = (end + step).min(input.len());
+            loop {
+                let (n, s) = d.step(&input[pos..end])?;
+                match s {
+                    Step::Data(a, b) => out.extend_from_slice(&input[pos + a..pos + b]),
+                    Step::Done => return Ok((out, pos + n)),
+                    Step::NeedMore => {}
+                }
+                pos += n;
+                if pos == end {
+                    break;
+                }
+            }
+        }
+        Err("incomplete")
+    }
+
+    #[test]
+    fn decodes_whatever_the_split() {
+        let body = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        for step in 1..body.len() {
+            let (data, used) = decode(body, step).unwrap();
+            assert_eq!(data, b"hello, world");
+            assert_eq!(&body[used..], b"NEXT", "split {step}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_framing() {
+        for bad in [
+            &b"x\r\n"[..],
+            b"5\nhello\r\n0\r\n\r\n",
+            b"5\r\nhelloXX0\r\n\r\n",
+            b"11111111111111111\r\n",
+            b"-1\r\n",
+            b"5\r\nhello\r\n0\r\n\r\r\n",
+            b"0\r\nX: a\0\r\n\r\n",
+        ] {
+            assert!(
+                decode(bad, bad.len()).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The connection's side of request bodies: what `Body::chunk` reads.
+
+use super::{BodyFraming, BodyState, Conn, Input};
+use crate::body::chunked::Step;
+use crate::body::{BodyError, BodyErrorKind};
+use crate::storage::{Chunk, Storage};
+use std::rc::Rc;
+
+/// `100 Continue`, sent before the first body read when asked for (RFC
+/// 9110 §10.1.1).
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+impl Conn {
+    /// Starts the body of a new request; returns its generation.
+    pub(super) fn begin_body(&self, framing: BodyFraming, expect_continue: bool) -> u64 {
+        let mut st = self.body.borrow_mut();
+        st.generation += 1;
+        let done = matches!(framing, BodyFraming::Done);
+        *st = BodyState {
+            generation: st.generation,
+            framing,
+            limit: self.shared.limits.max_body,
+            received: 0,
+            expect_continue: expect_continue && !done,
+            failed: None,
+        };
+        st.generation
+    }
+
+    pub(crate) fn lower_body_limit(&self, generation: u64, limit: u64) {
+        let mut st = self.body.borrow_mut();
+        if st.generation == generation {
+            st.limit = st.limit.min(limit);
+        }
+    }
+
+    /// After the handler: skips a small unread remainder so the connection
+    /// can be reused, and detaches the body. Returns whether the request's
+    /// bytes were all consumed.
+    pub(super) async fn finish_body(self: &Rc<Self>) -> bool {
+        let (generation, verdict) = {
+            let st = self.body.borrow();
+            let verdict = if st.failed.is_some() {
+                Some(false)
+            } else if matches!(st.framing, BodyFraming::Done) {
+                Some(true)
+            } else if st.expect_continue {
+                // The client waits for our verdict and may never send the
+                // body: where the next request would start is unknowable.
+                Some(false)
+            } else if let BodyFraming::Length(left) = st.framing {
+                (left > self.shared.limits.max_body_drain).then_some(false)
+            } else {
+                None
+            };
+            (st.generation, verdict)
+        };
+        if let Some(reusable) = verdict {
+            return self.detach(reusable);
+        }
+        // The drain allowance is a limit on what we skip.
+        let allowance = self.shared.limits.max_body_drain;
+        let mut skipped = 0u64;
+        loop {
+            match self.read_body(generation).await {
+                Ok(Some(c)) => {
+                    skipped += c.len() as u64;
+                    if skipped > allowance {
+                        return self.detach(false);
+                    }
+                }
+                Ok(None) => return self.detach(true),
+                Err(_) => return self.detach(false),
+            }
+        }
+    }
+
+    /// Ends the current body's life; returns `reusable`.
+    fn detach(&self, reusable: bool) -> bool {
+        self.body.borrow_mut().generation += 1;
+        reusable
+    }
+
+    fn fail(&self, kind: BodyErrorKind) -> BodyError {
+        self.body.borrow_mut().failed = Some(kind);
+        BodyError::new(kind)
+    }
+
+    /// The next piece of the body of request `generation`.
+    pub(crate) async fn read_body(
+        self: &Rc<Self>,
+        generation: u64,
+    ) -> Result<Option<Chunk>, BodyError> {
+        loop {
+            match self.next_piece(generation) {
+                Next::Ready(r) => return r,
+                Next::Continue => {
+                    self.out().extend_from_slice(CONTINUE);
+                    if !self.flush().await {
+                        return Err(self.fail(BodyErrorKind::Incomplete));
+                    }
+                }
+                Next::Read => {
+                    // Every received byte is used: read more.
+                    let read = self.stream.recv_ring(&self.shared.ring);
+                    match shardio::time::timeout(self.shared.timeouts.body_read, read).await {
+                        Ok(Ok(Some(buf))) => self.push_input(buf),
+                        Ok(_) => return Err(self.fail(BodyErrorKind::Incomplete)),
+                        Err(_) => return Err(self.fail(BodyErrorKind::Timeout)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the body reader does next, from what is already received.
+    fn next_piece(&self, generation: u64) -> Next {
+        let mut st = self.body.borrow_mut();
+        if st.generation != generation {
+            return Next::Ready(Err(BodyError::new(BodyErrorKind::Detached)));
+        }
+        if let Some(kind) = st.failed {
+            return Next::Ready(Err(BodyError::new(kind)));
+        }
+        if matches!(st.framing, BodyFraming::Done) {
+            return Next::Ready(Ok(None));
+        }
+        let failed = |st: &mut BodyState, kind| {
+            st.failed = Some(kind);
+            Next::Ready(Err(BodyError::new(kind)))
+        };
+        if let BodyFraming::Length(left) = st.framing {
+            if st.received + left > st.limit {
+                return failed(&mut st, BodyErrorKind::TooLarge);
+            }
+        }
+        if st.expect_continue {
+            st.expect_continue = false;
+            return Next::Continue;
+        }
+        let mut input = self.input.borrow_mut();
+        let Some(buf) = input.buf.clone().filter(|b| input.pos < b.len()) else {
+            return Next::Read;
+        };
+        match take(&mut st, &mut input, &buf) {
+            Taken::Chunk(c) => {
+                st.received += c.len() as u64;
+                if st.received > st.limit {
+                    return failed(&mut st, BodyErrorKind::TooLarge);
+                }
+                Next::Ready(Ok(Some(c)))
+            }
+            Taken::End => Next::Ready(Ok(None)),
+            Taken::More => Next::Read,
+            Taken::Malformed(why) => failed(&mut st, BodyErrorKind::Malformed(why)),
+        }
+    }
+}
+
+enum Next {
+    Ready(Result<Option<Chunk>, BodyError>),
+    /// Send `100 Continue` first.
+    Continue,
+    Read,
+}
+
+enum Taken {
+    Chunk(Chunk),
+    End,
+    More,
+    Malformed(&'static str),
+}
+
+/// Takes body bytes from the input.
+fn take(st: &mut BodyState, input: &mut Input, buf: &Rc<Storage>) -> Taken {
+    let pos = input.pos;
+    match &mut st.framing {
+        BodyFraming::Length(left) => {
+            let n = (*left).min((buf.len() - pos) as u64) as usize;
+            *left -= n as u64;
+            input.pos += n;
+            if *left == 0 {
+                st.framing = BodyFraming::Done;
+            }
+            Taken::Chunk(Chunk::new(buf.clone(), pos, pos + n))
+        }
+        BodyFraming::Chunked(decoder) => match decoder.step(&buf[pos..]) {
+            Ok((used, step)) => {
+                input.pos += used;
+                match step {
+                    Step::Data(a, b) => Taken::Chunk(Chunk::new(buf.clone(), pos + a, pos + b)),
+                    Step::Done => {
+                        st.framing = BodyFraming::Done;
+                        Taken::End
+                    }
+                    Step::NeedMore => Taken::More,
+                }
+            }
+            Err(why) => Taken::Malformed(why),
+        },
+        BodyFraming::Done => Taken::End,
+    }
+}

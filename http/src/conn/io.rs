@@ -1,0 +1,184 @@
+//! Moving bytes: waiting for a request, reading more of one, flushing the
+//! output buffer, closing.
+
+use super::{Conn, Input};
+use crate::encode;
+use crate::parse::Rejection;
+use crate::storage::Storage;
+use shardio::buf::RingBuf;
+use shardio::pool::Pooled;
+use std::cell::RefMut;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::Shutdown;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+/// How long a closing connection keeps reading (and discarding) so that
+/// the client gets our last response before any reset.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 256 * 1024;
+
+impl Conn {
+    /// Waits, holding no buffer, until the next request's first bytes
+    /// arrive. `false`: the peer closed, the idle deadline passed, the
+    /// server is draining, or the socket failed.
+    pub(super) async fn wait_for_request(&self) -> bool {
+        if self.input.borrow().remaining() > 0 {
+            return !self.shared.is_draining();
+        }
+        let shared = &*self.shared;
+        let mut recv = pin!(self.stream.recv_ring(&shared.ring));
+        let mut idle = pin!(shardio::time::sleep(shared.timeouts.idle));
+        let mut waiter = None;
+        let got = poll_fn(|cx| {
+            if shared.is_draining() {
+                return Poll::Ready(None);
+            }
+            if let Poll::Ready(r) = recv.as_mut().poll(cx) {
+                return Poll::Ready(r.ok().flatten());
+            }
+            if idle.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            if waiter.is_none() {
+                waiter = Some(shared.idle_waiters.borrow_mut().insert(cx.waker().clone()));
+            }
+            Poll::Pending
+        })
+        .await;
+        if let Some(key) = waiter {
+            shared.idle_waiters.borrow_mut().try_remove(key);
+        }
+        match got {
+            Some(buf) => {
+                self.push_input(buf);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Reads more of a request head, by `deadline`. `Ok(false)`: the peer
+    /// closed or the socket failed; `Err`: the deadline passed.
+    pub(super) async fn read_more(&self, deadline: Instant) -> Result<bool, ()> {
+        match shardio::time::timeout_at(deadline, self.stream.recv_ring(&self.shared.ring)).await {
+            Ok(Ok(Some(buf))) => {
+                self.push_input(buf);
+                Ok(true)
+            }
+            Ok(_) => Ok(false),
+            Err(_) => Err(()),
+        }
+    }
+
+    /// Makes `buf` the input, after what is left of the old one (copied
+    /// together only when a request head spans receives).
+    pub(super) fn push_input(&self, buf: RingBuf) {
+        let mut input = self.input.borrow_mut();
+        let left = input.remaining();
+        let storage = if left == 0 {
+            Storage::Ring(buf)
+        } else {
+            let old = input.buf.as_ref().expect("bytes are left");
+            let mut joined = Vec::with_capacity(left + buf.len());
+            joined.extend_from_slice(&old[input.pos..]);
+            joined.extend_from_slice(&buf);
+            Storage::Heap(joined.into_boxed_slice())
+        };
+        *input = Input {
+            buf: Some(Rc::new(storage)),
+            pos: 0,
+        };
+    }
+
+    /// The output buffer, taken from the server's pool if the connection
+    /// holds none.
+    pub(super) fn out(&self) -> RefMut<'_, Pooled<Vec<u8>>> {
+        RefMut::map(self.out.borrow_mut(), |out| {
+            out.get_or_insert_with(|| self.shared.output_buffer())
+        })
+    }
+
+    /// Gives the output buffer back to the pool, and drops the input
+    /// buffer, when the connection goes idle.
+    pub(super) fn release_output(&self) {
+        self.out.borrow_mut().take();
+        if self.input.borrow().remaining() == 0 {
+            self.input.borrow_mut().buf = None;
+        }
+    }
+
+    /// Sends what the output buffer holds, within the write timeout.
+    /// `false`: the write failed or timed out; the connection must close.
+    pub(super) async fn flush(&self) -> bool {
+        let Some(out) = self.out.borrow_mut().take() else {
+            return true;
+        };
+        if out.is_empty() {
+            *self.out.borrow_mut() = Some(out);
+            return true;
+        }
+        let write = self.stream.write_all(out);
+        match shardio::time::timeout(self.shared.timeouts.write, write).await {
+            Ok((Ok(()), mut out)) => {
+                out.clear();
+                *self.out.borrow_mut() = Some(out);
+                true
+            }
+            // A timed-out write was cancelled; its buffer went with it.
+            Ok((Err(_), _)) | Err(_) => false,
+        }
+    }
+
+    /// Sends `buf` after whatever is buffered, within the write timeout.
+    pub(super) async fn send<B: shardio::IoBuf>(&self, buf: B) -> io::Result<()> {
+        if !self.flush().await {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        match shardio::time::timeout(self.shared.timeouts.write, self.stream.write_all(buf)).await {
+            Ok((r, _)) => r,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Queues a small error response that closes the connection.
+    pub(super) fn reject(&self, r: Rejection, minor: u8) {
+        let headers = [("content-type".into(), "text/plain; charset=utf-8".into())];
+        let mut out = self.out();
+        let body = r.reason.len() + 1;
+        encode::head(
+            &mut out,
+            r.status,
+            &headers,
+            encode::Length::Known(body as u64),
+            false,
+            minor,
+        );
+        out.extend_from_slice(r.reason.as_bytes());
+        out.push(b'\n');
+    }
+
+    /// Closes after the last response: stops sending, then reads and drops
+    /// what the client still sends for a moment, so that closing with
+    /// unread bytes does not reset the connection before the client has
+    /// read our response.
+    pub(super) async fn close(&self) {
+        if self.stream.shutdown(Shutdown::Write).await.is_err() {
+            return;
+        }
+        self.input.borrow_mut().buf = None;
+        let deadline = Instant::now() + LINGER;
+        let mut seen = 0;
+        while seen < LINGER_BYTES {
+            match shardio::time::timeout_at(deadline, self.stream.recv_ring(&self.shared.ring))
+                .await
+            {
+                Ok(Ok(Some(buf))) => seen += buf.len(),
+                _ => break,
+            }
+        }
+    }
+}

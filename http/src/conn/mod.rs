@@ -1,0 +1,230 @@
+//! One connection's state machine.
+//!
+//! ```text
+//!            ┌──────── idle ◄──────────────────────────┐
+//!            │ (one receive waits, holding no buffer;  │ input used up:
+//!            │  idle deadline, drain)                  │ flush, give the
+//!            ▼                                         │ output buffer back
+//!   parse the next head ──partial──► read more (header deadline)
+//!            │ complete                                │
+//!            ▼                                         │
+//!   run the router; body reads pull from the input     │
+//!            │                                         │
+//!            ▼                                         │
+//!   skip what the handler left of the body,            │
+//!   append the response to the output buffer ──────────┘
+//!            │ error, `Connection: close`, drain
+//!            ▼
+//!          close (after flushing; lingering if bytes may be unread)
+//! ```
+//!
+//! Every response produced from one read goes out in one send, in order:
+//! the output buffer is flushed only when the input runs out, when it
+//! grows past [`FLUSH_AT`], or before a streamed or file body.
+
+mod body;
+mod io;
+mod respond;
+
+use crate::body::chunked::Decoder;
+use crate::body::{Body, BodyErrorKind};
+use crate::parse::{self, Framing, Head, Parsed, Rejection};
+use crate::request::Request;
+use crate::router::Router;
+use crate::server::Shared;
+use crate::storage::Storage;
+use shardio::net::TcpStream;
+use shardio::pool::Pooled;
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// Output beyond this many bytes is sent before more requests are parsed.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// The bytes received and not yet parsed or read as body.
+#[derive(Default)]
+struct Input {
+    buf: Option<Rc<Storage>>,
+    // INVARIANT: pos <= buf.len()
+    pos: usize,
+}
+
+impl Input {
+    fn remaining(&self) -> usize {
+        self.buf.as_ref().map_or(0, |b| b.len() - self.pos)
+    }
+}
+
+/// What is left of the current request's body.
+enum BodyFraming {
+    Length(u64),
+    Chunked(Decoder),
+    Done,
+}
+
+struct BodyState {
+    /// Bumped for every request, so a `Body` kept past its response fails.
+    generation: u64,
+    framing: BodyFraming,
+    limit: u64,
+    received: u64,
+    /// `100 Continue` is owed before the first body read.
+    expect_continue: bool,
+    failed: Option<BodyErrorKind>,
+}
+
+pub(crate) struct Conn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Rc<Shared>,
+    input: RefCell<Input>,
+    /// Taken from the server's pool when a response is written, given back
+    /// when the connection goes idle.
+    out: RefCell<Option<Pooled<Vec<u8>>>>,
+    body: RefCell<BodyState>,
+}
+
+/// Serves one connection until it closes.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Rc<Shared>,
+    router: Rc<Router>,
+) {
+    let _ = stream.set_nodelay(true);
+    let conn = Rc::new(Conn {
+        stream,
+        peer,
+        shared,
+        input: RefCell::new(Input::default()),
+        out: RefCell::new(None),
+        body: RefCell::new(BodyState {
+            generation: 0,
+            framing: BodyFraming::Done,
+            limit: 0,
+            received: 0,
+            expect_continue: false,
+            failed: None,
+        }),
+    });
+    loop {
+        if !conn.wait_for_request().await {
+            return;
+        }
+        // The busy part of the state machine lives in its own allocation,
+        // so an idle connection's task stays small.
+        let next = Box::pin(conn.process(&router)).await;
+        match next {
+            After::Idle => conn.release_output(),
+            After::Close => return conn.close().await,
+        }
+    }
+}
+
+/// What happens after a burst of requests.
+enum After {
+    Idle,
+    Close,
+}
+
+impl Conn {
+    /// Parses and answers requests while input lasts.
+    async fn process(self: &Rc<Self>, router: &Router) -> After {
+        let mut deadline = Instant::now() + self.shared.timeouts.header;
+        loop {
+            let parsed = {
+                let input = self.input.borrow();
+                match &input.buf {
+                    Some(buf) if input.pos < buf.len() => Some((
+                        parse::parse(&buf[input.pos..], input.pos, &self.shared.limits),
+                        buf.clone(),
+                    )),
+                    _ => None,
+                }
+            };
+            match parsed {
+                None => {
+                    // Everything received has been answered.
+                    return if self.flush().await {
+                        After::Idle
+                    } else {
+                        After::Close
+                    };
+                }
+                Some((Parsed::Complete(head), buf)) => {
+                    self.input.borrow_mut().pos += head.len;
+                    if !self.respond(head, buf, router).await {
+                        self.flush().await;
+                        return After::Close;
+                    }
+                    deadline = Instant::now() + self.shared.timeouts.header;
+                }
+                Some((Parsed::Partial, _)) => {
+                    // Answers to the requests before this one go out now;
+                    // the client may wait for them before sending more.
+                    if !self.flush().await {
+                        return After::Close;
+                    }
+                    match self.read_more(deadline).await {
+                        Ok(true) => {}
+                        Ok(false) => return After::Close,
+                        Err(()) => {
+                            self.reject(
+                                Rejection {
+                                    status: 408,
+                                    reason: "request head timed out",
+                                },
+                                1,
+                            );
+                            self.flush().await;
+                            return After::Close;
+                        }
+                    }
+                }
+                Some((Parsed::Invalid(r), _)) => {
+                    self.reject(r, 1);
+                    self.flush().await;
+                    return After::Close;
+                }
+            }
+        }
+    }
+
+    /// Runs one request through the router and queues its response.
+    /// Returns whether the connection may carry another request.
+    async fn respond(self: &Rc<Self>, head: Head, buf: Rc<Storage>, router: &Router) -> bool {
+        let minor = head.minor;
+        let is_head = head.method == crate::Method::Head;
+        let keep_alive = head.keep_alive;
+        let (framing, length) = match head.framing {
+            Framing::None => (BodyFraming::Done, Some(0)),
+            Framing::Length(n) => (BodyFraming::Length(n), Some(n)),
+            Framing::Chunked => (BodyFraming::Chunked(Decoder::new()), None),
+        };
+        if length.is_some_and(|n| n > self.shared.limits.max_body) {
+            // Refused before the body is read: the rest of the stream is
+            // that body, so the connection cannot go on.
+            self.reject(
+                Rejection {
+                    status: 413,
+                    reason: "request body too large",
+                },
+                minor,
+            );
+            return false;
+        }
+        let generation = self.begin_body(framing, head.expect_continue);
+        let body = if length == Some(0) {
+            Body::empty()
+        } else {
+            Body::streaming(self.clone(), generation, length)
+        };
+        let req = Request::from_head(buf, head, body, Some(self.peer));
+        let res = router.call(req).await;
+        let body_done = self.finish_body().await;
+        let keep = keep_alive && body_done && !self.shared.is_draining();
+        self.write_response(res, is_head, keep, minor).await
+    }
+}

@@ -1,0 +1,129 @@
+//! Writing a handler's response: the head and a sized body into the output
+//! buffer; streamed and file bodies straight to the socket after it.
+
+use super::{Conn, FLUSH_AT};
+use crate::encode::{self, Length};
+use crate::response::{Response, ResponseBody};
+use crate::status::has_body;
+use futures_util::StreamExt;
+use shardio_zerocopy::{send_with_head, FileRange, Strategy};
+
+/// Bodies at least this large are sent from their own buffer rather than
+/// copied into the output buffer.
+const SEND_DIRECT_AT: usize = 16 * 1024;
+
+impl Conn {
+    /// Writes `res`. Returns whether the connection may carry another
+    /// request (`keep` and nothing failed).
+    pub(super) async fn write_response(
+        &self,
+        res: Response,
+        is_head: bool,
+        keep: bool,
+        minor: u8,
+    ) -> bool {
+        let res = if encode::headers_valid(res.headers_slice()) {
+            res
+        } else {
+            // A field that could split the response is never written.
+            let mut err = Response::error(500);
+            err.close_connection();
+            err
+        };
+        let keep = keep && !res.closes_connection();
+        let (status, headers, body, _) = res.into_parts();
+        let with_body = has_body(status);
+        let sized = |n: u64| {
+            if with_body {
+                Length::Known(n)
+            } else {
+                Length::None
+            }
+        };
+        match body {
+            ResponseBody::Empty => {
+                encode::head(&mut self.out(), status, &headers, sized(0), keep, minor);
+            }
+            ResponseBody::Bytes(bytes) => {
+                let send_body = with_body && !is_head;
+                let direct = send_body && bytes.len() >= SEND_DIRECT_AT;
+                {
+                    let mut out = self.out();
+                    encode::head(
+                        &mut out,
+                        status,
+                        &headers,
+                        sized(bytes.len() as u64),
+                        keep,
+                        minor,
+                    );
+                    if send_body && !direct {
+                        out.extend_from_slice(&bytes);
+                    }
+                }
+                if direct {
+                    return self.send(bytes).await.is_ok() && keep;
+                }
+            }
+            ResponseBody::File { file, offset, len } => {
+                encode::head(&mut self.out(), status, &headers, sized(len), keep, minor);
+                if with_body && !is_head && len > 0 {
+                    let Some(head) = self.out.borrow_mut().take() else {
+                        return false;
+                    };
+                    let range = FileRange::shared(&file, offset, len);
+                    let (res, mut head) =
+                        send_with_head(&self.stream, head, range, Strategy::Auto).await;
+                    head.clear();
+                    *self.out.borrow_mut() = Some(head);
+                    // A body cut short leaves the client expecting bytes
+                    // that will never come: only closing tells it.
+                    return res.is_ok() && keep;
+                }
+            }
+            ResponseBody::Stream(mut stream) => {
+                // HTTP/1.0 has no chunked coding: the close ends the body.
+                let (length, keep) = if minor == 0 {
+                    (Length::UntilClose, false)
+                } else {
+                    (Length::Chunked, keep)
+                };
+                encode::head(
+                    &mut self.out(),
+                    status,
+                    &headers,
+                    if with_body { length } else { Length::None },
+                    keep,
+                    minor,
+                );
+                if !with_body || is_head {
+                    return keep;
+                }
+                if !self.flush().await {
+                    return false;
+                }
+                while let Some(piece) = stream.next().await {
+                    let Ok(piece) = piece else {
+                        // No way to signal the error but to cut the body.
+                        return false;
+                    };
+                    if minor == 0 {
+                        self.out().extend_from_slice(&piece);
+                    } else {
+                        encode::chunk(&mut self.out(), &piece);
+                    }
+                    if !self.flush().await {
+                        return false;
+                    }
+                }
+                if minor == 1 {
+                    self.out().extend_from_slice(encode::LAST_CHUNK);
+                }
+            }
+        }
+        if self.out().len() >= FLUSH_AT && !self.flush().await {
+            return false;
+        }
+        keep
+    }
+}

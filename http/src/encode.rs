@@ -1,0 +1,134 @@
+//! Writing response heads and chunked framing into the output buffer.
+
+use crate::response::HeaderText;
+
+/// How the body after a head is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Length {
+    /// No length field at all (1xx, 204).
+    None,
+    Known(u64),
+    Chunked,
+    /// Until the connection closes (a stream to an HTTP/1.0 client).
+    UntilClose,
+}
+
+/// Fields the server writes itself; a handler's copies are dropped.
+fn is_reserved(name: &str) -> bool {
+    ["content-length", "transfer-encoding", "date", "connection"]
+        .iter()
+        .any(|r| name.eq_ignore_ascii_case(r))
+}
+
+/// RFC 9110 §5.6.2 `token`.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A field value may hold visible characters, spaces and tabs (RFC 9110
+/// §5.5) — never CR, LF or NUL, which would split the response.
+fn is_value(s: &str) -> bool {
+    s.bytes().all(|b| b == b'\t' || b >= 0x20 && b != 0x7f)
+}
+
+/// Whether every field can be written as it is.
+pub(crate) fn headers_valid(headers: &[(HeaderText, HeaderText)]) -> bool {
+    headers.iter().all(|(n, v)| is_token(n) && is_value(v))
+}
+
+/// Appends a response head: status line, `Date`, the length field, the
+/// handler's fields, `Connection` when it differs from the default for
+/// `minor`, and the blank line.
+pub(crate) fn head(
+    out: &mut Vec<u8>,
+    status: u16,
+    headers: &[(HeaderText, HeaderText)],
+    length: Length,
+    keep_alive: bool,
+    minor: u8,
+) {
+    out.extend_from_slice(if minor == 0 {
+        b"HTTP/1.0 "
+    } else {
+        b"HTTP/1.1 "
+    });
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(status).as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(crate::status::reason(status).as_bytes());
+    out.extend_from_slice(b"\r\ndate: ");
+    crate::date::append(out);
+    match length {
+        Length::Known(n) => {
+            out.extend_from_slice(b"\r\ncontent-length: ");
+            out.extend_from_slice(buf.format(n).as_bytes());
+        }
+        Length::Chunked => out.extend_from_slice(b"\r\ntransfer-encoding: chunked"),
+        Length::None | Length::UntilClose => {}
+    }
+    for (name, value) in headers {
+        if is_reserved(name) {
+            continue;
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+    }
+    match (keep_alive, minor) {
+        (false, 1) => out.extend_from_slice(b"\r\nconnection: close"),
+        (true, 0) => out.extend_from_slice(b"\r\nconnection: keep-alive"),
+        _ => {}
+    }
+    out.extend_from_slice(b"\r\n\r\n");
+}
+
+/// Appends one chunk of a chunked body (RFC 9112 §7.1).
+pub(crate) fn chunk(out: &mut Vec<u8>, data: &[u8]) {
+    if data.is_empty() {
+        return; // a zero-size chunk would end the body
+    }
+    out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The last chunk, with no trailers.
+pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_checks() {
+        assert!(headers_valid(&[("x-a".into(), "b c\td".into())]));
+        assert!(!headers_valid(&[("x-a".into(), "b\r\nx: y".into())]));
+        assert!(!headers_valid(&[("x a".into(), "b".into())]));
+        assert!(!headers_valid(&[("".into(), "b".into())]));
+    }
+
+    #[test]
+    fn writes_a_head() {
+        let mut out = Vec::new();
+        head(
+            &mut out,
+            200,
+            &[
+                ("content-length".into(), "9".into()),
+                ("x".into(), "y".into()),
+            ],
+            Length::Known(2),
+            false,
+            1,
+        );
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("HTTP/1.1 200 OK\r\ndate: "));
+        assert!(
+            s.ends_with("\r\ncontent-length: 2\r\nx: y\r\nconnection: close\r\n\r\n"),
+            "{s}"
+        );
+    }
+}

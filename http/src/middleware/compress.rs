@@ -1,0 +1,188 @@
+use super::{Middleware, Next};
+use crate::request::Request;
+use crate::response::{Response, ResponseBody};
+use bytes::Bytes;
+use flate2::write::{GzEncoder, ZlibEncoder};
+use flate2::Compression;
+use futures_util::future::LocalBoxFuture;
+use std::io::Write;
+
+/// Compresses eligible responses with gzip or deflate (flate2), as the
+/// request's `Accept-Encoding` allows (q-values honoured; gzip preferred on
+/// a tie).
+///
+/// Eligible: a body in memory of at least [`min_size`](Compress::min_size)
+/// bytes (default 1 KiB), a compressible type (`text/*`, JSON, JavaScript,
+/// XML, SVG, `+json`/`+xml`), no `Content-Encoding` yet, no
+/// `Cache-Control: no-transform`, and a status with a body other than
+/// `206`. Streamed and file bodies are left alone (files go out zero-copy).
+/// `Vary: Accept-Encoding` is added to every response of a compressible
+/// type, compressed or not, so caches keep the variants apart.
+#[derive(Debug, Clone, Copy)]
+pub struct Compress {
+    min_size: usize,
+    level: Compression,
+}
+
+impl Default for Compress {
+    fn default() -> Compress {
+        Compress::new()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Coding {
+    Gzip,
+    Deflate,
+}
+
+impl Compress {
+    /// Default settings: 1 KiB minimum, compression level 6.
+    pub fn new() -> Compress {
+        Compress {
+            min_size: 1024,
+            level: Compression::default(),
+        }
+    }
+
+    /// Bodies smaller than this are sent as they are.
+    pub fn min_size(mut self, bytes: usize) -> Compress {
+        self.min_size = bytes;
+        self
+    }
+
+    /// The compression level, 0 (none) to 9 (best).
+    pub fn level(mut self, level: u32) -> Compress {
+        self.level = Compression::new(level.min(9));
+        self
+    }
+
+    fn compress(&self, coding: Coding, data: &[u8]) -> std::io::Result<Vec<u8>> {
+        let out = Vec::with_capacity(data.len() / 3);
+        match coding {
+            Coding::Gzip => {
+                let mut e = GzEncoder::new(out, self.level);
+                e.write_all(data)?;
+                e.finish()
+            }
+            Coding::Deflate => {
+                // HTTP's "deflate" is the zlib format (RFC 9110 §8.4.1.2).
+                let mut e = ZlibEncoder::new(out, self.level);
+                e.write_all(data)?;
+                e.finish()
+            }
+        }
+    }
+}
+
+/// Picks a coding from an `Accept-Encoding` value (RFC 9110 §12.5.3).
+fn choose(accept: &str) -> Option<Coding> {
+    let mut best: Option<(Coding, f32)> = None;
+    let mut star = None;
+    let (mut gzip_q, mut deflate_q) = (None, None);
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or_default().trim();
+        let q = parts
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|v| v.trim().parse::<f32>().ok())
+            })
+            .unwrap_or(1.0);
+        if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            gzip_q = Some(q);
+        } else if name.eq_ignore_ascii_case("deflate") {
+            deflate_q = Some(q);
+        } else if name == "*" {
+            star = Some(q);
+        }
+    }
+    for (coding, q) in [
+        (Coding::Gzip, gzip_q.or(star)),
+        (Coding::Deflate, deflate_q.or(star)),
+    ] {
+        if let Some(q) = q.filter(|&q| q > 0.0) {
+            if best.is_none_or(|(_, b)| q > b) {
+                best = Some((coding, q));
+            }
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
+fn is_compressible(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence.starts_with("text/")
+        || essence.ends_with("+json")
+        || essence.ends_with("+xml")
+        || matches!(
+            essence.as_str(),
+            "application/json"
+                | "application/javascript"
+                | "application/xml"
+                | "image/svg+xml"
+                | "application/wasm"
+        )
+}
+
+impl Middleware for Compress {
+    fn call<'a>(&'a self, req: Request, next: Next<'a>) -> LocalBoxFuture<'a, Response> {
+        let coding = req.header("accept-encoding").and_then(choose);
+        Box::pin(async move {
+            let mut res = next.run(req).await;
+            if !res.header("content-type").is_some_and(is_compressible) {
+                return res;
+            }
+            res.add_header("vary", "Accept-Encoding");
+            let status = res.status();
+            let eligible = coding.is_some()
+                && crate::status::has_body(status)
+                && status != 206
+                && res.header("content-encoding").is_none()
+                && !res
+                    .header("cache-control")
+                    .is_some_and(|c| c.to_ascii_lowercase().contains("no-transform"));
+            let (Some(coding), true) = (coding, eligible) else {
+                return res;
+            };
+            let body = match res.body() {
+                ResponseBody::Bytes(b) if b.len() >= self.min_size => b.clone(),
+                _ => return res,
+            };
+            // A HEAD answer is compressed too, so its length matches GET's.
+            if let Ok(packed) = self.compress(coding, &body) {
+                res.set_body(ResponseBody::Bytes(Bytes::from(packed)));
+                res.set_header(
+                    "content-encoding",
+                    match coding {
+                        Coding::Gzip => "gzip",
+                        Coding::Deflate => "deflate",
+                    },
+                );
+            }
+            res
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_by_q_value() {
+        assert_eq!(choose("gzip, deflate"), Some(Coding::Gzip));
+        assert_eq!(choose("deflate"), Some(Coding::Deflate));
+        assert_eq!(choose("gzip;q=0.5, deflate"), Some(Coding::Deflate));
+        assert_eq!(choose("gzip;q=0"), None);
+        assert_eq!(choose("*"), Some(Coding::Gzip));
+        assert_eq!(choose("*;q=0, identity"), None);
+        assert_eq!(choose("br"), None);
+    }
+}

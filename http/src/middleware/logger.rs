@@ -1,0 +1,147 @@
+use super::{Middleware, Next};
+use crate::request::Request;
+use crate::response::{Response, ResponseBody};
+use futures_util::future::LocalBoxFuture;
+use std::cell::RefCell;
+use std::fmt;
+use std::io::Write;
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
+
+/// Lines are written to the sink when this many bytes are buffered...
+const FLUSH_BYTES: usize = 32 * 1024;
+/// ...or at least this often.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// An access log, one line per request:
+///
+/// ```text
+/// 127.0.0.1:50312 "GET /users/7 HTTP/1.1" 200 13 41us
+/// ```
+///
+/// (peer, request line, status, body bytes when known, time to the
+/// response). Lines are formatted into a shard-local buffer; the sink is
+/// written only when 32 KiB have gathered or once a second, so the request
+/// path does no I/O of its own.
+pub struct AccessLog {
+    inner: Rc<LogInner>,
+}
+
+struct LogInner {
+    buf: RefCell<Vec<u8>>,
+    sink: RefCell<Box<dyn Write>>,
+    flusher: RefCell<bool>,
+}
+
+impl AccessLog {
+    /// Logs to standard error.
+    pub fn stderr() -> AccessLog {
+        AccessLog::to_writer(std::io::stderr())
+    }
+
+    /// Logs to `sink` (a file, a pipe, ...).
+    pub fn to_writer(sink: impl Write + 'static) -> AccessLog {
+        AccessLog {
+            inner: Rc::new(LogInner {
+                buf: RefCell::new(Vec::with_capacity(FLUSH_BYTES)),
+                sink: RefCell::new(Box::new(sink)),
+                flusher: RefCell::new(false),
+            }),
+        }
+    }
+
+    /// Writes buffered lines to the sink now.
+    pub fn flush(&self) {
+        self.inner.flush();
+    }
+
+    fn start_flusher(&self) {
+        if self.inner.flusher.replace(true) {
+            return;
+        }
+        let weak: Weak<LogInner> = Rc::downgrade(&self.inner);
+        drop(shardio::spawn(async move {
+            loop {
+                shardio::time::sleep(FLUSH_EVERY).await;
+                match weak.upgrade() {
+                    Some(inner) => inner.flush(),
+                    None => return,
+                }
+            }
+        }));
+    }
+}
+
+impl LogInner {
+    fn flush(&self) {
+        let mut buf = self.buf.borrow_mut();
+        if buf.is_empty() {
+            return;
+        }
+        let mut sink = self.sink.borrow_mut();
+        // A failing log sink must not fail requests; the lines are dropped.
+        let _ = sink.write_all(&buf).and_then(|()| sink.flush());
+        buf.clear();
+    }
+}
+
+impl Drop for LogInner {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+impl fmt::Debug for AccessLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessLog")
+            .field("buffered", &self.inner.buf.borrow().len())
+            .finish()
+    }
+}
+
+impl Middleware for AccessLog {
+    fn call<'a>(&'a self, req: Request, next: Next<'a>) -> LocalBoxFuture<'a, Response> {
+        self.start_flusher();
+        let start = Instant::now();
+        // The request part is formatted now, while the request's bytes are
+        // at hand; the line goes into the shared buffer whole, once the
+        // response is ready, so lines of interleaved requests never mix.
+        let mut head = Vec::with_capacity(64);
+        let _ = match req.peer_addr() {
+            Some(peer) => write!(head, "{peer} "),
+            None => write!(head, "- "),
+        };
+        let _ = write!(head, "\"{} {}", req.method(), req.path());
+        if let Some(q) = req.query() {
+            let _ = write!(head, "?{q}");
+        }
+        let _ = write!(head, " HTTP/1.{}\"", req.minor_version());
+        Box::pin(async move {
+            let res = next.run(req).await;
+            let size = match res.body() {
+                ResponseBody::Empty => Some(0),
+                ResponseBody::Bytes(b) => Some(b.len() as u64),
+                ResponseBody::File { len, .. } => Some(*len),
+                ResponseBody::Stream(_) => None,
+            };
+            let mut buf = self.inner.buf.borrow_mut();
+            buf.extend_from_slice(&head);
+            let _ = match size {
+                Some(n) => write!(
+                    buf,
+                    " {} {n} {}us",
+                    res.status(),
+                    start.elapsed().as_micros()
+                ),
+                None => write!(buf, " {} - {}us", res.status(), start.elapsed().as_micros()),
+            };
+            buf.push(b'\n');
+            let full = buf.len() >= FLUSH_BYTES;
+            drop(buf);
+            if full {
+                self.inner.flush();
+            }
+            res
+        })
+    }
+}

@@ -1,0 +1,467 @@
+//! Request heads: httparse finds the pieces, then the framing rules that
+//! keep request smuggling out are checked here (RFC 9112 §6).
+//!
+//! A head is kept as offsets into the connection's receive buffer, so
+//! parsing copies nothing; [`Request`](crate::Request) resolves them.
+
+use crate::config::{Limits, MAX_HEADERS_CAP};
+use crate::method::Method;
+use std::mem::MaybeUninit;
+
+/// Byte offsets `start..end` into the buffer a head was parsed from.
+pub(crate) type Span = (u32, u32);
+
+/// How the request body is delimited (RFC 9112 §6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// A parsed, checked request head.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) method: Method,
+    /// The minor version: `HTTP/1.0` or `HTTP/1.1`.
+    pub(crate) minor: u8,
+    pub(crate) path: Span,
+    pub(crate) query: Option<Span>,
+    pub(crate) headers: Vec<(Span, Span)>,
+    /// Bytes the head takes, its blank line included.
+    pub(crate) len: usize,
+    pub(crate) framing: Framing,
+    pub(crate) keep_alive: bool,
+    pub(crate) expect_continue: bool,
+}
+
+/// Why a request was refused before a handler saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rejection {
+    pub(crate) status: u16,
+    pub(crate) reason: &'static str,
+}
+
+const fn reject(status: u16, reason: &'static str) -> Rejection {
+    Rejection { status, reason }
+}
+
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    Complete(Head),
+    /// More bytes are needed.
+    Partial,
+    Invalid(Rejection),
+}
+
+/// Parses the head at the start of `bytes`; offsets in the result are
+/// `base` plus offsets into `bytes`.
+pub(crate) fn parse(bytes: &[u8], base: usize, limits: &Limits) -> Parsed {
+    match parse_inner(bytes, base, limits) {
+        Ok(Some(head)) => Parsed::Complete(head),
+        Ok(None) => Parsed::Partial,
+        Err(r) => Parsed::Invalid(r),
+    }
+}
+
+fn parse_inner(bytes: &[u8], base: usize, limits: &Limits) -> Result<Option<Head>, Rejection> {
+    check_request_line(bytes, limits)?;
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(bytes, &mut slots) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if bytes.len() > limits.max_head => {
+            return Err(reject(431, "request head too large"));
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(reject(431, "too many header fields"));
+        }
+        Err(httparse::Error::Version) => return Err(version_rejection(bytes)),
+        Err(e) => return Err(reject(400, parse_error_reason(e))),
+    };
+    if len > limits.max_head {
+        return Err(reject(431, "request head too large"));
+    }
+    // httparse hands out slices of `bytes`, except that an empty value may
+    // point anywhere: it gets an empty span.
+    let span = |s: &[u8]| -> Span {
+        match (s.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize) {
+            Some(at) if !s.is_empty() && at + s.len() <= bytes.len() => {
+                let start = (base + at) as u32;
+                (start, start + s.len() as u32)
+            }
+            _ => (base as u32, base as u32),
+        }
+    };
+
+    let method = req.method.unwrap_or_default();
+    let method =
+        Method::from_bytes(method.as_bytes()).ok_or(reject(501, "unknown request method"))?;
+    if method == Method::Connect {
+        return Err(reject(501, "CONNECT is not supported"));
+    }
+    let minor = req.version.unwrap_or(1);
+    let target = req.path.unwrap_or_default();
+    let (path, query) = split_target(target, method)?;
+
+    if req.headers.len() > limits.max_headers {
+        return Err(reject(431, "too many header fields"));
+    }
+    let mut fields = Framer::new(minor);
+    let mut headers = Vec::with_capacity(req.headers.len());
+    for h in req.headers.iter() {
+        if h.name.len() + 1 + h.value.len() > limits.max_header_field {
+            return Err(reject(431, "header field too large"));
+        }
+        fields.see(h.name, h.value)?;
+        headers.push((span(h.name.as_bytes()), span(h.value)));
+    }
+    let (framing, keep_alive, expect_continue) = fields.finish()?;
+    Ok(Some(Head {
+        method,
+        minor,
+        path: span(path.as_bytes()),
+        query: query.map(|q| span(q.as_bytes())),
+        headers,
+        len,
+        framing,
+        keep_alive,
+        expect_continue,
+    }))
+}
+
+/// `414` for a request line over the limit, complete or not.
+fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), Rejection> {
+    // Empty lines before the request line are skipped (RFC 9112 §2.2).
+    let start = bytes
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(bytes.len());
+    let rest = &bytes[start..];
+    let window = &rest[..rest.len().min(limits.max_request_line + 2)];
+    let line = match window.iter().position(|&b| b == b'\n') {
+        Some(i) => &window[..i],
+        None if rest.len() > limits.max_request_line => {
+            return Err(reject(414, "request line too long"));
+        }
+        None => return Ok(()),
+    };
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > limits.max_request_line {
+        return Err(reject(414, "request line too long"));
+    }
+    Ok(())
+}
+
+/// httparse knows only HTTP/1.x: `505` for a well-formed later version,
+/// `400` for anything else.
+fn version_rejection(bytes: &[u8]) -> Rejection {
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', major, rest @ ..]
+            if major.is_ascii_digit()
+                && *major >= b'2'
+                && (rest.is_empty() || matches!(rest, [b'.', m] if m.is_ascii_digit())) =>
+        {
+            reject(505, "HTTP version not supported")
+        }
+        _ => reject(400, "malformed HTTP version"),
+    }
+}
+
+fn parse_error_reason(e: httparse::Error) -> &'static str {
+    match e {
+        httparse::Error::HeaderName => "malformed header field name",
+        httparse::Error::HeaderValue => "malformed header field value",
+        httparse::Error::NewLine => "malformed line ending",
+        httparse::Error::Token => "malformed request line",
+        _ => "malformed request",
+    }
+}
+
+/// Splits the request target into path and query (RFC 9112 §3.2).
+fn split_target(target: &str, method: Method) -> Result<(&str, Option<&str>), Rejection> {
+    let path = if target.starts_with('/') {
+        target
+    } else if target == "*" && method == Method::Options {
+        return Ok(("*", None));
+    } else if let Some(rest) = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
+    {
+        // absolute-form: the path starts after the authority.
+        match rest.find('/') {
+            Some(i) => &rest[i..],
+            None => return Ok(("/", None)),
+        }
+    } else {
+        return Err(reject(400, "malformed request target"));
+    };
+    Ok(match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    })
+}
+
+/// The headers that decide framing and connection handling, checked as
+/// they are seen.
+struct Framer {
+    minor: u8,
+    hosts: usize,
+    length: Option<u64>,
+    /// Transfer codings in order; only their last is kept, plus whether an
+    /// earlier one was seen.
+    coding_count: usize,
+    last_coding_chunked: bool,
+    chunked_seen: bool,
+    close: bool,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+impl Framer {
+    fn new(minor: u8) -> Framer {
+        Framer {
+            minor,
+            hosts: 0,
+            length: None,
+            coding_count: 0,
+            last_coding_chunked: false,
+            chunked_seen: false,
+            close: false,
+            keep_alive: false,
+            expect_continue: false,
+        }
+    }
+
+    fn see(&mut self, name: &str, value: &[u8]) -> Result<(), Rejection> {
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        if is("host") {
+            self.hosts += 1;
+        } else if is("content-length") {
+            self.content_length(value)?;
+        } else if is("transfer-encoding") {
+            self.transfer_encoding(value)?;
+        } else if is("connection") {
+            for token in list(value) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    self.close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    self.keep_alive = true;
+                }
+            }
+        } else if is("expect") {
+            // RFC 9110 §10.1.1: 100-continue is the only expectation.
+            if trim(value).eq_ignore_ascii_case(b"100-continue") {
+                self.expect_continue = true;
+            } else {
+                return Err(reject(417, "unsupported expectation"));
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 9112 §6.3: a list of identical values is that value; differing
+    /// or malformed values are unrecoverable framing errors.
+    fn content_length(&mut self, value: &[u8]) -> Result<(), Rejection> {
+        let mut any = false;
+        for item in value.split(|&b| b == b',') {
+            let item = trim(item);
+            if item.is_empty() || item.len() > 18 || !item.iter().all(u8::is_ascii_digit) {
+                return Err(reject(400, "malformed Content-Length"));
+            }
+            let n = item.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            match self.length {
+                Some(m) if m != n => return Err(reject(400, "conflicting Content-Length")),
+                _ => self.length = Some(n),
+            }
+            any = true;
+        }
+        if !any {
+            return Err(reject(400, "malformed Content-Length"));
+        }
+        Ok(())
+    }
+
+    /// RFC 9112 §6.1: chunked must be the final coding, and only once; we
+    /// decode no other coding, so any other is `501`.
+    fn transfer_encoding(&mut self, value: &[u8]) -> Result<(), Rejection> {
+        let mut any = false;
+        for coding in list(value) {
+            any = true;
+            // A coding may carry parameters (`;q=...` is for TE only, but
+            // extensions may have them); the name decides.
+            let name = trim(coding.split(|&b| b == b';').next().unwrap_or_default());
+            let chunked = name.eq_ignore_ascii_case(b"chunked");
+            if chunked && self.chunked_seen {
+                return Err(reject(400, "chunked applied twice"));
+            }
+            if !chunked && !is_registered_coding(name) {
+                return Err(reject(501, "unknown transfer coding"));
+            }
+            self.chunked_seen |= chunked;
+            self.last_coding_chunked = chunked;
+            self.coding_count += 1;
+        }
+        if !any {
+            return Err(reject(400, "empty Transfer-Encoding"));
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(Framing, bool, bool), Rejection> {
+        if self.minor == 1 && self.hosts != 1 {
+            // RFC 9112 §3.2: exactly one Host in HTTP/1.1.
+            return Err(reject(400, "HTTP/1.1 needs exactly one Host"));
+        }
+        if self.hosts > 1 {
+            return Err(reject(400, "repeated Host"));
+        }
+        let framing = if self.coding_count > 0 {
+            if self.length.is_some() {
+                return Err(reject(400, "Content-Length with Transfer-Encoding"));
+            }
+            if self.minor == 0 {
+                return Err(reject(400, "Transfer-Encoding in HTTP/1.0"));
+            }
+            if !self.last_coding_chunked {
+                return Err(reject(400, "final transfer coding is not chunked"));
+            }
+            if self.coding_count > 1 {
+                return Err(reject(501, "transfer coding other than chunked"));
+            }
+            Framing::Chunked
+        } else {
+            match self.length {
+                Some(0) | None => Framing::None,
+                Some(n) => Framing::Length(n),
+            }
+        };
+        let keep_alive = if self.minor == 0 {
+            self.keep_alive && !self.close
+        } else {
+            !self.close
+        };
+        Ok((framing, keep_alive, self.expect_continue))
+    }
+}
+
+/// Codings registered for Transfer-Encoding (RFC 9110 §18.6).
+fn is_registered_coding(name: &[u8]) -> bool {
+    [
+        &b"gzip"[..],
+        b"x-gzip",
+        b"deflate",
+        b"compress",
+        b"x-compress",
+    ]
+    .iter()
+    .any(|c| name.eq_ignore_ascii_case(c))
+}
+
+/// The non-empty items of a comma-separated list, trimmed.
+fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(trim)
+        .filter(|t| !t.is_empty())
+}
+
+pub(crate) fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |i| i + 1);
+    &s[start..end.max(start)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(req: &str) -> u16 {
+        match parse(req.as_bytes(), 0, &Limits::default()) {
+            Parsed::Complete(_) => 200,
+            Parsed::Partial => 0,
+            Parsed::Invalid(r) => r.status,
+        }
+    }
+
+    #[test]
+    fn framing_table() {
+        let cases = [
+            ("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            ("GET / HTTP/1.1\r\nHost: a\r\n", 0),
+            ("GET / HTTP/1.1\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+            ("GET / HTTP/1.0\r\n\r\n", 200),
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +4\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1Z\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4, 4\r\n\r\n", 200),
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4, 5\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", 200),
+            ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+            ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo\r\n\r\n", 501),
+            ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 400),
+            ("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+            ("GET / HTTP/3\r\nHost: a\r\n\r\n", 505),
+            ("GET / HTTP/1.2x\r\nHost: a\r\n\r\n", 400),
+            ("BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 501),
+            ("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", 200),
+            ("GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n", 417),
+            ("GET nope HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            ("GET http://a/b?c HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+        ];
+        for (req, want) in cases {
+            assert_eq!(status(req), want, "{req:?}");
+        }
+    }
+
+    #[test]
+    fn limits() {
+        let long = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(9000));
+        assert_eq!(status(&long), 414);
+        assert_eq!(status(&long[..8500]), 414, "a partial long line");
+        let many: String = (0..70).map(|i| format!("X-{i}: v\r\n")).collect();
+        assert_eq!(
+            status(&format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n")),
+            431
+        );
+        let big = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+            "v".repeat(9000)
+        );
+        assert_eq!(status(&big), 431);
+    }
+
+    #[test]
+    fn head_fields() {
+        let req = b"\r\nGET /a/b?x=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nrest";
+        let Parsed::Complete(h) = parse(req, 10, &Limits::default()) else {
+            panic!("not parsed");
+        };
+        assert_eq!(h.method, Method::Get);
+        assert_eq!(h.minor, 0);
+        assert!(h.keep_alive);
+        assert_eq!(h.len, req.len() - 4);
+        let s = |(a, b): Span| &req[a as usize - 10..b as usize - 10];
+        assert_eq!(s(h.path), b"/a/b");
+        assert_eq!(s(h.query.unwrap()), b"x=1");
+    }
+}

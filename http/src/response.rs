@@ -1,0 +1,299 @@
+//! Responses: a status, header fields and a body from bytes, a stream, or a
+//! file range sent through shardio-zerocopy.
+
+use crate::body::BodyError;
+use bytes::Bytes;
+use futures_util::stream::{LocalBoxStream, Stream};
+use std::borrow::Cow;
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::rc::Rc;
+
+/// A header field name or value.
+pub type HeaderText = Cow<'static, str>;
+
+/// An HTTP response.
+///
+/// # Examples
+///
+/// ```
+/// use shardio_http::Response;
+/// let res = Response::text("hi").with_header("x-a", "b");
+/// assert_eq!(res.status(), 200);
+/// assert_eq!(res.header("content-type"), Some("text/plain; charset=utf-8"));
+/// ```
+pub struct Response {
+    status: u16,
+    headers: Vec<(HeaderText, HeaderText)>,
+    body: ResponseBody,
+    close: bool,
+}
+
+/// What follows a response head.
+pub enum ResponseBody {
+    /// No body (`Content-Length: 0` where a body is allowed).
+    Empty,
+    /// Bytes in memory, sent with `Content-Length`.
+    Bytes(Bytes),
+    /// Pieces produced over time, sent chunked (or, to an HTTP/1.0 client,
+    /// until the connection closes). An error ends the response early and
+    /// closes the connection.
+    Stream(LocalBoxStream<'static, io::Result<Bytes>>),
+    /// `len` bytes of a file from `offset`, sent with `Content-Length`
+    /// through the zero-copy path ([`shardio_zerocopy::send_with_head`]).
+    File {
+        /// The open file (shared, so a cache can keep it open).
+        file: Rc<File>,
+        /// The first byte.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
+}
+
+impl fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResponseBody::Empty => f.write_str("Empty"),
+            ResponseBody::Bytes(b) => write!(f, "Bytes({})", b.len()),
+            ResponseBody::Stream(_) => f.write_str("Stream"),
+            ResponseBody::File { offset, len, .. } => write!(f, "File({offset}+{len})"),
+        }
+    }
+}
+
+impl Response {
+    /// An empty response with `status`.
+    pub fn new(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: ResponseBody::Empty,
+            close: false,
+        }
+    }
+
+    /// `200` with a body and a content type.
+    pub fn with_body(content_type: &'static str, body: impl Into<Bytes>) -> Response {
+        let mut res = Response::new(200);
+        res.headers.reserve_exact(2);
+        res.headers
+            .push((Cow::Borrowed("content-type"), Cow::Borrowed(content_type)));
+        res.body = ResponseBody::Bytes(body.into());
+        res
+    }
+
+    /// `200`, `text/plain; charset=utf-8`.
+    pub fn text(body: impl Into<Bytes>) -> Response {
+        Response::with_body("text/plain; charset=utf-8", body)
+    }
+
+    /// `200`, `text/html; charset=utf-8`.
+    pub fn html(body: impl Into<Bytes>) -> Response {
+        Response::with_body("text/html; charset=utf-8", body)
+    }
+
+    /// `200`, `application/json`, with `body` already serialized.
+    pub fn json(body: impl Into<Bytes>) -> Response {
+        Response::with_body("application/json", body)
+    }
+
+    /// `200` with a streamed body.
+    pub fn stream(stream: impl Stream<Item = io::Result<Bytes>> + 'static) -> Response {
+        let mut res = Response::new(200);
+        res.body = ResponseBody::Stream(Box::pin(stream));
+        res
+    }
+
+    /// `200` with `len` bytes of `file` from `offset`, sent without copying
+    /// them through user space.
+    pub fn file(file: Rc<File>, offset: u64, len: u64) -> Response {
+        let mut res = Response::new(200);
+        res.body = ResponseBody::File { file, offset, len };
+        res
+    }
+
+    /// A small `text/plain` response for an error status, its reason phrase
+    /// as the body.
+    pub fn error(status: u16) -> Response {
+        let reason = crate::status::reason(status);
+        let mut res = Response::text(Bytes::from_static(reason.as_bytes()));
+        res.status = status;
+        res
+    }
+
+    /// The status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Sets the status.
+    pub fn set_status(&mut self, status: u16) {
+        self.status = status;
+    }
+
+    /// Returns the response with `status`.
+    pub fn with_status(mut self, status: u16) -> Response {
+        self.status = status;
+        self
+    }
+
+    /// Appends a header field. Names are written as given (lowercase is
+    /// conventional). A name or value that could split the response (CR,
+    /// LF, NUL; a name that is not a token) turns the response into a
+    /// `500` when it is written. `Content-Length`, `Transfer-Encoding`,
+    /// `Date` and `Connection` are set by the server and ignored here.
+    pub fn add_header(&mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) {
+        self.headers.push((name.into(), value.into()));
+    }
+
+    /// Replaces every field named `name` with one field.
+    pub fn set_header(&mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) {
+        let name = name.into();
+        self.remove_header(&name);
+        self.headers.push((name, value.into()));
+    }
+
+    /// Removes every field named `name`.
+    pub fn remove_header(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    /// Returns the response with a header field appended.
+    pub fn with_header(
+        mut self,
+        name: impl Into<HeaderText>,
+        value: impl Into<HeaderText>,
+    ) -> Response {
+        self.add_header(name, value);
+        self
+    }
+
+    /// The first field named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| &**v)
+    }
+
+    /// Every header field, in order.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (&**n, &**v))
+    }
+
+    /// The body.
+    pub fn body(&self) -> &ResponseBody {
+        &self.body
+    }
+
+    /// Replaces the body.
+    pub fn set_body(&mut self, body: ResponseBody) {
+        self.body = body;
+    }
+
+    /// Takes the body out, leaving [`ResponseBody::Empty`].
+    pub fn take_body(&mut self) -> ResponseBody {
+        std::mem::replace(&mut self.body, ResponseBody::Empty)
+    }
+
+    /// Closes the connection after this response (`Connection: close`).
+    pub fn close_connection(&mut self) {
+        self.close = true;
+    }
+
+    /// Whether the connection closes after this response.
+    pub fn closes_connection(&self) -> bool {
+        self.close
+    }
+
+    pub(crate) fn headers_slice(&self) -> &[(HeaderText, HeaderText)] {
+        &self.headers
+    }
+
+    pub(crate) fn into_parts(self) -> (u16, Vec<(HeaderText, HeaderText)>, ResponseBody, bool) {
+        (self.status, self.headers, self.body, self.close)
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+/// Anything a handler may return.
+pub trait IntoResponse {
+    /// Makes the response.
+    fn into_response(self) -> Response;
+}
+
+impl IntoResponse for Response {
+    fn into_response(self) -> Response {
+        self
+    }
+}
+
+impl IntoResponse for &'static str {
+    fn into_response(self) -> Response {
+        Response::text(Bytes::from_static(self.as_bytes()))
+    }
+}
+
+impl IntoResponse for String {
+    fn into_response(self) -> Response {
+        Response::text(self)
+    }
+}
+
+impl IntoResponse for Vec<u8> {
+    fn into_response(self) -> Response {
+        Response::with_body("application/octet-stream", self)
+    }
+}
+
+impl IntoResponse for Bytes {
+    fn into_response(self) -> Response {
+        Response::with_body("application/octet-stream", self)
+    }
+}
+
+impl IntoResponse for () {
+    fn into_response(self) -> Response {
+        Response::new(204)
+    }
+}
+
+impl IntoResponse for u16 {
+    fn into_response(self) -> Response {
+        Response::error(self)
+    }
+}
+
+impl<T: IntoResponse> IntoResponse for (u16, T) {
+    fn into_response(self) -> Response {
+        self.1.into_response().with_status(self.0)
+    }
+}
+
+impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
+    fn into_response(self) -> Response {
+        match self {
+            Ok(t) => t.into_response(),
+            Err(e) => e.into_response(),
+        }
+    }
+}
+
+impl IntoResponse for BodyError {
+    fn into_response(self) -> Response {
+        let mut res = Response::error(self.status());
+        res.close_connection();
+        res
+    }
+}

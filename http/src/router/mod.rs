@@ -1,0 +1,341 @@
+//! The router: a radix tree from path patterns to per-method handlers, with
+//! route groups and middleware.
+
+mod tree;
+
+use crate::handler::Handler;
+use crate::method::Method;
+use crate::middleware::{Middleware, Next, Target};
+use crate::request::Request;
+use crate::response::Response;
+use futures_util::future::LocalBoxFuture;
+use std::any::Any;
+use std::fmt;
+use std::rc::Rc;
+use tree::{pieces, Node, Piece};
+
+/// A handler with the group middleware that runs before it.
+#[derive(Clone)]
+struct Endpoint {
+    chain: Rc<[Rc<dyn Middleware>]>,
+    handler: Rc<dyn Handler>,
+}
+
+/// Everything registered for one path pattern.
+struct Route {
+    pattern: String,
+    /// Parameter names, in pattern order.
+    names: Rc<[Box<str>]>,
+    by_method: [Option<Endpoint>; Method::ALL.len()],
+    /// The `Allow` value, kept up to date as methods are added.
+    allow: String,
+}
+
+/// Routes requests to handlers by method and path.
+///
+/// * Patterns: static text, `:name` (one segment), `*name` (the rest of
+///   the path, possibly empty); static beats parameter beats wildcard.
+/// * No route for the path → `404`. The path matches but not the method →
+///   `405` with an `Allow` header. `HEAD` falls back to the `GET` handler
+///   (the server sends the head only); `OPTIONS` without a handler answers
+///   `204` with `Allow`.
+///
+/// Each shard builds its own router, so state given to
+/// [`state`](Router::state) is shard-local and needs no locking.
+///
+/// # Examples
+///
+/// ```
+/// use shardio_http::{Request, Router};
+///
+/// async fn user(req: Request) -> String {
+///     format!("user {}", req.param("id").unwrap_or_default())
+/// }
+///
+/// let router = Router::new()
+///     .get("/", |_req: Request| async { "home" })
+///     .get("/users/:id", user)
+///     .group("/api", |g| g.get("/health", |_req: Request| async { "ok" }));
+/// # let _ = router;
+/// ```
+pub struct Router {
+    tree: Node,
+    routes: Vec<Route>,
+    middleware: Vec<Rc<dyn Middleware>>,
+    state: Option<Rc<dyn Any>>,
+    not_found: Option<Rc<dyn Handler>>,
+}
+
+impl Default for Router {
+    fn default() -> Router {
+        Router::new()
+    }
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Router {
+        Router {
+            tree: Node::default(),
+            routes: Vec::new(),
+            middleware: Vec::new(),
+            state: None,
+            not_found: None,
+        }
+    }
+
+    /// Adds `handler` for `method` on `pattern`.
+    ///
+    /// # Panics
+    ///
+    /// On a malformed pattern, a parameter name that conflicts with another
+    /// route's at the same place, or a second handler for the same method
+    /// and pattern.
+    pub fn route(mut self, method: Method, pattern: &str, handler: impl Handler) -> Router {
+        self.add(
+            method,
+            pattern,
+            Endpoint {
+                chain: Rc::from(Vec::new()),
+                handler: Rc::new(handler),
+            },
+        );
+        self
+    }
+
+    /// Adds a `GET` handler.
+    pub fn get(self, pattern: &str, handler: impl Handler) -> Router {
+        self.route(Method::Get, pattern, handler)
+    }
+
+    /// Adds a `POST` handler.
+    pub fn post(self, pattern: &str, handler: impl Handler) -> Router {
+        self.route(Method::Post, pattern, handler)
+    }
+
+    /// Adds a `PUT` handler.
+    pub fn put(self, pattern: &str, handler: impl Handler) -> Router {
+        self.route(Method::Put, pattern, handler)
+    }
+
+    /// Adds a `DELETE` handler.
+    pub fn delete(self, pattern: &str, handler: impl Handler) -> Router {
+        self.route(Method::Delete, pattern, handler)
+    }
+
+    /// Adds a `PATCH` handler.
+    pub fn patch(self, pattern: &str, handler: impl Handler) -> Router {
+        self.route(Method::Patch, pattern, handler)
+    }
+
+    /// Adds routes under `prefix` with their own middleware.
+    pub fn group(mut self, prefix: &str, build: impl FnOnce(Group) -> Group) -> Router {
+        let group = build(Group::new(prefix.to_owned(), Vec::new()));
+        for (method, pattern, endpoint) in group.routes {
+            self.add(method, &pattern, endpoint);
+        }
+        self
+    }
+
+    /// Adds middleware that runs for every request, in the order added
+    /// (the first added is the outermost).
+    pub fn middleware(mut self, middleware: impl Middleware) -> Router {
+        self.middleware.push(Rc::new(middleware));
+        self
+    }
+
+    /// Sets the value handlers reach with [`Request::state`].
+    pub fn state<T: 'static>(mut self, state: T) -> Router {
+        self.state = Some(Rc::new(state));
+        self
+    }
+
+    /// Sets the handler for requests that match no route (default: `404`).
+    pub fn not_found(mut self, handler: impl Handler) -> Router {
+        self.not_found = Some(Rc::new(handler));
+        self
+    }
+
+    fn add(&mut self, method: Method, pattern: &str, endpoint: Endpoint) {
+        let pieces = pieces(pattern);
+        let next = self.routes.len();
+        let index = self.tree.insert(&pieces, next);
+        if index == next {
+            let names = pieces
+                .iter()
+                .filter_map(|p| match p {
+                    Piece::Param(n) | Piece::Wildcard(n) => Some(Box::<str>::from(*n)),
+                    Piece::Static(_) => None,
+                })
+                .collect();
+            self.routes.push(Route {
+                pattern: pattern.to_owned(),
+                names,
+                by_method: Default::default(),
+                allow: String::new(),
+            });
+        }
+        let route = &mut self.routes[index];
+        let slot = &mut route.by_method[method.index()];
+        assert!(
+            slot.is_none(),
+            "{method} {pattern} is already routed (as {})",
+            route.pattern
+        );
+        *slot = Some(endpoint);
+        route.allow = allow_header(&route.by_method);
+    }
+
+    /// Answers `req`: router-wide middleware, then the route's group
+    /// middleware and handler (or `404`/`405`/automatic `OPTIONS`).
+    ///
+    /// The server calls this for every request; it is public so that tests
+    /// and benches can drive a router without a socket.
+    pub fn call(&self, mut req: Request) -> LocalBoxFuture<'_, Response> {
+        req.set_state(self.state.clone());
+        if self.middleware.is_empty() {
+            self.dispatch(req)
+        } else {
+            Next::new(&self.middleware, Target::Route(self)).run(req)
+        }
+    }
+
+    /// Finds the route for `req` and runs it.
+    pub(crate) fn dispatch(&self, mut req: Request) -> LocalBoxFuture<'_, Response> {
+        let (start, end) = req.path_span();
+        let mut spans = Vec::new();
+        let found = self
+            .tree
+            .lookup(req.path().as_bytes(), 0, &mut spans)
+            .map(|i| &self.routes[i]);
+        let Some(route) = found else {
+            return match &self.not_found {
+                Some(h) => h.call(req),
+                None => Box::pin(async { Response::error(404) }),
+            };
+        };
+        debug_assert!(end >= start);
+        let base = start as usize;
+        let values = spans
+            .into_iter()
+            .map(|(a, b)| ((base + a) as u32, (base + b) as u32))
+            .collect();
+        req.set_params(route.names.clone(), values);
+        let method = req.method();
+        let endpoint = route.by_method[method.index()].as_ref().or(match method {
+            Method::Head => route.by_method[Method::Get.index()].as_ref(),
+            _ => None,
+        });
+        match endpoint {
+            Some(e) if e.chain.is_empty() => e.handler.call(req),
+            Some(e) => Next::new(&e.chain, Target::Handler(&*e.handler)).run(req),
+            None if method == Method::Options => {
+                let allow = route.allow.clone();
+                Box::pin(async move { Response::new(204).with_header("allow", allow) })
+            }
+            None => {
+                let allow = route.allow.clone();
+                Box::pin(async move { Response::error(405).with_header("allow", allow) })
+            }
+        }
+    }
+}
+
+/// `Allow` for a route: its methods, plus the automatic `HEAD` (with
+/// `GET`) and `OPTIONS`.
+fn allow_header(by_method: &[Option<Endpoint>]) -> String {
+    let has = |m: Method| by_method[m.index()].is_some();
+    Method::ALL
+        .iter()
+        .filter(|&&m| has(m) || (m == Method::Head && has(Method::Get)) || m == Method::Options)
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router")
+            .field(
+                "routes",
+                &self.routes.iter().map(|r| &r.pattern).collect::<Vec<_>>(),
+            )
+            .field("middleware", &self.middleware.len())
+            .finish()
+    }
+}
+
+/// Routes under a common prefix, with middleware of their own; made by
+/// [`Router::group`] (or [`Group::group`] for nesting).
+pub struct Group {
+    prefix: String,
+    middleware: Vec<Rc<dyn Middleware>>,
+    routes: Vec<(Method, String, Endpoint)>,
+}
+
+impl Group {
+    fn new(prefix: String, middleware: Vec<Rc<dyn Middleware>>) -> Group {
+        Group {
+            prefix,
+            middleware,
+            routes: Vec::new(),
+        }
+    }
+
+    /// Adds middleware for this group's routes (including those of nested
+    /// groups added after it).
+    pub fn middleware(mut self, middleware: impl Middleware) -> Group {
+        self.middleware.push(Rc::new(middleware));
+        self
+    }
+
+    /// Adds `handler` for `method` on the prefix followed by `pattern`.
+    pub fn route(mut self, method: Method, pattern: &str, handler: impl Handler) -> Group {
+        let endpoint = Endpoint {
+            chain: self.middleware.clone().into(),
+            handler: Rc::new(handler),
+        };
+        self.routes
+            .push((method, format!("{}{pattern}", self.prefix), endpoint));
+        self
+    }
+
+    /// Adds a `GET` handler.
+    pub fn get(self, pattern: &str, handler: impl Handler) -> Group {
+        self.route(Method::Get, pattern, handler)
+    }
+
+    /// Adds a `POST` handler.
+    pub fn post(self, pattern: &str, handler: impl Handler) -> Group {
+        self.route(Method::Post, pattern, handler)
+    }
+
+    /// Adds a `PUT` handler.
+    pub fn put(self, pattern: &str, handler: impl Handler) -> Group {
+        self.route(Method::Put, pattern, handler)
+    }
+
+    /// Adds a `DELETE` handler.
+    pub fn delete(self, pattern: &str, handler: impl Handler) -> Group {
+        self.route(Method::Delete, pattern, handler)
+    }
+
+    /// Adds a nested group; it inherits this group's prefix and middleware.
+    pub fn group(mut self, prefix: &str, build: impl FnOnce(Group) -> Group) -> Group {
+        let inner = build(Group::new(
+            format!("{}{prefix}", self.prefix),
+            self.middleware.clone(),
+        ));
+        self.routes.extend(inner.routes);
+        self
+    }
+}
+
+impl fmt::Debug for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Group")
+            .field("prefix", &self.prefix)
+            .field("routes", &self.routes.len())
+            .finish()
+    }
+}

@@ -1,0 +1,311 @@
+//! The accept loop: one per shard, each with its own listener
+//! (`SO_REUSEPORT`), connection cap and drain.
+
+use crate::config::{Limits, Timeouts, MAX_HEADERS_CAP};
+use crate::router::Router;
+use shardio::buf::BufRing;
+use shardio::net::TcpListener;
+use shardio::pool::{Pool, Pooled};
+use slab::Slab;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::ToSocketAddrs;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// Output buffers kept per shard for reuse; one is held only while a
+/// connection is writing.
+const OUTPUT_POOL: usize = 1024;
+/// Output buffers larger than this are not kept.
+const OUTPUT_KEEP_MAX: usize = 256 * 1024;
+
+/// An HTTP/1.1 server: configuration, then [`serve`](Server::serve) on each
+/// shard.
+///
+/// Every shard runs its own server with its own listener (bound with
+/// `SO_REUSEPORT`, so the kernel spreads connections), router, limits and
+/// connection count; nothing is shared between shards.
+///
+/// # Examples
+///
+/// ```no_run
+/// use shardio_http::{Request, Router, Server};
+///
+/// shardio::Runtime::builder()
+///     .shards(2)
+///     .build()?
+///     .run(|_shard| async {
+///         let router = Router::new().get("/", |_req: Request| async { "Hello, World!" });
+///         Server::new().bind_and_serve("0.0.0.0:8080", router).await
+///     })
+/// # ; Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Server {
+    limits: Limits,
+    timeouts: Timeouts,
+    max_connections: usize,
+    grace: Duration,
+}
+
+impl Default for Server {
+    fn default() -> Server {
+        Server::new()
+    }
+}
+
+impl Server {
+    /// Default limits and timeouts, at most 10,000 connections per shard.
+    pub fn new() -> Server {
+        Server {
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            max_connections: 10_000,
+            grace: Duration::from_secs(10),
+        }
+    }
+
+    /// Sets the request limits.
+    ///
+    /// # Panics
+    ///
+    /// If `max_headers` is over [`MAX_HEADERS_CAP`].
+    pub fn limits(mut self, limits: Limits) -> Server {
+        assert!(
+            limits.max_headers <= MAX_HEADERS_CAP,
+            "max_headers over {MAX_HEADERS_CAP}"
+        );
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the per-connection timeouts.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Server {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Sets the most connections open at once on each shard. At the cap the
+    /// shard stops accepting ([`TcpListener::pause`]) until one closes;
+    /// new connections wait in the listen backlog.
+    pub fn max_connections(mut self, n: usize) -> Server {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long [`serve_until`](Server::serve_until) lets in-flight requests
+    /// finish after its signal before it returns (default 10 s). Under
+    /// [`shardio::Runtime`], the runtime's own grace period also applies.
+    pub fn grace(mut self, grace: Duration) -> Server {
+        self.grace = grace;
+        self
+    }
+
+    /// Binds `addr` on this shard and serves `router` until the runtime
+    /// shuts down.
+    ///
+    /// # Errors
+    ///
+    /// The address cannot be bound, or the shard's receive buffers cannot
+    /// be set up.
+    pub async fn bind_and_serve(self, addr: impl ToSocketAddrs, router: Router) -> io::Result<()> {
+        let listener = TcpListener::bind(addr)?;
+        self.serve(listener, router).await
+    }
+
+    /// Serves `router` on `listener` until the runtime shuts down
+    /// ([`shardio::shutdown_signal`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`serve_until`](Server::serve_until).
+    pub async fn serve(self, listener: TcpListener, router: Router) -> io::Result<()> {
+        self.serve_until(listener, router, shardio::shutdown_signal())
+            .await
+    }
+
+    /// Serves `router` on `listener` until `signal` completes, then drains:
+    /// the listener closes, idle connections close at once, and requests
+    /// in flight finish (their responses say `Connection: close`) until
+    /// the [`grace`](Server::grace) period ends.
+    ///
+    /// Accept errors such as `EMFILE` are survived: the loop backs off for
+    /// a moment and goes on.
+    ///
+    /// # Errors
+    ///
+    /// The shard's receive buffers cannot be set up, or this is not a
+    /// shard.
+    pub async fn serve_until(
+        self,
+        listener: TcpListener,
+        router: Router,
+        signal: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let shared = Rc::new(Shared::new(
+            self.limits,
+            self.timeouts,
+            BufRing::shard_default()?,
+        ));
+        let router = Rc::new(router);
+        crate::date::server_started();
+        // Drains even when this future is dropped rather than finished
+        // (the runtime drops its entry futures at shutdown).
+        let _guard = DrainOnDrop(shared.clone());
+        let mut signal = pin!(signal);
+        loop {
+            if shared.open.get() >= self.max_connections {
+                listener.pause();
+                let stop = poll_fn(|cx| {
+                    if signal.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(true);
+                    }
+                    if shared.open.get() < self.max_connections {
+                        return Poll::Ready(false);
+                    }
+                    *shared.accept_waiter.borrow_mut() = Some(cx.waker().clone());
+                    Poll::Pending
+                })
+                .await;
+                if stop {
+                    break;
+                }
+                continue;
+            }
+            let accepted = {
+                let mut accept = pin!(listener.accept());
+                poll_fn(|cx| {
+                    if signal.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                    accept.as_mut().poll(cx).map(Some)
+                })
+                .await
+            };
+            match accepted {
+                None => break,
+                Some(Ok((stream, peer))) => {
+                    shared.open.set(shared.open.get() + 1);
+                    let conn_shared = shared.clone();
+                    let router = router.clone();
+                    drop(shardio::spawn(async move {
+                        let _open = OpenConn(conn_shared.clone());
+                        crate::conn::serve(stream, peer, conn_shared, router).await;
+                    }));
+                }
+                Some(Err(e)) => {
+                    // EMFILE, ENFILE, ENOBUFS, ECONNABORTED: the listener
+                    // stays usable; pause so a loop of failures does not spin.
+                    let _ = e;
+                    shardio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+        drop(listener);
+        shared.start_draining();
+        let deadline = Instant::now() + self.grace;
+        let drained = poll_fn(|cx| {
+            if shared.open.get() == 0 {
+                return Poll::Ready(());
+            }
+            *shared.accept_waiter.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        });
+        let _ = shardio::time::timeout_at(deadline, drained).await;
+        Ok(())
+    }
+}
+
+/// What a shard's connections share with its accept loop.
+pub(crate) struct Shared {
+    pub(crate) limits: Limits,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) ring: BufRing,
+    output: Pool<Vec<u8>>,
+    draining: Cell<bool>,
+    /// Wakers of connections waiting idle, woken to close when draining.
+    pub(crate) idle_waiters: RefCell<Slab<Waker>>,
+    open: Cell<usize>,
+    /// The accept loop, waiting for a connection to close.
+    accept_waiter: RefCell<Option<Waker>>,
+}
+
+impl Shared {
+    fn new(limits: Limits, timeouts: Timeouts, ring: BufRing) -> Shared {
+        let output = Pool::builder(|| Vec::with_capacity(4096))
+            .capacity(OUTPUT_POOL)
+            .reset(|v: &mut Vec<u8>| {
+                v.clear();
+                if v.capacity() > OUTPUT_KEEP_MAX {
+                    *v = Vec::with_capacity(4096);
+                }
+            })
+            .build();
+        Shared {
+            limits,
+            timeouts,
+            ring,
+            output,
+            draining: Cell::new(false),
+            idle_waiters: RefCell::new(Slab::new()),
+            open: Cell::new(0),
+            accept_waiter: RefCell::new(None),
+        }
+    }
+
+    pub(crate) fn output_buffer(&self) -> Pooled<Vec<u8>> {
+        // The pool allocates past its capacity rather than fail.
+        self.output
+            .get()
+            .unwrap_or_else(|_| unreachable!("the output pool allocates on overflow"))
+    }
+
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.get()
+    }
+
+    fn start_draining(&self) {
+        if self.draining.replace(true) {
+            return;
+        }
+        crate::date::server_stopped();
+        let waiters: Vec<Waker> = self.idle_waiters.borrow_mut().drain().collect();
+        for w in waiters {
+            w.wake();
+        }
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("open", &self.open.get())
+            .field("draining", &self.draining.get())
+            .finish()
+    }
+}
+
+struct DrainOnDrop(Rc<Shared>);
+
+impl Drop for DrainOnDrop {
+    fn drop(&mut self) {
+        self.0.start_draining();
+    }
+}
+
+/// Counts a connection open until its task ends (or is dropped).
+struct OpenConn(Rc<Shared>);
+
+impl Drop for OpenConn {
+    fn drop(&mut self) {
+        let shared = &self.0;
+        shared.open.set(shared.open.get() - 1);
+        if let Some(w) = shared.accept_waiter.borrow_mut().take() {
+            w.wake();
+        }
+    }
+}
