@@ -1,0 +1,72 @@
+//! The hello-world server used by the benchmarks:
+//!
+//! * `GET /` → `Hello, World!` (text/plain)
+//! * `GET /json` → `{"message":"Hello, World!"}`
+//! * `GET /user/:id` → the id
+//! * `POST /echo` → the request body
+//!
+//! ```sh
+//! cargo run --release -p shardio-http --example hello -- --addr 127.0.0.1:8080 --shards 2
+//! ```
+
+use shardio_http::{BodyError, Request, Response, Router, Server};
+use std::io;
+
+async fn hello(_req: Request) -> Response {
+    Response::text("Hello, World!")
+}
+
+async fn json(_req: Request) -> Response {
+    Response::json(r#"{"message":"Hello, World!"}"#)
+}
+
+async fn user(req: Request) -> String {
+    req.param("id").unwrap_or_default().to_owned()
+}
+
+async fn echo(mut req: Request) -> Result<Response, BodyError> {
+    let body = req.take_body().collect().await?;
+    Ok(Response::with_body("application/octet-stream", body))
+}
+
+fn main() -> io::Result<()> {
+    let mut addr = String::from("127.0.0.1:8080");
+    let mut shards = 1;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--addr" => addr = value()?,
+            "--shards" => {
+                shards = value()?
+                    .parse()
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--shards: {e}")))?;
+            }
+            other => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("unknown argument {other}; usage: hello [--addr HOST:PORT] [--shards N]"),
+                ))
+            }
+        }
+    }
+    println!("listening on {addr} with {shards} shard(s)");
+    shardio::Runtime::builder()
+        .shards(shards)
+        .handle_signals(true)
+        .build()?
+        .run(|_shard| {
+            let addr = addr.clone();
+            async move {
+                let router = Router::new()
+                    .get("/", hello)
+                    .get("/json", json)
+                    .get("/user/:id", user)
+                    .post("/echo", echo);
+                Server::new().bind_and_serve(addr, router).await
+            }
+        })
+}

@@ -1,0 +1,80 @@
+//! Request smuggling defences: every ambiguous framing is refused with its
+//! status, the connection closes, and nothing after the bad request is
+//! parsed as a new request.
+
+mod util;
+
+use shardio_http::{Request, Router};
+use util::TestServer;
+
+fn server() -> TestServer {
+    TestServer::start(|| {
+        Router::new()
+            .get("/", |_r: Request| async { "root" })
+            .post("/", |mut r: Request| async move {
+                let body = r.take_body().collect().await?;
+                Ok::<_, shardio_http::BodyError>(format!("got {}", body.len()))
+            })
+            .get("/smuggled", |_r: Request| async { "SMUGGLED" })
+    })
+}
+
+/// Sends `head` followed by a request that must never be answered.
+fn refused(server: &TestServer, head: &str, want: u16) {
+    let mut c = server.connect();
+    c.send(format!("{head}GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"));
+    let reply = c.reply().unwrap_or_else(|| panic!("no reply to {head:?}"));
+    assert_eq!(reply.status, want, "{head:?}");
+    assert_eq!(reply.header("connection"), Some("close"), "{head:?}");
+    assert!(c.is_closed(), "connection left open after {head:?}");
+}
+
+#[test]
+fn ambiguous_framing_is_refused_and_closes() {
+    let s = server();
+    let cases: &[(&str, u16)] = &[
+        ("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        ("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n", 400),
+        ("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", 400),
+        ("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +4\r\n\r\nabcd", 400),
+        ("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1Z\r\n\r\na", 400),
+        ("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: \r\n\r\n", 400),
+        ("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400),
+        ("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 501),
+        ("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+        ("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n", 501),
+        ("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: t\r\nX-A: b\r\n c\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: t\r\nX-A : b\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: t\r\nX-A: b\rc\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: t\r\nX-A: b\0c\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        ("GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+        ("GET / HTTP/1.1 \r\nHost: t\r\n\r\n", 400),
+    ];
+    for (head, want) in cases {
+        refused(&s, head, *want);
+    }
+}
+
+#[test]
+fn bad_chunked_body_closes_the_connection() {
+    let s = server();
+    let mut c = s.connect();
+    c.send("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcdeXX0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n");
+    let reply = c.reply().unwrap();
+    assert_eq!(reply.status, 400);
+    assert!(c.is_closed());
+}
+
+#[test]
+fn identical_content_lengths_are_one_length() {
+    let s = server();
+    let mut c = s.connect();
+    c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3, 3\r\n\r\nabc");
+    let reply = c.reply().unwrap();
+    assert_eq!((reply.status, reply.text().as_str()), (200, "got 3"));
+    assert_eq!(c.get("/").text(), "root", "connection still usable");
+}

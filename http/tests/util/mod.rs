@@ -1,0 +1,184 @@
+//! A server on its own thread, and a blocking client that speaks raw bytes.
+
+#![allow(dead_code, unreachable_pub)]
+
+use shardio::net::TcpListener;
+use shardio_http::{Router, Server};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<futures_channel::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start(router: impl FnOnce() -> Router + Send + 'static) -> TestServer {
+        TestServer::with(Server::new(), router)
+    }
+
+    pub fn with(server: Server, router: impl FnOnce() -> Router + Send + 'static) -> TestServer {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = futures_channel::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            shardio::block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                server
+                    .serve_until(listener, router(), async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            })
+            .unwrap();
+        });
+        TestServer {
+            addr: addr_rx.recv().unwrap(),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn connect(&self) -> Client {
+        Client::connect(self.addr)
+    }
+
+    /// Asks the server to stop and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub struct Client {
+    pub reader: BufReader<TcpStream>,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        Client {
+            reader: BufReader::new(s),
+        }
+    }
+
+    pub fn stream(&self) -> &TcpStream {
+        self.reader.get_ref()
+    }
+
+    pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.reader.get_mut().write_all(bytes.as_ref()).unwrap();
+    }
+
+    /// Sends a GET with Host.
+    pub fn get(&mut self, path: &str) -> Reply {
+        self.send(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n"));
+        self.reply().expect("a reply")
+    }
+
+    /// Reads one response; `None` at EOF (or a reset) before its first byte.
+    pub fn reply(&mut self) -> Option<Reply> {
+        self.reply_to(false)
+    }
+
+    /// Reads one response to a HEAD request (no body whatever the length).
+    pub fn reply_to(&mut self, head: bool) -> Option<Reply> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        let status: u16 = line.split(' ').nth(1).expect("status").parse().unwrap();
+        let mut headers = Vec::new();
+        loop {
+            let mut l = String::new();
+            self.reader.read_line(&mut l).unwrap();
+            let l = l.trim_end_matches(['\r', '\n']);
+            if l.is_empty() {
+                break;
+            }
+            let (n, v) = l.split_once(':').expect("a field");
+            headers.push((n.trim().to_owned(), v.trim().to_owned()));
+        }
+        let mut reply = Reply {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        if head || status == 100 || status == 204 || status == 304 {
+            return Some(reply);
+        }
+        if reply.header("transfer-encoding") == Some("chunked") {
+            loop {
+                let mut size = String::new();
+                self.reader.read_line(&mut size).unwrap();
+                let n = usize::from_str_radix(size.trim(), 16).unwrap();
+                let mut piece = vec![0; n + 2];
+                self.reader.read_exact(&mut piece).unwrap();
+                if n == 0 {
+                    break;
+                }
+                reply.body.extend_from_slice(&piece[..n]);
+            }
+        } else if let Some(n) = reply.header("content-length") {
+            let mut body = vec![0; n.parse().unwrap()];
+            self.reader.read_exact(&mut body).unwrap();
+            reply.body = body;
+        } else {
+            self.reader.read_to_end(&mut reply.body).unwrap();
+        }
+        Some(reply)
+    }
+
+    /// Whether the server closed the connection (EOF or reset) within the
+    /// read timeout, with no more bytes sent.
+    pub fn is_closed(&mut self) -> bool {
+        if !self.reader.buffer().is_empty() {
+            return false;
+        }
+        let mut b = [0u8; 1];
+        match self.reader.read(&mut b) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+            ),
+        }
+    }
+}
