@@ -1,0 +1,122 @@
+//! Request bodies: sized and chunked, streamed in pieces, 100-continue
+//! only when the handler reads, unread remainders skipped or closing.
+
+mod util;
+
+use shardio_http::{Request, Response, Router};
+use std::time::Duration;
+use util::TestServer;
+
+fn server() -> TestServer {
+    TestServer::start(|| {
+        Router::new()
+            .post("/echo", |mut r: Request| async move { r.take_body().collect().await })
+            .post("/pieces", |mut r: Request| async move {
+                let mut body = r.take_body();
+                let (mut pieces, mut total) = (0, 0);
+                while let Some(c) = body.chunk().await? {
+                    pieces += 1;
+                    total += c.len();
+                }
+                Ok::<_, shardio_http::BodyError>(format!("{pieces} {total}"))
+            })
+            .post("/ignore", |_r: Request| async { Response::text("ignored") })
+    })
+}
+
+#[test]
+fn sized_and_chunked_bodies_echo() {
+    let s = server();
+    let mut c = s.connect();
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+    assert_eq!(c.reply().unwrap().text(), "hello");
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for piece in ["3\r\nabc\r\n", "4;x=y\r\ndefg\r\n", "0\r\nTrailer: 1\r\n\r\n"] {
+        std::thread::sleep(Duration::from_millis(5));
+        c.send(piece);
+    }
+    assert_eq!(c.reply().unwrap().text(), "abcdefg");
+    assert_eq!(c.get_post_free(), 404);
+}
+
+trait GetPostFree {
+    fn get_post_free(&mut self) -> u16;
+}
+
+impl GetPostFree for util::Client {
+    /// A plain GET of an unrouted path, to show the connection still works.
+    fn get_post_free(&mut self) -> u16 {
+        self.get("/nothing").status
+    }
+}
+
+#[test]
+fn a_large_body_streams_in_pieces() {
+    let s = server();
+    let mut c = s.connect();
+    let body = vec![b'x'; 1 << 20];
+    c.send(format!("POST /pieces HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", body.len()));
+    c.send(&body);
+    let reply = c.reply().unwrap();
+    assert_eq!(reply.status, 200);
+    let text = reply.text();
+    let (pieces, total) = text.split_once(" ").unwrap();
+    assert_eq!(total, "1048576");
+    assert!(pieces.parse::<usize>().unwrap() > 1, "one piece per receive, not one copy");
+}
+
+#[test]
+fn expect_continue_only_when_the_handler_reads() {
+    let s = server();
+    // The handler reads: 100 first, then the answer.
+    let mut c = s.connect();
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    assert_eq!(c.reply().unwrap().status, 100);
+    c.send("body");
+    assert_eq!(c.reply().unwrap().text(), "body");
+
+    // The handler does not read: no 100, the answer, and the connection
+    // closes (the client may or may not send the body).
+    let mut c = s.connect();
+    c.send("POST /ignore HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "ignored"));
+    assert!(c.is_closed());
+
+    // Over the limit: 413 instead of 100.
+    let mut c = s.connect();
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n");
+    assert_eq!(c.reply().unwrap().status, 413);
+}
+
+#[test]
+fn a_small_unread_body_is_skipped_and_the_connection_reused() {
+    let s = server();
+    let mut c = s.connect();
+    c.send("POST /ignore HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
+    assert_eq!(c.reply().unwrap().text(), "ignored");
+    c.send("POST /ignore HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n");
+    assert_eq!(c.reply().unwrap().text(), "ignored");
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok");
+    assert_eq!(c.reply().unwrap().text(), "ok");
+}
+
+#[test]
+fn a_large_unread_body_closes_the_connection() {
+    let s = server();
+    let mut c = s.connect();
+    c.send("POST /ignore HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\nabc");
+    let r = c.reply().unwrap();
+    assert_eq!(r.header("connection"), Some("close"));
+    assert!(c.is_closed());
+}
+
+#[test]
+fn a_body_cut_short_is_an_error_not_a_hang() {
+    let s = server();
+    let mut c = s.connect();
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+    c.stream().shutdown(std::net::Shutdown::Write).unwrap();
+    let r = c.reply().unwrap();
+    assert_eq!(r.status, 400);
+}

@@ -1,0 +1,57 @@
+//! The per-shard connection cap and graceful shutdown.
+
+mod util;
+
+use shardio_http::{Request, Router, Server};
+use std::time::{Duration, Instant};
+use util::{Client, TestServer};
+
+#[test]
+fn at_the_cap_new_connections_wait_until_one_closes() {
+    let s = TestServer::with(Server::new().max_connections(2), || {
+        Router::new().get("/", |_r: Request| async { "root" })
+    });
+    let mut a = s.connect();
+    let mut b = s.connect();
+    assert_eq!(a.get("/").text(), "root");
+    assert_eq!(b.get("/").text(), "root");
+    // The third handshake completes in the backlog, but nobody serves it.
+    let mut c = s.connect();
+    c.stream().set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    let mut byte = [0u8; 1];
+    assert!(c.stream().peek(&mut byte).is_err(), "served past the cap");
+    drop(a);
+    c.stream().set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(c.reply().unwrap().text(), "root");
+    assert_eq!(b.get("/").text(), "root");
+}
+
+#[test]
+fn shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
+    let mut s = TestServer::with(Server::new().grace(Duration::from_secs(5)), || {
+        Router::new()
+            .get("/", |_r: Request| async { "root" })
+            .get("/slow", |_r: Request| async {
+                shardio::time::sleep(Duration::from_millis(400)).await;
+                "slow"
+            })
+    });
+    let mut idle = s.connect();
+    assert_eq!(idle.get("/").text(), "root");
+    let mut busy = s.connect();
+    busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(50));
+    let start = Instant::now();
+    let addr = s.addr;
+    let stopper = std::thread::spawn(move || s.stop());
+    assert!(idle.is_closed(), "idle connection kept open");
+    assert!(start.elapsed() < Duration::from_millis(350), "idle close waited for the slow request");
+    let r = busy.reply().unwrap();
+    assert_eq!(r.text(), "slow");
+    assert_eq!(r.header("connection"), Some("close"));
+    assert!(busy.is_closed());
+    stopper.join().unwrap();
+    assert!(std::net::TcpStream::connect(addr).is_err(), "still accepting");
+    let _ = Client::connect;
+}

@@ -1,0 +1,120 @@
+//! Responses: HEAD, Date, streamed (chunked / close-delimited), files,
+//! status codes without bodies, and fields that could split a response.
+
+mod util;
+
+use bytes::Bytes;
+use shardio_http::{Request, Response, Router};
+use std::io::Write;
+use std::rc::Rc;
+use util::TestServer;
+
+fn server(file: std::path::PathBuf) -> TestServer {
+    TestServer::start(move || {
+        let file = Rc::new(std::fs::File::open(file).unwrap());
+        Router::new()
+            .get("/", |_r: Request| async { "Hello" })
+            .get("/stream", |_r: Request| async {
+                let pieces = (0..3).map(|i| Ok(Bytes::from(format!("piece{i};"))));
+                Response::stream(futures_util::stream::iter(pieces))
+            })
+            .get("/file", move |_r: Request| {
+                let file = file.clone();
+                async move { Response::file(file, 10, 1000) }
+            })
+            .get("/nocontent", |_r: Request| async { Response::new(204) })
+            .get("/split", |_r: Request| async { Response::text("x").with_header("x-a", "b\r\nx-evil: 1") })
+    })
+}
+
+fn fixture() -> (tempfile_path::Guard, std::path::PathBuf) {
+    let path = std::env::temp_dir().join(format!("shardio-http-resp-{}", std::process::id()));
+    let mut f = std::fs::File::create(&path).unwrap();
+    let data: Vec<u8> = (0..4096u32).map(|i| (i % 251) as u8).collect();
+    f.write_all(&data).unwrap();
+    (tempfile_path::Guard(path.clone()), path)
+}
+
+mod tempfile_path {
+    pub struct Guard(pub std::path::PathBuf);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+#[test]
+fn head_has_the_get_head_and_no_body() {
+    let (_g, path) = fixture();
+    let s = server(path);
+    let mut c = s.connect();
+    c.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.reply_to(true).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("5"));
+    // No body bytes: the next response follows at once.
+    assert_eq!(c.get("/").text(), "Hello");
+    c.send("HEAD /file HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.reply_to(true).unwrap().header("content-length"), Some("1000"));
+    assert_eq!(c.get("/").text(), "Hello");
+}
+
+#[test]
+fn date_is_an_imf_fixdate() {
+    let (_g, path) = fixture();
+    let s = server(path);
+    let r = s.connect().get("/");
+    let date = r.header("date").unwrap();
+    assert_eq!(date.len(), 29, "{date}");
+    assert!(date.ends_with(" GMT"));
+    let parsed = httpdate_parse(date);
+    assert!(parsed, "{date}");
+}
+
+fn httpdate_parse(s: &str) -> bool {
+    // "Sun, 06 Nov 1994 08:49:37 GMT"
+    let b = s.as_bytes();
+    b[3] == b',' && b[4] == b' ' && b[7] == b' ' && b[11] == b' ' && b[16] == b' ' && b[19] == b':'
+}
+
+#[test]
+fn streams_are_chunked_for_11_and_close_delimited_for_10() {
+    let (_g, path) = fixture();
+    let s = server(path);
+    let mut c = s.connect();
+    let r = c.get("/stream");
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(r.text(), "piece0;piece1;piece2;");
+    assert_eq!(c.get("/").text(), "Hello", "the connection is reused");
+
+    let mut c = s.connect();
+    c.send("GET /stream HTTP/1.0\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(r.header("transfer-encoding"), None);
+    assert_eq!(r.text(), "piece0;piece1;piece2;");
+}
+
+#[test]
+fn file_ranges_go_out_whole() {
+    let (_g, path) = fixture();
+    let s = server(path);
+    let mut c = s.connect();
+    let r = c.get("/file");
+    let want: Vec<u8> = (10..1010u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(r.body, want);
+    assert_eq!(c.get("/").text(), "Hello");
+}
+
+#[test]
+fn no_content_has_no_length_and_bad_fields_become_500() {
+    let (_g, path) = fixture();
+    let s = server(path);
+    let mut c = s.connect();
+    let r = c.get("/nocontent");
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("content-length"), None);
+    let r = c.get("/split");
+    assert_eq!(r.status, 500);
+    assert_eq!(r.header("x-evil"), None);
+}
