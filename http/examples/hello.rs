@@ -35,20 +35,23 @@ fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
-            args.next()
-                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{arg} needs a value")))
+            args.next().ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("{arg} needs a value"))
+            })
         };
         match arg.as_str() {
             "--addr" => addr = value()?,
             "--shards" => {
-                shards = value()?
-                    .parse()
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--shards: {e}")))?;
+                shards = value()?.parse().map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("--shards: {e}"))
+                })?;
             }
             other => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("unknown argument {other}; usage: hello [--addr HOST:PORT] [--shards N]"),
+                    format!(
+                        "unknown argument {other}; usage: hello [--addr HOST:PORT] [--shards N]"
+                    ),
                 ))
             }
         }

@@ -10,7 +10,9 @@ use util::TestServer;
 fn server() -> TestServer {
     TestServer::start(|| {
         Router::new()
-            .post("/echo", |mut r: Request| async move { r.take_body().collect().await })
+            .post("/echo", |mut r: Request| async move {
+                r.take_body().collect().await
+            })
             .post("/pieces", |mut r: Request| async move {
                 let mut body = r.take_body();
                 let (mut pieces, mut total) = (0, 0);
@@ -31,7 +33,11 @@ fn sized_and_chunked_bodies_echo() {
     c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
     assert_eq!(c.reply().unwrap().text(), "hello");
     c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
-    for piece in ["3\r\nabc\r\n", "4;x=y\r\ndefg\r\n", "0\r\nTrailer: 1\r\n\r\n"] {
+    for piece in [
+        "3\r\nabc\r\n",
+        "4;x=y\r\ndefg\r\n",
+        "0\r\nTrailer: 1\r\n\r\n",
+    ] {
         std::thread::sleep(Duration::from_millis(5));
         c.send(piece);
     }
@@ -55,14 +61,20 @@ fn a_large_body_streams_in_pieces() {
     let s = server();
     let mut c = s.connect();
     let body = vec![b'x'; 1 << 20];
-    c.send(format!("POST /pieces HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", body.len()));
+    c.send(format!(
+        "POST /pieces HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    ));
     c.send(&body);
     let reply = c.reply().unwrap();
     assert_eq!(reply.status, 200);
     let text = reply.text();
     let (pieces, total) = text.split_once(" ").unwrap();
     assert_eq!(total, "1048576");
-    assert!(pieces.parse::<usize>().unwrap() > 1, "one piece per receive, not one copy");
+    assert!(
+        pieces.parse::<usize>().unwrap() > 1,
+        "one piece per receive, not one copy"
+    );
 }
 
 #[test]

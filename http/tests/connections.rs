@@ -17,12 +17,16 @@ fn at_the_cap_new_connections_wait_until_one_closes() {
     assert_eq!(b.get("/").text(), "root");
     // The third handshake completes in the backlog, but nobody serves it.
     let mut c = s.connect();
-    c.stream().set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    c.stream()
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     let mut byte = [0u8; 1];
     assert!(c.stream().peek(&mut byte).is_err(), "served past the cap");
     drop(a);
-    c.stream().set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.stream()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     assert_eq!(c.reply().unwrap().text(), "root");
     assert_eq!(b.get("/").text(), "root");
 }
@@ -46,12 +50,18 @@ fn shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
     let addr = s.addr;
     let stopper = std::thread::spawn(move || s.stop());
     assert!(idle.is_closed(), "idle connection kept open");
-    assert!(start.elapsed() < Duration::from_millis(350), "idle close waited for the slow request");
+    assert!(
+        start.elapsed() < Duration::from_millis(350),
+        "idle close waited for the slow request"
+    );
     let r = busy.reply().unwrap();
     assert_eq!(r.text(), "slow");
     assert_eq!(r.header("connection"), Some("close"));
     assert!(busy.is_closed());
     stopper.join().unwrap();
-    assert!(std::net::TcpStream::connect(addr).is_err(), "still accepting");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "still accepting"
+    );
     let _ = Client::connect;
 }

@@ -12,7 +12,9 @@ fn server() -> TestServer {
     TestServer::start(|| {
         Router::new()
             .get("/", |_r: Request| async { "root" })
-            .get("/n/:n", |r: Request| async move { r.param("n").unwrap_or_default().to_owned() })
+            .get("/n/:n", |r: Request| async move {
+                r.param("n").unwrap_or_default().to_owned()
+            })
     })
 }
 
@@ -49,7 +51,9 @@ fn http10_closes_unless_asked_to_keep_alive() {
 fn pipelined_requests_are_answered_in_order_in_one_send() {
     let s = server();
     let mut c = s.connect();
-    let batch: String = (0..16).map(|i| format!("GET /n/{i} HTTP/1.1\r\nHost: t\r\n\r\n")).collect();
+    let batch: String = (0..16)
+        .map(|i| format!("GET /n/{i} HTTP/1.1\r\nHost: t\r\n\r\n"))
+        .collect();
     c.send(&batch);
     // Give the server time to answer everything, then take what one read
     // returns: one send of all 16 responses arrives together.

@@ -17,7 +17,9 @@ fn server() -> TestServer {
     TestServer::with(Server::new().limits(limits), || {
         Router::new()
             .get("/", |_r: Request| async { "root" })
-            .post("/echo", |mut r: Request| async move { r.take_body().collect().await })
+            .post("/echo", |mut r: Request| async move {
+                r.take_body().collect().await
+            })
     })
 }
 
@@ -34,21 +36,41 @@ fn each_limit_has_its_status() {
     let long_target = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(300));
     assert_eq!(status_and_closed(&s, &long_target), (414, true));
     let many: String = (0..10).map(|i| format!("X-{i}: v\r\n")).collect();
-    assert_eq!(status_and_closed(&s, &format!("GET / HTTP/1.1\r\nHost: t\r\n{many}\r\n")), (431, true));
-    let big_field = format!("GET / HTTP/1.1\r\nHost: t\r\nX: {}\r\n\r\n", "v".repeat(200));
+    assert_eq!(
+        status_and_closed(&s, &format!("GET / HTTP/1.1\r\nHost: t\r\n{many}\r\n")),
+        (431, true)
+    );
+    let big_field = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX: {}\r\n\r\n",
+        "v".repeat(200)
+    );
     assert_eq!(status_and_closed(&s, &big_field), (431, true));
-    let big_head: String = (0..7).map(|i| format!("X-{i}: {}\r\n", "v".repeat(120))).collect();
+    let big_head: String = (0..7)
+        .map(|i| format!("X-{i}: {}\r\n", "v".repeat(120)))
+        .collect();
     let target = "a".repeat(200);
     assert_eq!(
-        status_and_closed(&s, &format!("GET /{target} HTTP/1.1\r\nHost: t\r\n{big_head}\r\n")),
+        status_and_closed(
+            &s,
+            &format!("GET /{target} HTTP/1.1\r\nHost: t\r\n{big_head}\r\n")
+        ),
         (431, true)
     );
     assert_eq!(
-        status_and_closed(&s, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n"),
+        status_and_closed(
+            &s,
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n"
+        ),
         (413, true)
     );
-    assert_eq!(status_and_closed(&s, "GET / HTTP/2.0\r\nHost: t\r\n\r\n"), (505, true));
-    assert_eq!(status_and_closed(&s, "BREW / HTTP/1.1\r\nHost: t\r\n\r\n"), (501, true));
+    assert_eq!(
+        status_and_closed(&s, "GET / HTTP/2.0\r\nHost: t\r\n\r\n"),
+        (505, true)
+    );
+    assert_eq!(
+        status_and_closed(&s, "BREW / HTTP/1.1\r\nHost: t\r\n\r\n"),
+        (501, true)
+    );
 }
 
 #[test]

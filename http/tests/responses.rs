@@ -23,7 +23,9 @@ fn server(file: std::path::PathBuf) -> TestServer {
                 async move { Response::file(file, 10, 1000) }
             })
             .get("/nocontent", |_r: Request| async { Response::new(204) })
-            .get("/split", |_r: Request| async { Response::text("x").with_header("x-a", "b\r\nx-evil: 1") })
+            .get("/split", |_r: Request| async {
+                Response::text("x").with_header("x-a", "b\r\nx-evil: 1")
+            })
     })
 }
 
@@ -56,7 +58,10 @@ fn head_has_the_get_head_and_no_body() {
     // No body bytes: the next response follows at once.
     assert_eq!(c.get("/").text(), "Hello");
     c.send("HEAD /file HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_eq!(c.reply_to(true).unwrap().header("content-length"), Some("1000"));
+    assert_eq!(
+        c.reply_to(true).unwrap().header("content-length"),
+        Some("1000")
+    );
     assert_eq!(c.get("/").text(), "Hello");
 }
 

@@ -19,7 +19,9 @@ fn server() -> TestServer {
     TestServer::with(Server::new().timeouts(timeouts), || {
         Router::new()
             .get("/", |_r: Request| async { "root" })
-            .post("/echo", |mut r: Request| async move { r.take_body().collect().await })
+            .post("/echo", |mut r: Request| async move {
+                r.take_body().collect().await
+            })
             .get("/big", |_r: Request| async {
                 Response::with_body("application/octet-stream", Bytes::from(vec![7u8; 64 << 20]))
             })
@@ -91,5 +93,8 @@ fn a_client_that_stops_reading_is_dropped() {
             Ok(n) => total += n,
         }
     }
-    assert!(total < 64 << 20, "the whole body arrived ({total} bytes): no write deadline");
+    assert!(
+        total < 64 << 20,
+        "the whole body arrived ({total} bytes): no write deadline"
+    );
 }

@@ -1,0 +1,226 @@
+//! The built-in middleware, over real sockets.
+
+mod util;
+
+use shardio_http::middleware::{
+    AccessLog, BodyLimit, Compress, Cors, RateLimit, Recover, RequestId, RequestIds, Timeout,
+};
+use shardio_http::{Request, Response, Router};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use util::TestServer;
+
+#[test]
+fn recover_turns_a_panic_into_500_and_the_connection_survives() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(Recover)
+            .get("/boom", |_r: Request| async {
+                if true {
+                    panic!("handler exploded (expected by the test)");
+                }
+                "never"
+            })
+            .get("/", |_r: Request| async { "fine" })
+    });
+    let mut c = s.connect();
+    assert_eq!(c.get("/boom").status, 500);
+    assert_eq!(c.get("/").text(), "fine");
+}
+
+/// A log sink the test can read from another thread.
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn access_log_writes_buffered_lines() {
+    let sink = Sink::default();
+    let s2 = sink.clone();
+    let s = TestServer::start(move || {
+        Router::new()
+            .middleware(AccessLog::to_writer(s2))
+            .get("/hello", |_r: Request| async { "hi" })
+    });
+    let mut c = s.connect();
+    c.get("/hello?x=1");
+    c.get("/missing");
+    assert!(
+        sink.0.lock().unwrap().is_empty(),
+        "written on the request path"
+    );
+    std::thread::sleep(Duration::from_millis(1300));
+    let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[0].contains("\"GET /hello?x=1 HTTP/1.1\" 200 2 "),
+        "{log}"
+    );
+    assert!(lines[1].contains("\"GET /missing HTTP/1.1\" 404 "), "{log}");
+}
+
+#[test]
+fn cors_preflight_and_simple_requests() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(Cors::origins(["https://app.example"]).max_age(60))
+            .get("/", |_r: Request| async { "x" })
+    });
+    let mut c = s.connect();
+    c.send("OPTIONS / HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: x-a\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(r.header("access-control-allow-headers"), Some("x-a"));
+    assert_eq!(r.header("access-control-max-age"), Some("60"));
+    c.send("GET / HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(r.header("vary"), Some("Origin"));
+    c.send("GET / HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn compression_of_eligible_responses_only() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(Compress::new())
+            .get("/big", |_r: Request| async {
+                "hello compression ".repeat(200)
+            })
+            .get("/tiny", |_r: Request| async { "tiny" })
+            .get("/png", |_r: Request| async {
+                Response::with_body("image/png", vec![0u8; 4096])
+            })
+            .get("/encoded", |_r: Request| async {
+                Response::text("x".repeat(4096)).with_header("content-encoding", "br")
+            })
+    });
+    let mut c = s.connect();
+    c.send("GET /big HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip;q=0.8, deflate\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(r.header("content-encoding"), Some("deflate"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    let mut plain = String::new();
+    flate2::read::ZlibDecoder::new(&r.body[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    assert_eq!(plain, "hello compression ".repeat(200));
+    c.send("GET /big HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(&r.body[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    assert_eq!(plain.len(), 18 * 200);
+    for path in ["/tiny", "/png", "/encoded"] {
+        c.send(format!(
+            "GET {path} HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n"
+        ));
+        let r = c.reply().unwrap();
+        assert_ne!(r.header("content-encoding"), Some("gzip"), "{path}");
+    }
+    let r = c.get("/big");
+    assert_eq!(
+        r.header("content-encoding"),
+        None,
+        "no Accept-Encoding, no compression"
+    );
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+}
+
+#[test]
+fn timeout_answers_503() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(Timeout(Duration::from_millis(100)))
+            .get("/slow", |_r: Request| async {
+                shardio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            })
+    });
+    let mut c = s.connect();
+    let r = c.get("/slow");
+    assert_eq!(r.status, 503);
+}
+
+#[test]
+fn rate_limit_answers_429_with_retry_after() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(RateLimit::new(1.0, 3))
+            .get("/", |_r: Request| async { "ok" })
+    });
+    let mut c = s.connect();
+    for _ in 0..3 {
+        assert_eq!(c.get("/").status, 200);
+    }
+    let r = c.get("/");
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("1"));
+}
+
+#[test]
+fn body_limit_answers_413() {
+    let s = TestServer::start(|| {
+        Router::new().group("/small", |g| {
+            g.middleware(BodyLimit(8))
+                .post("/", |mut r: Request| async move {
+                    r.take_body().collect().await
+                })
+        })
+    });
+    let mut c = s.connect();
+    c.send("POST /small/ HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\n123456789");
+    assert_eq!(c.reply().unwrap().status, 413);
+    let mut c = s.connect();
+    c.send("POST /small/ HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n123456789\r\n0\r\n\r\n");
+    assert_eq!(c.reply().unwrap().status, 413);
+    let mut c = s.connect();
+    c.send("POST /small/ HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+    assert_eq!(c.reply().unwrap().text(), "abc");
+}
+
+#[test]
+fn request_ids_are_kept_or_made() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(RequestIds::new())
+            .get("/", |r: Request| async move {
+                r.extensions().get::<RequestId>().unwrap().0.clone()
+            })
+    });
+    let mut c = s.connect();
+    c.send("GET / HTTP/1.1\r\nHost: t\r\nX-Request-Id: abc-123\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(
+        (r.text().as_str(), r.header("x-request-id")),
+        ("abc-123", Some("abc-123"))
+    );
+    let a = c.get("/");
+    let b = c.get("/");
+    assert_ne!(a.text(), b.text());
+    assert_eq!(a.header("x-request-id"), Some(a.text().as_str()));
+    c.send("GET / HTTP/1.1\r\nHost: t\r\nX-Request-Id: bad id!\r\n\r\n");
+    assert_ne!(c.reply().unwrap().text(), "bad id!");
+}
