@@ -35,6 +35,11 @@ impl Flags {
         )
     }
 
+    /// Whether the switch `name` (a flag without a value) is given.
+    pub fn has(&self, name: &str) -> bool {
+        self.args.iter().any(|a| a == name)
+    }
+
     /// The value after `name` parsed as `T`, or `default` if not given.
     pub fn parse<T: FromStr>(&self, name: &str, default: T) -> T {
         match self.value(name) {

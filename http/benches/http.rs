@@ -1,1 +1,85 @@
-fn main() {}
+//! Criterion benches for the HTTP layer without I/O:
+//!
+//! * `plaintext`: parse a request head, route it, run the handler, encode
+//!   the response — everything the server does per request but the socket.
+//! * `router`: lookup alone, among 10 and 1,000 routes.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use futures_util::task::noop_waker_ref;
+use shardio_http::{Request, Response, Router};
+use std::future::Future;
+use std::task::{Context, Poll};
+
+const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n";
+
+/// Runs a future that is ready at once (the handlers here never wait).
+fn now<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    match fut.as_mut().poll(&mut Context::from_waker(noop_waker_ref())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("the handler waited"),
+    }
+}
+
+fn hello_router() -> Router {
+    Router::new()
+        .get("/", |_r: Request| async { Response::text("Hello, World!") })
+        .get("/json", |_r: Request| async { Response::json(r#"{"message":"Hello, World!"}"#) })
+        .get("/user/:id", |r: Request| async move { r.param("id").unwrap_or_default().to_owned() })
+}
+
+fn plaintext(c: &mut Criterion) {
+    let router = hello_router();
+    let mut out = Vec::with_capacity(4096);
+    c.bench_function("plaintext: parse + route + respond", |b| {
+        b.iter(|| {
+            out.clear();
+            let req = Request::parse(black_box(REQUEST)).unwrap();
+            let res = now(router.call(req));
+            shardio_http::encode_response(res, false, 1, &mut out);
+            black_box(out.len())
+        })
+    });
+}
+
+/// `n` routes shaped like a real API: static resources, ids, nesting.
+fn router_with(n: usize) -> (Router, Vec<String>) {
+    let mut router = Router::new();
+    let mut paths = Vec::new();
+    for i in 0..n {
+        let pattern = match i % 4 {
+            0 => format!("/api/v1/resource{i}"),
+            1 => format!("/api/v1/resource{i}/:id"),
+            2 => format!("/api/v1/resource{i}/:id/items"),
+            _ => format!("/static{i}/*path"),
+        };
+        let path = pattern.replace(":id", "12345").replace("*path", "css/site.css");
+        router = router.get(&pattern, |_r: Request| async { "" });
+        paths.push(path);
+    }
+    (router, paths)
+}
+
+fn router_lookup(c: &mut Criterion) {
+    for n in [10, 1000] {
+        let (router, paths) = router_with(n);
+        let requests: Vec<Vec<u8>> = paths
+            .iter()
+            .map(|p| format!("GET {p} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes())
+            .collect();
+        let mut i = 0;
+        c.bench_function(&format!("router: route + handler, {n} routes"), |b| {
+            b.iter_batched(
+                || {
+                    i = (i + 1) % requests.len();
+                    Request::parse(&requests[i]).unwrap()
+                },
+                |req| black_box(now(router.call(req)).status()),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
+}
+
+criterion_group!(benches, plaintext, router_lookup);
+criterion_main!(benches);

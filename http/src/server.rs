@@ -235,7 +235,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn new(limits: Limits, timeouts: Timeouts, ring: BufRing) -> Shared {
+    pub(crate) fn new(limits: Limits, timeouts: Timeouts, ring: BufRing) -> Shared {
         let output = Pool::builder(|| Vec::with_capacity(4096))
             .capacity(OUTPUT_POOL)
             .reset(|v: &mut Vec<u8>| {

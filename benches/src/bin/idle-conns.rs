@@ -18,11 +18,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 const REQUEST: &[u8] = &[b'x'; 64];
+/// With `--http`: one request to an HTTP hello server, whose answer ends
+/// with this body.
+const HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: idle\r\n\r\n";
+const HTTP_BODY_END: &[u8] = b"Hello, World!";
 
 fn usage() -> ! {
     eprintln!(
         "usage: idle-conns server --mode owned|multishot [--addr IP:PORT]\n       \
-         idle-conns client [--addr IP:PORT] [--conns N]"
+         idle-conns client [--addr IP:PORT] [--conns N] [--http]"
     );
     std::process::exit(2)
 }
@@ -38,7 +42,7 @@ fn main() {
         },
         Some("client") => {
             let conns = flags.parse("--conns", 10_000);
-            client(addr, conns)
+            client(addr, conns, flags.has("--http"))
         }
         _ => usage(),
     };
@@ -101,7 +105,7 @@ async fn echo_multishot(stream: TcpStream) {
     }
 }
 
-fn client(addr: SocketAddr, conns: usize) -> std::io::Result<()> {
+fn client(addr: SocketAddr, conns: usize, http: bool) -> std::io::Result<()> {
     shardio::block_on(async move {
         let mut held = Vec::with_capacity(conns);
         // Connect in waves so the listen backlog never overflows.
@@ -111,10 +115,18 @@ fn client(addr: SocketAddr, conns: usize) -> std::io::Result<()> {
                 .map(|_| {
                     shardio::spawn(async move {
                         let stream = TcpStream::connect_addr(addr).await?;
-                        let (r, _) = stream.write_all(REQUEST).await;
+                        let request = if http { HTTP_REQUEST } else { REQUEST };
+                        let (r, _) = stream.write_all(request).await;
                         r?;
-                        let mut got = Vec::with_capacity(REQUEST.len());
-                        while got.len() < REQUEST.len() {
+                        let mut got = Vec::with_capacity(256);
+                        let done = |got: &[u8]| {
+                            if http {
+                                got.ends_with(HTTP_BODY_END)
+                            } else {
+                                got.len() >= REQUEST.len()
+                            }
+                        };
+                        while !done(&got) {
                             let filled = got.len();
                             let (n, b) = stream.read(got.slice(filled..)).await;
                             got = b.into_inner();

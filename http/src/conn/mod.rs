@@ -228,3 +228,4 @@ impl Conn {
         self.write_response(res, is_head, keep, minor).await
     }
 }
+

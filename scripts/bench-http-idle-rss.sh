@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Server memory (RSS) per idle keep-alive HTTP connection: CONNS clients
+# each make one `GET /` to the hello example, then hold the connection
+# open. Same for the tokio + hyper peer. Server on core 0, client on core 1.
+# Usage: scripts/bench-http-idle-rss.sh [CONNS]     (default 10000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+conns="${1:-10000}"
+ulimit -n "$(ulimit -Hn)"
+command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
+cargo build --release -q -p shardio-http --example hello
+cargo build --release -q -p shardio-benches --bin idle-conns
+(cd benches/peers/hyper-hello && CARGO_TARGET_DIR="$PWD/../../../target/peers" cargo build --release -q)
+out=target/bench-http-idle-rss
+mkdir -p "$out"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+wait_for_line() { # FILE PATTERN SECONDS
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "timed out waiting for '$2' in $1" >&2
+    cat "$1" >&2
+    return 1
+}
+
+printf '| server | RSS before (KiB) | RSS with %s idle conns (KiB) | bytes per connection |\n|---|---|---|---|\n' "$conns" \
+    > "$out/results.md"
+port=9500
+for server in shardio hyper; do
+    port=$((port + 1))
+    case "$server" in
+    shardio) taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" > "$out/server-$server.log" 2>&1 & ;;
+    hyper) taskset -c 0 target/peers/release/hyper-hello "127.0.0.1:$port" > "$out/server-$server.log" 2>&1 & ;;
+    esac
+    server_pid=$!
+    pids+=("$server_pid")
+    wait_for_line "$out/server-$server.log" listening 10
+    # Warm the server up (first requests allocate its shard-wide buffers).
+    taskset -c 1 target/release/idle-conns client --http --addr "127.0.0.1:$port" --conns 64 \
+        > "$out/warm-$server.log" 2>&1 &
+    warm=$!
+    wait_for_line "$out/warm-$server.log" ready 30
+    kill "$warm"; wait "$warm" 2>/dev/null || true
+    sleep 0.5
+    before=$(rss_kib "$server_pid")
+    taskset -c 1 target/release/idle-conns client --http --addr "127.0.0.1:$port" --conns "$conns" \
+        > "$out/client-$server.log" 2>&1 &
+    client=$!
+    pids+=("$client")
+    wait_for_line "$out/client-$server.log" ready 90
+    sleep 1
+    after=$(rss_kib "$server_pid")
+    per=$(( (after - before) * 1024 / conns ))
+    printf '| %s | %s | %s | %s |\n' "$server" "$before" "$after" "$per" >> "$out/results.md"
+    kill "$client" "$server_pid" 2>/dev/null || true
+    wait "$client" "$server_pid" 2>/dev/null || true
+done
+cat "$out/results.md"
+echo "results: $(pwd)/$out/results.md"
