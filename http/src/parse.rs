@@ -187,15 +187,17 @@ fn split_target(target: &str, method: Method) -> Result<(&str, Option<&str>), Re
     let path = if target.starts_with('/') {
         target
     } else if target == "*" && method == Method::Options {
-        return Ok(("*", None));
+        return Ok((target, None));
     } else if let Some(rest) = target
         .strip_prefix("http://")
         .or_else(|| target.strip_prefix("https://"))
     {
         // absolute-form: the path starts after the authority.
-        match rest.find('/') {
+        // An empty path stands for "/" (RFC 9112 §3.2.2); the span stays
+        // inside the buffer and `Request::path` reads it as "/".
+        match rest.find(['/', '?']) {
             Some(i) => &rest[i..],
-            None => return Ok(("/", None)),
+            None => &rest[rest.len()..],
         }
     } else {
         return Err(reject(400, "malformed request target"));
@@ -427,6 +429,7 @@ mod tests {
             ("GET nope HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             ("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 200),
             ("GET http://a/b?c HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            ("POST https://0).0Sa HTTP/1.0\n\n", 200),
         ];
         for (req, want) in cases {
             assert_eq!(status(req), want, "{req:?}");

@@ -149,7 +149,11 @@ impl Request {
     /// The path of the request target, without the query, as sent (not
     /// percent-decoded). `*` for `OPTIONS *`.
     pub fn path(&self) -> &str {
-        self.str_at(self.path)
+        match self.str_at(self.path) {
+            // An absolute-form target without a path (`http://host`).
+            "" => "/",
+            path => path,
+        }
     }
 
     /// The query string after `?`, as sent.

@@ -188,3 +188,13 @@ fn many_random_routes_each_find_themselves() {
         assert_eq!(get(&r, &format!("{p}z/zz")).0, 404, "{p}z/zz");
     }
 }
+
+#[test]
+fn absolute_form_targets_route_by_their_path() {
+    let r = Router::new().get("/", echo_route("root")).get("/b", echo_route("b"));
+    assert_eq!(get(&r, "http://host").1, "root");
+    assert_eq!(get(&r, "http://host?x=1").1, "root");
+    assert_eq!(get(&r, "http://host/b?x=1").1, "b");
+    let req = Request::parse(b"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    assert_eq!(req.path(), "*");
+}
