@@ -1,3 +1,4 @@
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 //! Criterion benches for the HTTP layer without I/O:
 //!
 //! * `plaintext`: parse a request head, route it, run the handler, encode
@@ -10,12 +11,16 @@ use shardio_http::{Request, Response, Router};
 use std::future::Future;
 use std::task::{Context, Poll};
 
-const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n";
+const REQUEST: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n";
 
 /// Runs a future that is ready at once (the handlers here never wait).
 fn now<F: Future>(fut: F) -> F::Output {
     let mut fut = std::pin::pin!(fut);
-    match fut.as_mut().poll(&mut Context::from_waker(noop_waker_ref())) {
+    match fut
+        .as_mut()
+        .poll(&mut Context::from_waker(noop_waker_ref()))
+    {
         Poll::Ready(v) => v,
         Poll::Pending => panic!("the handler waited"),
     }
@@ -24,8 +29,12 @@ fn now<F: Future>(fut: F) -> F::Output {
 fn hello_router() -> Router {
     Router::new()
         .get("/", |_r: Request| async { Response::text("Hello, World!") })
-        .get("/json", |_r: Request| async { Response::json(r#"{"message":"Hello, World!"}"#) })
-        .get("/user/:id", |r: Request| async move { r.param("id").unwrap_or_default().to_owned() })
+        .get("/json", |_r: Request| async {
+            Response::json(r#"{"message":"Hello, World!"}"#)
+        })
+        .get("/user/:id", |r: Request| async move {
+            r.param("id").unwrap_or_default().to_owned()
+        })
 }
 
 fn plaintext(c: &mut Criterion) {
@@ -53,7 +62,9 @@ fn router_with(n: usize) -> (Router, Vec<String>) {
             2 => format!("/api/v1/resource{i}/:id/items"),
             _ => format!("/static{i}/*path"),
         };
-        let path = pattern.replace(":id", "12345").replace("*path", "css/site.css");
+        let path = pattern
+            .replace(":id", "12345")
+            .replace("*path", "css/site.css");
         router = router.get(&pattern, |_r: Request| async { "" });
         paths.push(path);
     }

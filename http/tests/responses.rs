@@ -30,7 +30,10 @@ fn server(file: std::path::PathBuf) -> TestServer {
 }
 
 fn fixture() -> (tempfile_path::Guard, std::path::PathBuf) {
-    let path = std::env::temp_dir().join(format!("shardio-http-resp-{}", std::process::id()));
+    // Tests run in parallel: each gets its own file.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("shardio-http-resp-{}-{n}", std::process::id()));
     let mut f = std::fs::File::create(&path).unwrap();
     let data: Vec<u8> = (0..4096u32).map(|i| (i % 251) as u8).collect();
     f.write_all(&data).unwrap();
@@ -38,7 +41,7 @@ fn fixture() -> (tempfile_path::Guard, std::path::PathBuf) {
 }
 
 mod tempfile_path {
-    pub struct Guard(pub std::path::PathBuf);
+    pub(crate) struct Guard(pub(crate) std::path::PathBuf);
     impl Drop for Guard {
         fn drop(&mut self) {
             let _ = std::fs::remove_file(&self.0);

@@ -191,7 +191,9 @@ fn many_random_routes_each_find_themselves() {
 
 #[test]
 fn absolute_form_targets_route_by_their_path() {
-    let r = Router::new().get("/", echo_route("root")).get("/b", echo_route("b"));
+    let r = Router::new()
+        .get("/", echo_route("root"))
+        .get("/b", echo_route("b"));
     assert_eq!(get(&r, "http://host").1, "root");
     assert_eq!(get(&r, "http://host?x=1").1, "root");
     assert_eq!(get(&r, "http://host/b?x=1").1, "b");

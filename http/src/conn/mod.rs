@@ -228,4 +228,3 @@ impl Conn {
         self.write_response(res, is_head, keep, minor).await
     }
 }
-
