@@ -13,22 +13,7 @@ cargo build --release -q -p shardio-benches --bin idle-conns
 (cd benches/peers/hyper-hello && CARGO_TARGET_DIR="$PWD/../../../target/peers" cargo build --release -q)
 out=target/bench-http-idle-rss
 mkdir -p "$out"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-
-wait_for_line() { # FILE PATTERN SECONDS
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "timed out waiting for '$2' in $1" >&2
-    cat "$1" >&2
-    return 1
-}
+source scripts/lib.sh
 
 printf '| server | RSS before (KiB) | RSS with %s idle conns (KiB) | bytes per connection |\n|---|---|---|---|\n' "$conns" \
     > "$out/results.md"

@@ -26,11 +26,7 @@ end
 request = function() return req end
 LUA
 : > "$out/raw.tsv"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+source scripts/lib.sh
 
 start_server() { # NAME PORT -> sets $server_pid
     case "$1" in
@@ -39,11 +35,7 @@ start_server() { # NAME PORT -> sets $server_pid
     esac
     server_pid=$!
     pids+=("$server_pid")
-    for _ in $(seq 50); do
-        grep -q listening "$out/$1.log" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "$1 did not start" >&2; cat "$out/$1.log" >&2; exit 1
+    wait_for_line "$out/$1.log" listening 5
 }
 
 port=9300

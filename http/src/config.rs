@@ -43,8 +43,10 @@ impl Default for Limits {
 /// Per-connection deadlines, kept on the shard's timer wheel.
 #[derive(Clone, Debug)]
 pub struct Timeouts {
-    /// From a request's first byte to the end of its head, however the
-    /// bytes trickle in → `408` and close.
+    /// From when the server first finds a request head incomplete (right
+    /// after its first bytes arrive, unless earlier pipelined requests kept
+    /// it busy) to the end of the head, however the bytes trickle in →
+    /// `408` and close.
     pub header: Duration,
     /// Longest wait for the next piece of a request body → the body read
     /// fails (`408` if the handler returns the error) and the connection

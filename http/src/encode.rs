@@ -1,6 +1,7 @@
 //! Writing response heads and chunked framing into the output buffer.
 
 use crate::response::HeaderText;
+use std::io::Write;
 
 /// How the body after a head is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,7 +91,8 @@ pub(crate) fn chunk(out: &mut Vec<u8>, data: &[u8]) {
     if data.is_empty() {
         return; // a zero-size chunk would end the body
     }
-    out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{:x}\r\n", data.len());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
 }
@@ -108,6 +110,18 @@ mod tests {
         assert!(!headers_valid(&[("x-a".into(), "b\r\nx: y".into())]));
         assert!(!headers_valid(&[("x a".into(), "b".into())]));
         assert!(!headers_valid(&[("".into(), "b".into())]));
+    }
+
+    #[test]
+    fn frames_chunks() {
+        let mut out = Vec::new();
+        chunk(&mut out, &[b'a'; 26]);
+        chunk(&mut out, b"");
+        out.extend_from_slice(LAST_CHUNK);
+        assert_eq!(
+            out,
+            [&b"1a\r\n"[..], &[b'a'; 26], b"\r\n0\r\n\r\n"].concat()
+        );
     }
 
     #[test]

@@ -197,10 +197,9 @@ impl Server {
                         crate::conn::serve(stream, peer, conn_shared, router).await;
                     }));
                 }
-                Some(Err(e)) => {
+                Some(Err(_)) => {
                     // EMFILE, ENFILE, ENOBUFS, ECONNABORTED: the listener
                     // stays usable; pause so a loop of failures does not spin.
-                    let _ = e;
                     shardio::time::sleep(Duration::from_millis(10)).await;
                 }
             }

@@ -4,7 +4,7 @@ mod util;
 
 use shardio_http::{Request, Router, Server};
 use std::time::{Duration, Instant};
-use util::{Client, TestServer};
+use util::TestServer;
 
 #[test]
 fn at_the_cap_new_connections_wait_until_one_closes() {
@@ -63,5 +63,4 @@ fn shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
         std::net::TcpStream::connect(addr).is_err(),
         "still accepting"
     );
-    let _ = Client::connect;
 }

@@ -80,6 +80,17 @@ fn date_is_an_imf_fixdate() {
     assert!(parsed, "{date}");
 }
 
+#[test]
+fn date_is_refreshed_every_second() {
+    let (_g, path) = fixture();
+    let s = server(path);
+    let mut c = s.connect();
+    let first = c.get("/").header("date").unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let later = c.get("/").header("date").unwrap().to_owned();
+    assert_ne!(first, later, "the cached Date was not refreshed");
+}
+
 fn httpdate_parse(s: &str) -> bool {
     // "Sun, 06 Nov 1994 08:49:37 GMT"
     let b = s.as_bytes();

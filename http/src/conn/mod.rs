@@ -132,7 +132,10 @@ enum After {
 impl Conn {
     /// Parses and answers requests while input lasts.
     async fn process(self: &Rc<Self>, router: &Router) -> After {
-        let mut deadline = Instant::now() + self.shared.timeouts.header;
+        // Set when a head is first found incomplete, and kept until it is
+        // complete however its bytes trickle in: a complete head (the usual
+        // case) costs no clock read.
+        let mut deadline: Option<Instant> = None;
         loop {
             let parsed = {
                 let input = self.input.borrow();
@@ -159,7 +162,7 @@ impl Conn {
                         self.flush().await;
                         return After::Close;
                     }
-                    deadline = Instant::now() + self.shared.timeouts.header;
+                    deadline = None;
                 }
                 Some((Parsed::Partial, _)) => {
                     // Answers to the requests before this one go out now;
@@ -167,7 +170,9 @@ impl Conn {
                     if !self.flush().await {
                         return After::Close;
                     }
-                    match self.read_more(deadline).await {
+                    let by = *deadline
+                        .get_or_insert_with(|| Instant::now() + self.shared.timeouts.header);
+                    match self.read_more(by).await {
                         Ok(true) => {}
                         Ok(false) => return After::Close,
                         Err(()) => {
