@@ -65,9 +65,11 @@ mod config;
 mod conn;
 mod date;
 mod encode;
+mod files;
 mod handler;
 mod method;
 pub mod middleware;
+mod negotiate;
 mod parse;
 mod request;
 mod response;
@@ -78,10 +80,11 @@ mod storage;
 
 pub use body::{Body, BodyError};
 pub use config::{Limits, Timeouts, MAX_HEADERS_CAP};
+pub use files::StaticFiles;
 pub use handler::Handler;
 pub use method::Method;
 pub use request::{Extensions, ParseError, Request};
-pub use response::{HeaderText, IntoResponse, Response, ResponseBody};
+pub use response::{FilePart, FileParts, HeaderText, IntoResponse, Response, ResponseBody};
 pub use router::{Group, Router};
 pub use server::Server;
 pub use status::reason;
@@ -93,11 +96,7 @@ pub use storage::Chunk;
 pub fn encode_response(res: Response, is_head: bool, minor: u8, out: &mut Vec<u8>) {
     let (status, headers, body, close) = res.into_parts();
     let with_body = status::has_body(status);
-    let len = match &body {
-        ResponseBody::Bytes(b) => b.len() as u64,
-        ResponseBody::File { len, .. } => *len,
-        ResponseBody::Empty | ResponseBody::Stream(_) => 0,
-    };
+    let len = body.len().unwrap_or(0);
     let length = if with_body {
         encode::Length::Known(len)
     } else {

@@ -50,6 +50,65 @@ pub enum ResponseBody {
         /// How many bytes.
         len: u64,
     },
+    /// Several ranges of one file, each after a head of its own, then a
+    /// tail: a `multipart/byteranges` body. Sent with `Content-Length`,
+    /// each range through the zero-copy path.
+    FileParts(FileParts),
+}
+
+/// Ranges of one file interleaved with small heads, as one body
+/// ([`ResponseBody::FileParts`]).
+#[derive(Clone, Debug)]
+pub struct FileParts {
+    /// The open file.
+    pub file: Rc<File>,
+    /// Each part: the bytes that go before it, then its range.
+    pub parts: Vec<FilePart>,
+    /// The bytes after the last part.
+    pub tail: Bytes,
+}
+
+/// One part of [`FileParts`].
+#[derive(Clone, Debug)]
+pub struct FilePart {
+    /// Sent before the range.
+    pub head: Bytes,
+    /// The range's first byte.
+    pub offset: u64,
+    /// The range's length.
+    pub len: u64,
+}
+
+impl FileParts {
+    /// The body's whole length: every head, range and the tail.
+    pub fn len(&self) -> u64 {
+        let parts: u64 = self.parts.iter().map(|p| p.head.len() as u64 + p.len).sum();
+        parts + self.tail.len() as u64
+    }
+
+    /// Whether the body has no bytes at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl ResponseBody {
+    /// The body's length, when it is known before it is sent (everything
+    /// but a stream).
+    pub fn len(&self) -> Option<u64> {
+        match self {
+            ResponseBody::Empty => Some(0),
+            ResponseBody::Bytes(b) => Some(b.len() as u64),
+            ResponseBody::File { len, .. } => Some(*len),
+            ResponseBody::FileParts(p) => Some(p.len()),
+            ResponseBody::Stream(_) => None,
+        }
+    }
+
+    /// Whether the body is known to be empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
 }
 
 impl fmt::Debug for ResponseBody {
@@ -59,6 +118,7 @@ impl fmt::Debug for ResponseBody {
             ResponseBody::Bytes(b) => write!(f, "Bytes({})", b.len()),
             ResponseBody::Stream(_) => f.write_str("Stream"),
             ResponseBody::File { offset, len, .. } => write!(f, "File({offset}+{len})"),
+            ResponseBody::FileParts(p) => write!(f, "FileParts({} parts)", p.parts.len()),
         }
     }
 }

@@ -24,6 +24,7 @@
 
 mod body;
 mod io;
+mod progress;
 mod respond;
 
 use crate::body::chunked::Decoder;

@@ -1,12 +1,14 @@
 //! Writing a handler's response: the head and a sized body into the output
 //! buffer; streamed and file bodies straight to the socket after it.
 
-use super::{Conn, FLUSH_AT};
+use super::{progress, Conn, FLUSH_AT};
 use crate::encode::{self, Length};
 use crate::response::{Response, ResponseBody};
 use crate::status::has_body;
 use futures_util::StreamExt;
 use shardio_zerocopy::{send_with_head, FileRange, Strategy};
+use std::fs::File;
+use std::rc::Rc;
 
 /// Bodies at least this large are sent from their own buffer rather than
 /// copied into the output buffer.
@@ -68,17 +70,22 @@ impl Conn {
             ResponseBody::File { file, offset, len } => {
                 encode::head(&mut self.out(), status, &headers, sized(len), keep, minor);
                 if with_body && !is_head && len > 0 {
-                    let Some(head) = self.out.borrow_mut().take() else {
-                        return false;
-                    };
-                    let range = FileRange::shared(&file, offset, len);
-                    let (res, mut head) =
-                        send_with_head(&self.stream, head, range, Strategy::Auto).await;
-                    head.clear();
-                    *self.out.borrow_mut() = Some(head);
                     // A body cut short leaves the client expecting bytes
                     // that will never come: only closing tells it.
-                    return res.is_ok() && keep;
+                    return self.send_file_range(&file, offset, len).await && keep;
+                }
+            }
+            ResponseBody::FileParts(parts) => {
+                let total = parts.len();
+                encode::head(&mut self.out(), status, &headers, sized(total), keep, minor);
+                if with_body && !is_head {
+                    for part in &parts.parts {
+                        self.out().extend_from_slice(&part.head);
+                        if part.len > 0 && !self.send_file_range(&parts.file, part.offset, part.len).await {
+                            return false;
+                        }
+                    }
+                    self.out().extend_from_slice(&parts.tail);
                 }
             }
             ResponseBody::Stream(mut stream) => {
@@ -125,5 +132,26 @@ impl Conn {
             return false;
         }
         keep
+    }
+
+    /// Sends what the output buffer holds, then `len` bytes of `file` from
+    /// `offset`, through the zero-copy path, giving up when the client
+    /// acknowledges nothing for a write timeout. `false`: the body was cut
+    /// short and the connection must close.
+    async fn send_file_range(&self, file: &Rc<File>, offset: u64, len: u64) -> bool {
+        let Some(head) = self.out.borrow_mut().take() else {
+            return false;
+        };
+        let range = FileRange::shared(file, offset, len);
+        let send = send_with_head(&self.stream, head, range, Strategy::Auto);
+        match progress::unless_stalled(&self.stream, self.shared.timeouts.write, send).await {
+            Some((res, mut head)) => {
+                head.clear();
+                *self.out.borrow_mut() = Some(head);
+                res.is_ok()
+            }
+            // The transfer was cancelled; the buffer went with it.
+            None => false,
+        }
     }
 }

@@ -1,4 +1,5 @@
 use super::{Middleware, Next};
+use crate::negotiate::coding_q;
 use crate::request::Request;
 use crate::response::{Response, ResponseBody};
 use bytes::Bytes;
@@ -75,40 +76,16 @@ impl Compress {
     }
 }
 
-/// Picks a coding from an `Accept-Encoding` value (RFC 9110 §12.5.3).
+/// Picks a coding from an `Accept-Encoding` value (RFC 9110 §12.5.3):
+/// the higher q-value, gzip on a tie, none at q=0.
 fn choose(accept: &str) -> Option<Coding> {
-    let mut best: Option<(Coding, f32)> = None;
-    let mut star = None;
-    let (mut gzip_q, mut deflate_q) = (None, None);
-    for item in accept.split(',') {
-        let mut parts = item.split(';');
-        let name = parts.next().unwrap_or_default().trim();
-        let q = parts
-            .find_map(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|v| v.trim().parse::<f32>().ok())
-            })
-            .unwrap_or(1.0);
-        if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
-            gzip_q = Some(q);
-        } else if name.eq_ignore_ascii_case("deflate") {
-            deflate_q = Some(q);
-        } else if name == "*" {
-            star = Some(q);
-        }
+    let gzip = coding_q(accept, &["gzip", "x-gzip"]);
+    let deflate = coding_q(accept, &["deflate"]);
+    match (gzip, deflate) {
+        (g, d) if g > 0.0 && g >= d => Some(Coding::Gzip),
+        (_, d) if d > 0.0 => Some(Coding::Deflate),
+        _ => None,
     }
-    for (coding, q) in [
-        (Coding::Gzip, gzip_q.or(star)),
-        (Coding::Deflate, deflate_q.or(star)),
-    ] {
-        if let Some(q) = q.filter(|&q| q > 0.0) {
-            if best.is_none_or(|(_, b)| q > b) {
-                best = Some((coding, q));
-            }
-        }
-    }
-    best.map(|(c, _)| c)
 }
 
 fn is_compressible(content_type: &str) -> bool {

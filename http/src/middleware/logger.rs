@@ -1,6 +1,6 @@
 use super::{Middleware, Next};
 use crate::request::Request;
-use crate::response::{Response, ResponseBody};
+use crate::response::Response;
 use futures_util::future::LocalBoxFuture;
 use std::cell::RefCell;
 use std::fmt;
@@ -118,12 +118,7 @@ impl Middleware for AccessLog {
         let _ = write!(head, " HTTP/1.{}\"", req.minor_version());
         Box::pin(async move {
             let res = next.run(req).await;
-            let size = match res.body() {
-                ResponseBody::Empty => Some(0),
-                ResponseBody::Bytes(b) => Some(b.len() as u64),
-                ResponseBody::File { len, .. } => Some(*len),
-                ResponseBody::Stream(_) => None,
-            };
+            let size = res.body().len();
             let mut buf = self.inner.buf.borrow_mut();
             buf.extend_from_slice(&head);
             let _ = match size {

@@ -1,0 +1,79 @@
+//! The write deadline for file bodies: a transfer through the zero-copy path
+//! is given up when the client acknowledges no new byte for a whole write
+//! timeout, however long the body is.
+
+use futures_util::future::{select, Either};
+use shardio::net::TcpStream;
+use std::future::Future;
+use std::os::fd::AsRawFd;
+use std::pin::pin;
+use std::time::Duration;
+
+/// `struct tcp_info` as far as `tcpi_bytes_acked` (Linux 4.1), which the
+/// `libc` definition stops short of. The kernel only ever appends fields.
+#[repr(C)]
+struct TcpInfo {
+    base: libc::tcp_info,
+    pacing_rate: u64,
+    max_pacing_rate: u64,
+    bytes_acked: u64,
+}
+
+/// Bytes of the stream the peer has acknowledged so far, or `None` where
+/// the kernel does not report it.
+fn bytes_acked(stream: &TcpStream) -> Option<u64> {
+    // SAFETY: `TcpInfo` is plain integers, for which all zeroes is valid.
+    let mut info: TcpInfo = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<TcpInfo>() as libc::socklen_t;
+    // SAFETY: `info` and `len` are live locals and `len` is `info`'s size;
+    // the stream keeps the socket open while it is borrowed.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&raw mut info).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0 && len as usize >= std::mem::size_of::<TcpInfo>()).then_some(info.bytes_acked)
+}
+
+/// Runs `send` until it finishes, or until `stall` passes with no byte
+/// acknowledged by the client: then `send` is dropped (which cancels its
+/// ops safely) and the result is `None`. On a kernel that does not report
+/// acknowledged bytes there is no deadline.
+pub(super) async fn unless_stalled<F: Future>(
+    stream: &TcpStream,
+    stall: Duration,
+    send: F,
+) -> Option<F::Output> {
+    let watchdog = async {
+        let mut last = bytes_acked(stream)?;
+        loop {
+            shardio::time::sleep(stall).await;
+            let now = bytes_acked(stream)?;
+            if now == last {
+                return Some(());
+            }
+            last = now;
+        }
+    };
+    let watchdog = async {
+        if watchdog.await.is_none() {
+            std::future::pending::<()>().await;
+        }
+    };
+    match select(pin!(send), pin!(watchdog)).await {
+        Either::Left((out, _)) => Some(out),
+        Either::Right(((), _)) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tcp_info_reaches_bytes_acked_at_its_kernel_offset() {
+        assert_eq!(std::mem::offset_of!(super::TcpInfo, bytes_acked), 120);
+    }
+}

@@ -1,0 +1,194 @@
+//! The per-shard open-file cache: open fds with their metadata and
+//! validators, so a hot file costs no `open` or `stat` per request.
+//!
+//! Entries are bounded in number (the oldest goes first) and revalidated:
+//! one older than the validity period is opened and examined again before
+//! it is used, and replaced if the file changed. An fd stays open while an
+//! entry or a response in flight holds it, so a file replaced on disk keeps
+//! serving its old bytes to responses already started.
+
+use super::mime;
+use super::open::Root;
+use super::path::RelPath;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::fs::{File, Metadata};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// One representation of a resource: the file as it is, or a precompressed
+/// sibling.
+#[derive(Debug)]
+pub(crate) struct Rep {
+    pub(crate) file: Rc<File>,
+    pub(crate) len: u64,
+    /// A strong entity tag, quoted.
+    pub(crate) etag: String,
+    /// Modification time, whole seconds (what `Last-Modified` can say).
+    pub(crate) modified: SystemTime,
+    /// `modified` as an HTTP date.
+    pub(crate) last_modified: String,
+}
+
+impl Rep {
+    /// `coding` (e.g. `gz`) marks a precompressed sibling's tag.
+    fn new(file: File, meta: &Metadata, coding: &str) -> Rep {
+        let mtime_ns = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
+        let secs = u64::try_from(meta.mtime()).unwrap_or(0);
+        let modified = UNIX_EPOCH + Duration::from_secs(secs);
+        Rep {
+            file: Rc::new(file),
+            len: meta.len(),
+            // Inode, size and nanosecond mtime: a new file, or any write,
+            // gives a new tag.
+            etag: format!(
+                "\"{:x}-{:x}-{:x}{}{coding}\"",
+                meta.ino(),
+                meta.len(),
+                mtime_ns,
+                if coding.is_empty() { "" } else { "-" }
+            ),
+            modified,
+            last_modified: httpdate::fmt_http_date(modified),
+        }
+    }
+}
+
+/// What a path names.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// A regular file, with its precompressed siblings (`.br`, `.gz`).
+    File {
+        rep: Rep,
+        content_type: &'static str,
+        br: Option<Rep>,
+        gz: Option<Rep>,
+    },
+    /// A directory, held open for listing.
+    Dir(Rc<File>),
+}
+
+/// A cached lookup.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) kind: Kind,
+    checked: Instant,
+}
+
+/// The cache's settings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CacheConfig {
+    pub(crate) capacity: usize,
+    pub(crate) valid: Duration,
+    pub(crate) precompressed: bool,
+}
+
+/// Open files by relative path, for one shard.
+#[derive(Debug)]
+pub(crate) struct Cache {
+    root: Root,
+    config: CacheConfig,
+    map: RefCell<HashMap<String, Rc<Entry>>>,
+    /// Insertion order, for eviction. May name paths already replaced or
+    /// evicted; those are skipped.
+    order: RefCell<VecDeque<String>>,
+}
+
+impl Cache {
+    pub(crate) fn new(root: Root, config: CacheConfig) -> Cache {
+        Cache {
+            root,
+            config,
+            map: RefCell::default(),
+            order: RefCell::default(),
+        }
+    }
+
+    pub(crate) fn config_mut(&mut self) -> &mut CacheConfig {
+        &mut self.config
+    }
+
+    /// The entry for `rel`, from the cache while it is fresh, otherwise
+    /// opened (beneath the root) and cached.
+    pub(crate) async fn get(&self, rel: &str) -> io::Result<Rc<Entry>> {
+        let now = Instant::now();
+        let cached = self.map.borrow().get(rel).cloned();
+        if let Some(entry) = cached {
+            if now.duration_since(entry.checked) < self.config.valid {
+                return Ok(entry);
+            }
+        }
+        let entry = match self.open(rel).await {
+            Ok(entry) => Rc::new(entry),
+            Err(e) => {
+                self.map.borrow_mut().remove(rel);
+                return Err(e);
+            }
+        };
+        if self.config.capacity > 0 {
+            self.insert(rel, entry.clone());
+        }
+        Ok(entry)
+    }
+
+    fn insert(&self, rel: &str, entry: Rc<Entry>) {
+        let mut map = self.map.borrow_mut();
+        let mut order = self.order.borrow_mut();
+        if map.insert(rel.to_owned(), entry).is_none() {
+            order.push_back(rel.to_owned());
+        }
+        while map.len() > self.config.capacity {
+            let Some(oldest) = order.pop_front() else {
+                break;
+            };
+            map.remove(&oldest);
+        }
+        // Keep the order list from growing without bound.
+        if order.len() > 2 * self.config.capacity.max(16) {
+            order.retain(|p| map.contains_key(p));
+        }
+    }
+
+    async fn open(&self, rel: &str) -> io::Result<Entry> {
+        let path = RelPath::c_string(rel, "");
+        let file = self.root.open_beneath(path).await?;
+        let meta = file.metadata()?;
+        let kind = if meta.is_dir() {
+            Kind::Dir(Rc::new(file))
+        } else if meta.is_file() {
+            let (br, gz) = if self.config.precompressed {
+                (self.sibling(rel, ".br").await, self.sibling(rel, ".gz").await)
+            } else {
+                (None, None)
+            };
+            Kind::File {
+                rep: Rep::new(file, &meta, ""),
+                content_type: mime::content_type(rel),
+                br,
+                gz,
+            }
+        } else {
+            // FIFOs, sockets, devices: never served.
+            return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+        };
+        Ok(Entry {
+            kind,
+            checked: Instant::now(),
+        })
+    }
+
+    /// A precompressed sibling of `rel`, if there is a regular file by that
+    /// name.
+    async fn sibling(&self, rel: &str, suffix: &str) -> Option<Rep> {
+        let file = self
+            .root
+            .open_beneath(RelPath::c_string(rel, suffix))
+            .await
+            .ok()?;
+        let meta = file.metadata().ok()?;
+        let tag = &suffix[1..];
+        meta.is_file().then(|| Rep::new(file, &meta, tag))
+    }
+}
