@@ -81,7 +81,11 @@ impl Conn {
                 if with_body && !is_head {
                     for part in &parts.parts {
                         self.out().extend_from_slice(&part.head);
-                        if part.len > 0 && !self.send_file_range(&parts.file, part.offset, part.len).await {
+                        if part.len > 0
+                            && !self
+                                .send_file_range(&parts.file, part.offset, part.len)
+                                .await
+                        {
                             return false;
                         }
                     }

@@ -63,8 +63,8 @@ pub(crate) enum Kind {
     File {
         rep: Rep,
         content_type: &'static str,
-        br: Option<Rep>,
-        gz: Option<Rep>,
+        br: Option<Box<Rep>>,
+        gz: Option<Box<Rep>>,
     },
     /// A directory, held open for listing.
     Dir(Rc<File>),
@@ -159,7 +159,10 @@ impl Cache {
             Kind::Dir(Rc::new(file))
         } else if meta.is_file() {
             let (br, gz) = if self.config.precompressed {
-                (self.sibling(rel, ".br").await, self.sibling(rel, ".gz").await)
+                (
+                    self.sibling(rel, ".br").await,
+                    self.sibling(rel, ".gz").await,
+                )
             } else {
                 (None, None)
             };
@@ -181,7 +184,7 @@ impl Cache {
 
     /// A precompressed sibling of `rel`, if there is a regular file by that
     /// name.
-    async fn sibling(&self, rel: &str, suffix: &str) -> Option<Rep> {
+    async fn sibling(&self, rel: &str, suffix: &str) -> Option<Box<Rep>> {
         let file = self
             .root
             .open_beneath(RelPath::c_string(rel, suffix))
@@ -189,6 +192,6 @@ impl Cache {
             .ok()?;
         let meta = file.metadata().ok()?;
         let tag = &suffix[1..];
-        meta.is_file().then(|| Rep::new(file, &meta, tag))
+        meta.is_file().then(|| Box::new(Rep::new(file, &meta, tag)))
     }
 }

@@ -58,7 +58,10 @@ pub(crate) fn render(dir: &File, url_path: &str, hidden: bool) -> io::Result<Str
         let slash = if item.dir { "/" } else { "" };
         let href: String = percent_encoding::utf8_percent_encode(&item.name, SEGMENT).collect();
         let size = item.size.map(|n| n.to_string()).unwrap_or_default();
-        let modified = item.modified.map(httpdate::fmt_http_date).unwrap_or_default();
+        let modified = item
+            .modified
+            .map(httpdate::fmt_http_date)
+            .unwrap_or_default();
         let _ = writeln!(
             html,
             "<tr><td><a href=\"{href}{slash}\">{}{slash}</a></td><td>{size}</td><td>{modified}</td></tr>",

@@ -22,9 +22,9 @@ pub(crate) fn content_type(path: &str) -> &'static str {
             RefCell::new(HashMap::new());
     }
     WITH_CHARSET.with(|m| {
-        *m.borrow_mut().entry(essence).or_insert_with(|| {
-            Box::leak(format!("{essence}; charset=utf-8").into_boxed_str())
-        })
+        *m.borrow_mut()
+            .entry(essence)
+            .or_insert_with(|| Box::leak(format!("{essence}; charset=utf-8").into_boxed_str()))
     })
 }
 
@@ -49,6 +49,9 @@ mod tests {
         assert_eq!(content_type("logo.png"), "image/png");
         assert_eq!(content_type("x.wasm"), "application/wasm");
         assert_eq!(content_type("README"), "application/octet-stream");
-        assert_eq!(content_type("archive.unknownext"), "application/octet-stream");
+        assert_eq!(
+            content_type("archive.unknownext"),
+            "application/octet-stream"
+        );
     }
 }

@@ -237,7 +237,7 @@ impl Inner {
         else {
             return Response::error(500);
         };
-        let (rep, coding) = choose_encoding(req, rep, br.as_ref(), gz.as_ref());
+        let (rep, coding) = choose_encoding(req, rep, br.as_deref(), gz.as_deref());
         let mut res = Response::new(200);
         res.add_header("etag", rep.etag.clone());
         res.add_header("last-modified", rep.last_modified.clone());

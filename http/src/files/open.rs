@@ -29,9 +29,7 @@ impl Root {
             .read(true)
             .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
             .open(dir)
-            .map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot open {}: {e}", dir.display()))
-            })?;
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", dir.display())))?;
         Ok(Root(Rc::new(file.into())))
     }
 
@@ -46,8 +44,12 @@ impl Root {
             how: Box::new(types::OpenHow::new().flags(FLAGS).resolve(RESOLVE)),
             path,
         };
-        let sqe = opcode::OpenAt2::new(types::Fd(data.root.as_raw_fd()), data.path.as_ptr(), &*data.how)
-            .build();
+        let sqe = opcode::OpenAt2::new(
+            types::Fd(data.root.as_raw_fd()),
+            data.path.as_ptr(),
+            &*data.how,
+        )
+        .build();
         // SAFETY: the path and the `open_how` are heap allocations owned by
         // `data`, and `data.root` keeps the directory fd open, until the
         // final completion.

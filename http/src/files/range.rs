@@ -180,7 +180,9 @@ mod tests {
 
     #[test]
     fn too_many_ranges_get_the_whole_file() {
-        let many: Vec<String> = (0..=MAX_RANGES).map(|i| format!("{}-{}", i * 2, i * 2)).collect();
+        let many: Vec<String> = (0..=MAX_RANGES)
+            .map(|i| format!("{}-{}", i * 2, i * 2))
+            .collect();
         let value = format!("bytes={}", many.join(","));
         assert_eq!(parse(&value, 1000), Ranges::Whole);
         let allowed = format!("bytes={}", many[..MAX_RANGES].join(","));

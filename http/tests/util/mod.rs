@@ -182,3 +182,73 @@ impl Client {
         }
     }
 }
+
+impl Client {
+    /// Sends `method path` with Host and `fields` (each `Name: value`), and
+    /// reads the reply (no body for HEAD).
+    pub fn request(&mut self, method: &str, path: &str, fields: &[&str]) -> Reply {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: t\r\n");
+        for f in fields {
+            head.push_str(f);
+            head.push_str("\r\n");
+        }
+        head.push_str("\r\n");
+        self.send(head);
+        self.reply_to(method == "HEAD").expect("a reply")
+    }
+}
+
+/// A directory of files for one test, removed when dropped.
+pub struct Site {
+    pub root: std::path::PathBuf,
+}
+
+impl Site {
+    pub fn new(name: &str) -> Site {
+        let root = std::env::temp_dir().join(format!("shardio-site-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        Site { root }
+    }
+
+    /// Writes `bytes` at `rel`, creating directories on the way.
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) -> std::path::PathBuf {
+        let path = self.root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// Serves the site with `StaticFiles` configured by `configure`.
+    pub fn serve(
+        &self,
+        configure: impl FnOnce(shardio_http::StaticFiles) -> shardio_http::StaticFiles + Send + 'static,
+    ) -> TestServer {
+        self.serve_with(Server::new(), configure)
+    }
+
+    pub fn serve_with(
+        &self,
+        server: Server,
+        configure: impl FnOnce(shardio_http::StaticFiles) -> shardio_http::StaticFiles + Send + 'static,
+    ) -> TestServer {
+        let root = self.root.clone();
+        TestServer::with(server, move || {
+            Router::new().not_found(configure(shardio_http::StaticFiles::new(root).unwrap()))
+        })
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Bytes that differ at every offset of a long file: a misplaced range
+/// shows up.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[3])
+        .collect()
+}
