@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# shardio-serve against nginx (one worker, sendfile, tcp_nopush,
+# open_file_cache, no access log), both on core 0, wrk on core 1, serving
+# files of 4 KiB (64 connections), 1 MiB (16) and 64 MiB (4). Reports
+# requests/s, MiB/s and server CPU seconds per GiB sent (utime+stime of
+# every server process from /proc), medians of interleaved rounds, and the
+# ratios. nginx comes from Debian (nginx-light), installed if missing.
+# Usage: scripts/bench-static.sh [SECS] [ROUNDS]     (defaults 5 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-5}"
+rounds="${2:-3}"
+ulimit -n "$(ulimit -Hn)"
+if ! command -v nginx >/dev/null && [ -x /usr/sbin/nginx ]; then PATH="$PATH:/usr/sbin"; fi
+if ! command -v nginx >/dev/null; then
+    echo "installing nginx-light" >&2
+    apt-get install -y -q nginx-light >/dev/null
+    PATH="$PATH:/usr/sbin"
+fi
+for tool in taskset wrk python3 nginx; do
+    command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install util-linux wrk python3 nginx-light)" >&2; exit 1; }
+done
+cargo build --release -q -p shardio-http --bin shardio-serve
+out="$PWD/target/bench-static"
+www="$out/www"
+mkdir -p "$www" "$out/nginx"
+head -c 4096 /dev/urandom > "$www/4k.bin"
+head -c $((1 << 20)) /dev/urandom > "$www/1m.bin"
+head -c $((64 << 20)) /dev/urandom > "$www/64m.bin"
+: > "$out/raw.tsv"
+source scripts/lib.sh
+
+nginx_conf() { # PORT
+    cat <<CONF
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+worker_processes 1;
+daemon off;
+pid $out/nginx/nginx.pid;
+error_log $out/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
+    open_file_cache_errors on;
+    client_body_temp_path $out/nginx/body;
+    proxy_temp_path $out/nginx/proxy;
+    fastcgi_temp_path $out/nginx/fastcgi;
+    uwsgi_temp_path $out/nginx/uwsgi;
+    scgi_temp_path $out/nginx/scgi;
+    types { application/octet-stream bin; }
+    server {
+        listen 127.0.0.1:$1;
+        root $www;
+    }
+}
+CONF
+}
+
+start_server() { # NAME PORT -> sets $server_pid
+    case "$1" in
+    shardio)
+        taskset -c 0 target/release/shardio-serve "$www" --addr "127.0.0.1:$2" --shards 1 \
+            > "$out/$1.log" 2>&1 &
+        server_pid=$!
+        pids+=("$server_pid")
+        wait_for_line "$out/$1.log" serving 5
+        ;;
+    nginx)
+        nginx_conf "$2" > "$out/nginx/nginx.conf"
+        taskset -c 0 nginx -c "$out/nginx/nginx.conf" > "$out/$1.log" 2>&1 &
+        server_pid=$!
+        pids+=("$server_pid")
+        for _ in $(seq 50); do
+            curl -sf -o /dev/null "http://127.0.0.1:$2/4k.bin" && break
+            sleep 0.1
+        done
+        ;;
+    esac
+}
+
+# CPU ticks of a server and its children (nginx's worker).
+tree_ticks() { # PID
+    local total=0 p
+    for p in "$1" $(pgrep -P "$1" || true); do
+        total=$((total + $(cpu_ticks "$p")))
+    done
+    echo "$total"
+}
+
+port=9400
+for round in $(seq "$rounds"); do
+    for server in shardio nginx; do
+        port=$((port + 1))
+        start_server "$server" "$port"
+        taskset -c 1 wrk -t1 -c64 -d1s "http://127.0.0.1:$port/4k.bin" > /dev/null   # warm-up
+        for file in 4k 1m 64m; do
+            case "$file" in
+            4k) conns=64 ;;
+            1m) conns=16 ;;
+            64m) conns=4 ;;
+            esac
+            before=$(tree_ticks "$server_pid")
+            report=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/$file.bin")
+            after=$(tree_ticks "$server_pid")
+            rps=$(awk '/^Requests\/sec/ {print $2}' <<< "$report")
+            errors=$(awk '/Non-2xx|Socket errors/ {print}' <<< "$report" | tr '\n' ' ')
+            [ -z "$errors" ] || echo "$server $file: $errors" >&2
+            printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$file" "$rps" "$((after - before))" >> "$out/raw.tsv"
+        done
+        kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    done
+done
+
+python3 - "$out/raw.tsv" "$secs" "$(getconf CLK_TCK)" > "$out/results.md" <<'PY'
+import sys, statistics as st
+rows = [l.split('\t') for l in open(sys.argv[1]).read().split('\n') if l]
+secs, tck = float(sys.argv[2]), float(sys.argv[3])
+size = {"4k": 4096, "1m": 1 << 20, "64m": 64 << 20}
+cell = {}
+for _, server, f, rps, ticks in rows:
+    rps = float(rps); cpu = float(ticks) / tck
+    gib = rps * secs * size[f] / (1 << 30)
+    cell.setdefault((server, f), []).append((rps, rps * size[f] / (1 << 20), cpu / gib, cpu / secs))
+m = lambda xs, i: st.median(x[i] for x in xs)
+print("| file | shardio req/s | nginx req/s | shardio MiB/s | nginx MiB/s | shardio CPU-s/GiB | nginx CPU-s/GiB "
+      "| ratio req/s | ratio CPU/GiB | server CPU use (shardio / nginx) |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for f in ["4k", "1m", "64m"]:
+    s = cell[("shardio", f)]; n = cell[("nginx", f)]
+    print(f"| {f} | {m(s,0):,.0f} | {m(n,0):,.0f} | {m(s,1):,.0f} | {m(n,1):,.0f} | {m(s,2):.3f} | {m(n,2):.3f} "
+          f"| {m(s,0)/m(n,0):.2f}x | {m(s,2)/m(n,2):.2f}x | {m(s,3):.2f} / {m(n,3):.2f} |")
+PY
+cat "$out/results.md"
+echo "results: $out/results.md"
