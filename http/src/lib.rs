@@ -18,6 +18,11 @@
 //!   malformed or differing lengths, a final coding that is not chunked,
 //!   obs-fold, a bad field, a missing or repeated `Host`. Limits, timeouts
 //!   and the connection cap answer with the right status too.
+//! * **Static files.** [`StaticFiles`] serves a directory: paths are
+//!   checked, then opened with `openat2(RESOLVE_BENEATH)` through the ring;
+//!   validators, conditionals, ranges (also `multipart/byteranges`),
+//!   precompressed siblings and a per-shard open-file cache; bodies go
+//!   through the zero-copy path. The `shardio-serve` binary wraps it.
 //! * **One server per shard.** Each shard runs [`Server::serve`] with its
 //!   own listener, router and state; handlers are `!Send` async functions.
 //!
