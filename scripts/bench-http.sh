@@ -50,11 +50,8 @@ for round in $(seq "$rounds"); do
             c256) args=(-c256) ;;
             pipe16) args=(-c64 -s "$out/pipeline.lua") ;;
             esac
-            before=$(cpu_ticks "$server_pid")
-            rps=$(taskset -c 1 wrk -t1 "${args[@]}" -d"${secs}s" "http://127.0.0.1:$port/" \
-                | awk '/^Requests\/sec/ {print $2}')
-            after=$(cpu_ticks "$server_pid")
-            printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$scenario" "$rps" "$((after - before))" >> "$out/raw.tsv"
+            measure "$out/raw.tsv" "$round" "$server" "$scenario" "$server_pid" \
+                "${args[@]}" -d"${secs}s" "http://127.0.0.1:$port/"
         done
         kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
     done

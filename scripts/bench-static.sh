@@ -17,8 +17,8 @@ if ! command -v nginx >/dev/null; then
     apt-get install -y -q nginx-light >/dev/null
     PATH="$PATH:/usr/sbin"
 fi
-for tool in taskset wrk python3 nginx; do
-    command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install util-linux wrk python3 nginx-light)" >&2; exit 1; }
+for tool in taskset wrk python3 curl nginx; do
+    command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install util-linux wrk python3 curl nginx-light)" >&2; exit 1; }
 done
 cargo build --release -q -p shardio-http --bin shardio-serve
 out="$PWD/target/bench-static"
@@ -84,15 +84,6 @@ start_server() { # NAME PORT -> sets $server_pid
     esac
 }
 
-# CPU ticks of a server and its children (nginx's worker).
-tree_ticks() { # PID
-    local total=0 p
-    for p in "$1" $(pgrep -P "$1" || true); do
-        total=$((total + $(cpu_ticks "$p")))
-    done
-    echo "$total"
-}
-
 port=9400
 for round in $(seq "$rounds"); do
     for server in shardio nginx; do
@@ -105,13 +96,8 @@ for round in $(seq "$rounds"); do
             1m) conns=16 ;;
             64m) conns=4 ;;
             esac
-            before=$(tree_ticks "$server_pid")
-            report=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/$file.bin")
-            after=$(tree_ticks "$server_pid")
-            rps=$(awk '/^Requests\/sec/ {print $2}' <<< "$report")
-            errors=$(awk '/Non-2xx|Socket errors/ {print}' <<< "$report" | tr '\n' ' ')
-            [ -z "$errors" ] || echo "$server $file: $errors" >&2
-            printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$file" "$rps" "$((after - before))" >> "$out/raw.tsv"
+            measure "$out/raw.tsv" "$round" "$server" "$file" "$server_pid" \
+                -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/$file.bin"
         done
         kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
     done
