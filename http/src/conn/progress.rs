@@ -41,19 +41,17 @@ pub(super) async fn unless_stalled<F: Future>(
     send: F,
 ) -> Option<F::Output> {
     let watchdog = async {
-        let mut last = bytes_acked(stream)?;
+        // Without the counter there is nothing to watch: no deadline.
+        let Some(mut last) = bytes_acked(stream) else {
+            return std::future::pending().await;
+        };
         loop {
             shardio::time::sleep(stall).await;
-            let now = bytes_acked(stream)?;
-            if now == last {
-                return Some(());
+            match bytes_acked(stream) {
+                Some(now) if now == last => return,
+                Some(now) => last = now,
+                None => return std::future::pending().await,
             }
-            last = now;
-        }
-    };
-    let watchdog = async {
-        if watchdog.await.is_none() {
-            std::future::pending::<()>().await;
         }
     };
     match select(pin!(send), pin!(watchdog)).await {

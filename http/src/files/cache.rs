@@ -56,16 +56,20 @@ impl Rep {
     }
 }
 
+/// A regular file, with its precompressed siblings (`.br`, `.gz`).
+#[derive(Debug)]
+pub(crate) struct FileInfo {
+    pub(crate) rep: Rep,
+    pub(crate) content_type: &'static str,
+    pub(crate) br: Option<Box<Rep>>,
+    pub(crate) gz: Option<Box<Rep>>,
+}
+
 /// What a path names.
 #[derive(Debug)]
 pub(crate) enum Kind {
-    /// A regular file, with its precompressed siblings (`.br`, `.gz`).
-    File {
-        rep: Rep,
-        content_type: &'static str,
-        br: Option<Box<Rep>>,
-        gz: Option<Box<Rep>>,
-    },
+    /// A regular file.
+    File(FileInfo),
     /// A directory, held open for listing.
     Dir(Rc<File>),
 }
@@ -166,12 +170,12 @@ impl Cache {
             } else {
                 (None, None)
             };
-            Kind::File {
+            Kind::File(FileInfo {
                 rep: Rep::new(file, &meta, ""),
                 content_type: mime::content_type(rel),
                 br,
                 gz,
-            }
+            })
         } else {
             // FIFOs, sockets, devices: never served.
             return Err(io::Error::from(io::ErrorKind::PermissionDenied));

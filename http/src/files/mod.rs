@@ -14,7 +14,7 @@ use crate::method::Method;
 use crate::negotiate::coding_q;
 use crate::request::Request;
 use crate::response::{HeaderText, Response, ResponseBody};
-use cache::{Cache, CacheConfig, Entry, Kind, Rep};
+use cache::{Cache, CacheConfig, FileInfo, Kind, Rep};
 use conditional::Precondition;
 use futures_util::future::LocalBoxFuture;
 use open::Root;
@@ -193,8 +193,8 @@ impl Inner {
             Err(e) => return error_response(&e),
         };
         match &entry.kind {
-            Kind::File { .. } if rel.dir => Response::error(404),
-            Kind::File { .. } => self.file(&req, &entry),
+            Kind::File(_) if rel.dir => Response::error(404),
+            Kind::File(info) => self.file(&req, info),
             Kind::Dir(_) if !rel.dir => {
                 let mut location = format!("{}{}", self.prefix, rel.dir_url());
                 if let Some(q) = req.query() {
@@ -210,8 +210,10 @@ impl Inner {
                     format!("{}/index.html", rel.rel)
                 };
                 match self.cache.get(&index).await {
-                    Ok(e) if matches!(e.kind, Kind::File { .. }) => self.file(&req, &e),
-                    Ok(_) => Response::error(403),
+                    Ok(e) => match &e.kind {
+                        Kind::File(info) => self.file(&req, info),
+                        Kind::Dir(_) => Response::error(403),
+                    },
                     Err(e) if e.kind() != io::ErrorKind::NotFound => error_response(&e),
                     Err(_) if self.listing => {
                         match listing::render(dir, &rel.dir_url(), self.hidden) {
@@ -227,16 +229,13 @@ impl Inner {
 
     /// Answers for a regular file: preconditions, then the whole file or
     /// the ranges asked for.
-    fn file(&self, req: &Request, entry: &Entry) -> Response {
-        let Kind::File {
+    fn file(&self, req: &Request, info: &FileInfo) -> Response {
+        let FileInfo {
             rep,
             content_type,
             br,
             gz,
-        } = &entry.kind
-        else {
-            return Response::error(500);
-        };
+        } = info;
         let (rep, coding) = choose_encoding(req, rep, br.as_deref(), gz.as_deref());
         let mut res = Response::new(200);
         res.add_header("etag", rep.etag.clone());
