@@ -226,3 +226,24 @@ fn the_cache_sees_a_changed_file() {
     std::thread::sleep(Duration::from_millis(250));
     assert_eq!(c.get("/v.txt").status, 404);
 }
+
+#[test]
+fn a_cached_file_costs_no_lookup_while_fresh() {
+    let site = Site::new("cached");
+    let path = site.write("hot.txt", "hot bytes");
+    let server = site.serve(|f| f.cache_validity(Duration::from_secs(60)));
+    let mut c = server.connect();
+    assert_eq!(c.get("/hot.txt").text(), "hot bytes");
+    // Gone from disk, but the cache still holds the open file: it was not
+    // looked up again.
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(c.get("/hot.txt").text(), "hot bytes");
+    // With the cache off, every request looks the file up.
+    let site = Site::new("uncached");
+    let path = site.write("hot.txt", "hot bytes");
+    let server = site.serve(|f| f.cache_capacity(0));
+    let mut c = server.connect();
+    assert_eq!(c.get("/hot.txt").text(), "hot bytes");
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(c.get("/hot.txt").status, 404);
+}

@@ -6,6 +6,7 @@
 //! ```
 
 use clap::Parser;
+use shardio::net::TcpListener;
 use shardio_http::middleware::AccessLog;
 use shardio_http::{Router, Server, StaticFiles, Timeouts};
 use std::io;
@@ -87,19 +88,13 @@ fn run(args: Args) -> io::Result<()> {
         builder = builder.shards(n);
     }
     let runtime = builder.build()?;
-    println!(
-        "serving {} at http://{}/ ({} shard{})",
-        root.display(),
-        args.addr,
-        runtime.shards(),
-        if runtime.shards() == 1 { "" } else { "s" }
-    );
+    let shards = runtime.shards();
     let timeouts = Timeouts {
         header: Duration::from_secs(args.header_timeout),
         idle: Duration::from_secs(args.idle_timeout),
         ..Timeouts::default()
     };
-    runtime.run(|_shard| {
+    runtime.run(|shard| {
         let args = &args;
         let root = root.clone();
         let timeouts = timeouts.clone();
@@ -114,10 +109,21 @@ fn run(args: Args) -> io::Result<()> {
             if args.access_log {
                 router = router.middleware(AccessLog::to_writer(io::stdout()));
             }
+            let listener = TcpListener::bind(args.addr)?;
+            if shard.id() == 0 {
+                // Printed once the address is taken, so a script that waits
+                // for this line can connect at once.
+                println!(
+                    "serving {} at http://{}/ ({shards} shard{})",
+                    root.display(),
+                    args.addr,
+                    if shards == 1 { "" } else { "s" }
+                );
+            }
             Server::new()
                 .timeouts(timeouts)
                 .max_connections(args.max_conns)
-                .bind_and_serve(args.addr, router)
+                .serve(listener, router)
                 .await
         }
     })
