@@ -13,6 +13,7 @@ mod recv_multi;
 mod recv_select;
 mod send;
 mod shutdown;
+mod timeout;
 mod writev;
 
 pub(crate) use accept::{accept, accept_multi, AcceptMulti};
@@ -26,6 +27,7 @@ pub(crate) use recv_multi::{recv_multi, RecvMulti};
 pub(crate) use recv_select::recv_select;
 pub(crate) use send::send;
 pub(crate) use shutdown::shutdown;
+pub(crate) use timeout::timeout;
 pub(crate) use writev::writev;
 
 /// A `msghdr` for `iovecs`, boxed so its address survives moves of the op

@@ -1,4 +1,5 @@
-//! Timers: [`sleep`], [`sleep_until`], [`timeout`] and [`interval`].
+//! Timers: [`sleep`], [`sleep_until`], [`timeout`] and [`interval`], plus
+//! [`precise_sleep_until`] for microsecond timing.
 //!
 //! Every shard keeps one hierarchical timing wheel (millisecond resolution),
 //! so a timer costs one slab entry and a few pointer updates to insert or
@@ -50,6 +51,37 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         key: None,
         shard: Shard::current().ok(),
     }
+}
+
+/// Waits until `deadline` with the kernel's timer precision (microseconds)
+/// instead of the wheel's millisecond: one `IORING_OP_TIMEOUT` in the ring.
+///
+/// For code whose timing is the measurement, such as a load generator that
+/// sends each request at its scheduled instant; deadlines for connections
+/// belong on the wheel ([`sleep_until`]), which costs no operation. Dropping
+/// the future cancels the operation.
+///
+/// # Errors
+///
+/// Fails outside a shard, or if the ring refuses the operation.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// shardio::block_on(async {
+///     let deadline = Instant::now() + Duration::from_micros(300);
+///     shardio::time::precise_sleep_until(deadline).await.unwrap();
+///     assert!(Instant::now() >= deadline);
+/// })
+/// .unwrap();
+/// ```
+pub async fn precise_sleep_until(deadline: Instant) -> std::io::Result<()> {
+    let now = Instant::now();
+    if deadline <= now {
+        return Ok(());
+    }
+    crate::ops::timeout(deadline - now)?.await
 }
 
 /// Future returned by [`sleep`] and [`sleep_until`]. Dropping it cancels the
