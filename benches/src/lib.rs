@@ -48,3 +48,4 @@ impl Flags {
         }
     }
 }
+pub mod load;

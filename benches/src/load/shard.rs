@@ -1,0 +1,126 @@
+//! One shard of the generator: its share of the connections, its own
+//! numbers, and (when the progress line is on) a flush of those numbers to
+//! the printer every [`FLUSH`].
+
+use super::live::Live;
+use super::stats::{histogram, ErrorKind, Stats};
+use super::{conn, Config};
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const FLUSH: Duration = Duration::from_millis(200);
+
+/// What a shard's connections share.
+pub(crate) struct ShardCtx {
+    pub(crate) config: Arc<Config>,
+    /// The request bytes (a whole pipelined batch), shared by every write.
+    pub(crate) request: Bytes,
+    /// The schedule's origin: the warm-up starts here.
+    pub(crate) start: Instant,
+    /// The measurement window is `measure_from..end`.
+    pub(crate) measure_from: Instant,
+    pub(crate) end: Instant,
+    stats: RefCell<Stats>,
+    /// Responses and errors since the last flush to `live`.
+    recent: RefCell<Histogram<u64>>,
+    recent_errors: Cell<u64>,
+    live: Option<Arc<Live>>,
+}
+
+impl ShardCtx {
+    pub(crate) fn response_if(&self, counted: bool, status: u16, latency: Duration) {
+        if counted {
+            self.stats.borrow_mut().response(status, latency);
+        }
+        if self.live.is_some() {
+            let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX).max(1);
+            self.recent.borrow_mut().saturating_record(ns);
+        }
+    }
+
+    pub(crate) fn error_if(&self, counted: bool, kind: ErrorKind, requests: u64) {
+        if counted {
+            self.error(kind, requests);
+        }
+    }
+
+    pub(crate) fn error(&self, kind: ErrorKind, requests: u64) {
+        self.stats.borrow_mut().error(kind, requests);
+        self.recent_errors.set(self.recent_errors.get() + requests);
+    }
+
+    pub(crate) fn sent_if(&self, counted: bool, requests: u64) {
+        if counted {
+            self.stats.borrow_mut().sent += requests;
+        }
+    }
+
+    pub(crate) fn bytes(&self, n: usize) {
+        if Instant::now() >= self.measure_from {
+            self.stats.borrow_mut().bytes += n as u64;
+        }
+    }
+
+    fn flush(&self) {
+        if let Some(live) = &self.live {
+            let mut recent = self.recent.borrow_mut();
+            live.add(&recent, self.recent_errors.replace(0));
+            recent.reset();
+        }
+    }
+}
+
+/// Runs shard `id` of `shards`: connections `id, id + shards, …` until the
+/// window ends and their last requests are answered or timed out.
+pub(crate) async fn run(
+    config: Arc<Config>,
+    request: Bytes,
+    start: Instant,
+    id: usize,
+    shards: usize,
+    live: Option<Arc<Live>>,
+) -> Stats {
+    let measure_from = start + config.warmup;
+    let ctx = Rc::new(ShardCtx {
+        request,
+        start,
+        measure_from,
+        end: measure_from + config.duration,
+        stats: RefCell::new(Stats::default()),
+        recent: RefCell::new(histogram()),
+        recent_errors: Cell::new(0),
+        live,
+        config,
+    });
+    let connections: Vec<_> = (id..ctx.config.connections)
+        .step_by(shards)
+        .map(|index| match ctx.config.rate {
+            Some(_) => shardio::spawn(conn::open_loop(ctx.clone(), index)),
+            None => shardio::spawn(conn::closed_loop(ctx.clone())),
+        })
+        .collect();
+    let flusher = ctx.live.is_some().then(|| {
+        let ctx = ctx.clone();
+        shardio::spawn(async move {
+            let mut tick = shardio::time::interval(FLUSH);
+            loop {
+                tick.tick().await;
+                ctx.flush();
+            }
+        })
+    });
+    for connection in connections {
+        // A connection task that panicked has lost its numbers; the rest
+        // still count.
+        let _ = connection.await;
+    }
+    if let Some(flusher) = flusher {
+        flusher.abort();
+    }
+    ctx.flush();
+    ctx.stats.take()
+}
