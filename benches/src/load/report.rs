@@ -166,7 +166,7 @@ impl Report {
             out,
             "#[Buckets = {:>12}, SubBuckets     = {:>12}]",
             h.buckets(),
-            h.distinct_values()
+            sub_buckets(h)
         )
     }
 }
