@@ -1,0 +1,82 @@
+//! Failures are counted by kind, never silently dropped: refused connects,
+//! error statuses, connections closed without an answer, responses that are
+//! not HTTP, and requests that never get an answer.
+
+mod util;
+
+use std::time::Duration;
+use util::{config, run, Answer, Server};
+
+const SHORT: Duration = Duration::from_millis(400);
+
+#[test]
+fn refused_connects_are_connect_errors() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let report = run(config(&format!("http://127.0.0.1:{port}/"), 2, SHORT));
+    assert_eq!(report.responses, 0);
+    assert!(report.errors.connect >= 2, "{report:#?}");
+    assert_eq!(report.errors.total(), report.errors.connect);
+}
+
+#[test]
+fn statuses_are_counted_by_code() {
+    let server = Server::start(
+        |n| {
+            if n % 2 == 0 {
+                Answer::Ok
+            } else {
+                Answer::Status(503)
+            }
+        },
+        None,
+    );
+    let report = run(config(&server.url(), 2, SHORT));
+    let ok = report.statuses.get(&200).copied().unwrap_or(0);
+    let unavailable = report.statuses.get(&503).copied().unwrap_or(0);
+    assert!(ok > 10 && unavailable > 10, "{report:#?}");
+    assert_eq!(report.unsuccessful(), unavailable);
+    assert_eq!(report.errors.total(), 0);
+}
+
+#[test]
+fn unanswered_and_malformed_responses_are_errors() {
+    let server = Server::start(
+        |n| {
+            if n % 4 == 3 {
+                Answer::Close
+            } else {
+                Answer::Ok
+            }
+        },
+        None,
+    );
+    let report = run(config(&server.url(), 2, SHORT));
+    assert!(
+        report.errors.read > 0 && report.responses > 0,
+        "{report:#?}"
+    );
+    // Roughly one request in four was dropped; the others were answered on
+    // new connections.
+    assert!(report.errors.read * 2 < report.responses, "{report:#?}");
+
+    let server = Server::start(|_| Answer::Garbage, None);
+    let report = run(config(&server.url(), 2, SHORT));
+    assert!(report.errors.invalid > 0, "{report:#?}");
+    assert_eq!(report.responses, 0);
+}
+
+#[test]
+fn requests_without_an_answer_time_out() {
+    let server = Server::start(|_| Answer::Never, None);
+    let mut c = config(&server.url(), 3, Duration::from_millis(700));
+    c.timeout = Duration::from_millis(200);
+    let report = run(c);
+    assert_eq!(report.responses, 0);
+    // Each connection times out about every 200 ms, then reconnects.
+    assert!(report.errors.timeout >= 6, "{report:#?}");
+}
