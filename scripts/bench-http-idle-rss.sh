@@ -10,7 +10,7 @@ ulimit -n "$(ulimit -Hn)"
 command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
 cargo build --release -q -p shardio-http --example hello
 cargo build --release -q -p shardio-benches --bin idle-conns
-(cd benches/peers/hyper-hello && CARGO_TARGET_DIR="$PWD/../../../target/peers" cargo build --release -q)
+CARGO_TARGET_DIR=target/peers cargo build --release -q --manifest-path benches/peers/Cargo.toml -p hyper-hello
 out=target/bench-http-idle-rss
 mkdir -p "$out"
 source scripts/lib.sh

@@ -14,7 +14,7 @@ for tool in taskset wrk python3; do
     command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install util-linux wrk python3)" >&2; exit 1; }
 done
 cargo build --release -q -p shardio-http --example hello
-(cd benches/peers/hyper-hello && CARGO_TARGET_DIR="$PWD/../../../target/peers" cargo build --release -q)
+CARGO_TARGET_DIR=target/peers cargo build --release -q --manifest-path benches/peers/Cargo.toml -p hyper-hello
 out=target/bench-http
 mkdir -p "$out"
 cat > "$out/pipeline.lua" <<'LUA'

@@ -46,3 +46,58 @@ measure() { # TSV ROUND SERVER SCENARIO PID WRK-ARGS...
     [ -z "$errors" ] || echo "$server $scenario: $errors" >&2
     printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$scenario" "$rps" "$((after - before))" >> "$tsv"
 }
+
+# Installs Debian PACKAGE if COMMAND is missing (as root), or says what to
+# install and fails.
+need() { # COMMAND PACKAGE
+    command -v "$1" >/dev/null && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing $2" >&2
+        apt-get install -y -q "$2" >/dev/null
+    fi
+    command -v "$1" >/dev/null || { echo "$1 is needed (apt-get install $2)" >&2; exit 1; }
+}
+
+# Draws latency-by-percentile lines from .hgrm files (shardio-load --hgrm)
+# into an SVG with gnuplot: log-scale percentile axis (90%, 99%, 99.9%...),
+# log-scale latency axis, one line per file.
+plot_hgrm() { # SVG TITLE FILE LABEL [FILE LABEL]...
+    local svg=$1 title=$2 lines=()
+    shift 2
+    while [ $# -gt 0 ]; do
+        lines+=("'$1' skip 2 using 4:1 with lines lw 2 title '$2'")
+        shift 2
+    done
+    local IFS=,
+    gnuplot <<GP
+set terminal svg size 900,540 dynamic background rgb 'white' font 'sans,12'
+set output '$svg'
+set title '$title'
+set logscale xy
+set xrange [1:100000]
+set xtics ('0%%' 1, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000, '99.999%%' 100000)
+set format y '%g'
+set xlabel 'percentile'
+set ylabel 'latency (ms)'
+set grid xtics ytics mytics
+set key top left
+plot ${lines[*]}
+GP
+}
+
+# A field of the JSON report FILE (shardio-load --json), by a Python
+# subscript path such as "['latency_us']['percentiles']['p99']".
+json_field() { # FILE PATH
+    python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"
+}
+
+# Waits until something accepts connections on 127.0.0.1:PORT.
+wait_for_port() { # PORT SECONDS
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on port $1 after $2 s" >&2
+    return 1
+}

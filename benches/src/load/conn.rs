@@ -180,6 +180,26 @@ pub(crate) async fn closed_loop(ctx: Rc<ShardCtx>) {
     }
 }
 
+/// How close to a request's scheduled instant the open loop stops sleeping
+/// and spins (yielding to the shard's other tasks) instead. A kernel timer
+/// wakes a thread tens of microseconds late, and up to a millisecond on a
+/// virtual machine; the lateness would be counted as the server's latency.
+/// Spinning also keeps a shard at high rates out of sleep-and-wake cycles,
+/// which cost more CPU than the requests themselves.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// Waits until `due`: a precise sleep until shortly before, then spinning.
+async fn wait_until(due: Instant) {
+    if let Some(wake) = due.checked_sub(SPIN) {
+        if precise_sleep_until(wake).await.is_err() {
+            shardio::time::sleep_until(wake).await;
+        }
+    }
+    while Instant::now() < due {
+        shardio::yield_now().await;
+    }
+}
+
 /// Open loop: request `k` of connection `index` is due at
 /// `start + (index + k * connections) / rate`, so all connections together
 /// send at `rate`, evenly spread. Latency runs from when a request was due,
@@ -196,9 +216,7 @@ pub(crate) async fn open_loop(ctx: Rc<ShardCtx>, index: usize) {
         if due >= ctx.end {
             break;
         }
-        if precise_sleep_until(due).await.is_err() {
-            shardio::time::sleep_until(due).await;
-        }
+        wait_until(due).await;
         let counted = due >= ctx.measure_from;
         let Some(c) = ensure(&ctx, &mut conn, counted).await else {
             continue;
