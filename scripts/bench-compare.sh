@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# shardio-http's hello example against the peer servers of benches/peers
+# (tokio + hyper, monoio, glommio, may-minihttp, actix-web; each one
+# thread or worker), every server on core 0 and shardio-load on core 1.
+# Servers run in alternating rounds (A B C ... A B C ...); each round runs
+# plaintext `GET /` with 64 and 256 connections and pipelined (16 requests
+# per write, 64 connections), closed loop. Records requests/s, p50/p99 and
+# requests per second of server CPU (utime+stime of the server's process
+# tree from /proc), then prints the medians with each server's ratio to
+# tokio + hyper and draws a chart (SVG, gnuplot; installed if missing).
+#
+# Usage: scripts/bench-compare.sh [SECS] [ROUNDS] [SERVERS...]
+#   defaults: 5 s per run, 3 rounds, all of shardio hyper monoio glommio
+#   may-minihttp actix. Takes about ROUNDS × servers × (3 × SECS + 3) s
+#   plus building the peers (a few minutes the first time). Stops only the
+#   servers it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-5}"
+rounds="${2:-3}"
+shift $(($# < 2 ? $# : 2))
+servers=("$@")
+[ ${#servers[@]} -gt 0 ] || servers=(shardio hyper monoio glommio may-minihttp actix)
+source scripts/lib.sh
+need taskset util-linux
+need python3 python3
+need gnuplot gnuplot-nox
+ulimit -n "$(ulimit -Hn)"
+out="target/bench-compare/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$out"
+cargo build --release -q -p shardio-benches --bin shardio-load -p shardio-http --example hello
+CARGO_TARGET_DIR=target/peers cargo build --release -q --manifest-path benches/peers/Cargo.toml
+load=target/release/shardio-load
+: > "$out/raw.tsv"
+
+start_server() { # NAME PORT -> sets $server_pid
+    local addr="127.0.0.1:$2" cmd
+    case "$1" in
+    shardio) cmd=(target/release/examples/hello --addr "$addr" --shards 1) ;;
+    may-minihttp) cmd=(target/peers/release/may-hello "$addr") ;;
+    *) cmd=("target/peers/release/$1-hello" "$addr") ;;
+    esac
+    taskset -c 0 "${cmd[@]}" > "$out/$1.log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    wait_for_port "$2" 10
+}
+
+port=9500
+for round in $(seq "$rounds"); do
+    for server in "${servers[@]}"; do
+        port=$((port + 1))
+        start_server "$server" "$port"
+        url="http://127.0.0.1:$port/"
+        taskset -c 1 "$load" "$url" -c 64 -d 1s -q > /dev/null   # warm-up
+        for scenario in c64 c256 pipe16; do
+            case "$scenario" in
+            c64) args=(-c 64) ;;
+            c256) args=(-c 256) ;;
+            pipe16) args=(-c 64 --pipeline 16) ;;
+            esac
+            json="$out/$server-$scenario-$round.json"
+            before=$(tree_ticks "$server_pid")
+            timeout $((secs + 30)) taskset -c 1 "$load" "$url" "${args[@]}" -d "${secs}s" --json \
+                --hgrm "${json%.json}.hgrm" > "$json"
+            after=$(tree_ticks "$server_pid")
+            printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$scenario" "$json" "$((after - before))" >> "$out/raw.tsv"
+        done
+        kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    done
+done
+
+python3 - "$out" "$secs" "$(getconf CLK_TCK)" <<'PY'
+import json, sys, statistics as st
+out, secs, tck = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+cells = {}
+for line in open(f"{out}/raw.tsv"):
+    _, server, scen, path, ticks = line.rstrip("\n").split("\t")
+    r = json.load(open(path))
+    cpu = float(ticks) / tck
+    p = r["latency_us"]["percentiles"]
+    errors = sum(r["errors"].values()) + sum(n for s, n in r["statuses"].items() if s != "200")
+    cells.setdefault((server, scen), []).append(
+        (r["requests_per_sec"], r["responses"] / cpu if cpu else float("nan"), p["p50"], p["p99"], errors))
+servers = list(dict.fromkeys(s for s, _ in cells))
+scens = ["c64", "c256", "pipe16"]
+med = {k: [st.median(x[i] for x in v) for i in range(4)] + [sum(x[4] for x in v)] for k, v in cells.items()}
+base = "hyper" if "hyper" in servers else servers[0]
+with open(f"{out}/results.md", "w") as f:
+    for scen in scens:
+        f.write(f"\n**{scen}** (ratios to {base})\n\n")
+        f.write("| server | req/s | req/s per server CPU-s | p50 | p99 | errors | ratio req/s | ratio per CPU-s |\n")
+        f.write("|---|---|---|---|---|---|---|---|\n")
+        b = med[(base, scen)]
+        for s in servers:
+            m = med[(s, scen)]
+            f.write(f"| {s} | {m[0]:,.0f} | {m[1]:,.0f} | {m[2]/1000:.3f} ms | {m[3]/1000:.3f} ms | {m[4]} | "
+                    f"{m[0]/b[0]:.2f}x | {m[1]/b[1]:.2f}x |\n")
+with open(f"{out}/chart.dat", "w") as f:
+    f.write("server " + " ".join(scens) + "\n")
+    for s in servers:
+        f.write(s + " " + " ".join(f"{med[(s, c)][1]:.0f}" for c in scens) + "\n")
+PY
+gnuplot <<GP
+set terminal svg size 900,540 dynamic background rgb 'white' font 'sans,12'
+set output '$out/compare.svg'
+set title 'Requests per second of server CPU (one core each; medians of $rounds rounds)'
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid border -1
+set key top left autotitle columnheader
+set ylabel 'requests per server CPU-second'
+set format y '%.0s%c'
+set grid ytics
+set yrange [0:*]
+plot '$out/chart.dat' using 2:xtic(1), '' using 3, '' using 4
+GP
+cat "$out/results.md"
+echo
+echo "results in $out: results.md (medians, ratios), compare.svg (chart), raw.tsv and *.json/*.hgrm (every run)"
