@@ -96,24 +96,26 @@ with open(f"{out}/results.md", "w") as f:
             m = med[(s, scen)]
             f.write(f"| {s} | {m[0]:,.0f} | {m[1]:,.0f} | {m[2]/1000:.3f} ms | {m[3]/1000:.3f} ms | {m[4]} | "
                     f"{m[0]/b[0]:.2f}x | {m[1]/b[1]:.2f}x |\n")
+with open(f"{out}/base.txt", "w") as f:
+    f.write(base)
 with open(f"{out}/chart.dat", "w") as f:
     f.write("server " + " ".join(scens) + "\n")
     for s in servers:
-        f.write(s + " " + " ".join(f"{med[(s, c)][1]:.0f}" for c in scens) + "\n")
+        f.write(s + " " + " ".join(f"{med[(s, c)][1] / med[(base, c)][1]:.3f}" for c in scens) + "\n")
 PY
+base=$(cat "$out/base.txt")
 gnuplot <<GP
 set terminal svg size 900,540 dynamic background rgb 'white' font 'sans,12'
 set output '$out/compare.svg'
-set title 'Requests per second of server CPU (one core each; medians of $rounds rounds)'
+set title "Requests per second of server CPU, as a ratio to $base (one core each; medians of $rounds rounds)"
 set style data histogram
 set style histogram cluster gap 1
 set style fill solid border -1
 set key top left autotitle columnheader
-set ylabel 'requests per server CPU-second'
-set format y '%.0s%c'
+set ylabel 'ratio to $base'
 set grid ytics
 set yrange [0:*]
-plot '$out/chart.dat' using 2:xtic(1), '' using 3, '' using 4
+plot '$out/chart.dat' using 2:xtic(1), '' using 3, '' using 4, 1 with lines dt 2 lc rgb 'black' notitle
 GP
 cat "$out/results.md"
 echo

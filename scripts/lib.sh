@@ -80,7 +80,7 @@ set format y '%g'
 set xlabel 'percentile'
 set ylabel 'latency (ms)'
 set grid xtics ytics mytics
-set key top left
+set key top left box opaque
 plot ${lines[*]}
 GP
 }
