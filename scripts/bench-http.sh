@@ -17,16 +17,9 @@ cargo build --release -q -p shardio-http --example hello
 CARGO_TARGET_DIR=target/peers cargo build --release -q --manifest-path benches/peers/Cargo.toml -p hyper-hello
 out=target/bench-http
 mkdir -p "$out"
-cat > "$out/pipeline.lua" <<'LUA'
-init = function(args)
-  local r = {}
-  for i = 1, 16 do r[i] = wrk.format(nil, "/") end
-  req = table.concat(r)
-end
-request = function() return req end
-LUA
 : > "$out/raw.tsv"
 source scripts/lib.sh
+wrk_pipeline_script "$out/pipeline.lua"
 
 start_server() { # NAME PORT -> sets $server_pid
     case "$1" in

@@ -17,15 +17,8 @@ need wrk wrk
 ulimit -n "$(ulimit -Hn)"
 out="target/bench-loadgen"
 mkdir -p "$out"
+wrk_pipeline_script "$out/pipeline.lua"
 cargo build --release -q -p shardio-benches --bin shardio-load -p shardio-http --example hello
-cat > "$out/pipeline.lua" <<'LUA'
-init = function(args)
-  local r = {}
-  for i = 1, 16 do r[i] = wrk.format(nil, "/") end
-  req = table.concat(r)
-end
-request = function() return req end
-LUA
 port=9450
 taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" --shards 1 > "$out/server.log" 2>&1 &
 pids+=("$!")

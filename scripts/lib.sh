@@ -101,3 +101,15 @@ wait_for_port() { # PORT SECONDS
     echo "nothing listens on port $1 after $2 s" >&2
     return 1
 }
+
+# Writes a wrk script that sends 16 pipelined `GET /` per write to FILE.
+wrk_pipeline_script() { # FILE
+    cat > "$1" <<'LUA'
+init = function(args)
+  local r = {}
+  for i = 1, 16 do r[i] = wrk.format(nil, "/") end
+  req = table.concat(r)
+end
+request = function() return req end
+LUA
+}

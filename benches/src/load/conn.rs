@@ -121,27 +121,57 @@ impl Conn {
     }
 }
 
-/// Returns the open connection, opening one if there is none. A failed
-/// attempt is counted (when `count` says the window is open) and paused
-/// after.
-async fn ensure<'a>(
-    ctx: &ShardCtx,
-    conn: &'a mut Option<Conn>,
-    count: bool,
-) -> Option<&'a mut Conn> {
-    if conn.is_none() {
-        match Conn::open(ctx).await {
-            Some(c) => *conn = Some(c),
-            None => {
-                if count {
-                    ctx.error(ErrorKind::Connect, 1);
-                }
-                sleep(RECONNECT_PAUSE).await;
-                return None;
+/// Opens a connection in `slot` if there is none; whether there is one
+/// now. A failed attempt is counted (when `count` says the window is open)
+/// and paused after.
+async fn ensure(ctx: &ShardCtx, slot: &mut Option<Conn>, count: bool) -> bool {
+    if slot.is_none() {
+        *slot = Conn::open(ctx).await;
+        if slot.is_none() {
+            if count {
+                ctx.error(ErrorKind::Connect, 1);
             }
+            sleep(RECONNECT_PAUSE).await;
         }
     }
-    conn.as_mut()
+    slot.is_some()
+}
+
+/// Writes the request (a batch of `batch`) on the connection in `slot` and
+/// reads the responses, each one's latency measured from `from`. Counts
+/// everything when `counted`, and empties `slot` when the connection cannot
+/// be used again.
+async fn exchange(
+    ctx: &ShardCtx,
+    slot: &mut Option<Conn>,
+    batch: u64,
+    from: Instant,
+    counted: bool,
+) {
+    let Some(c) = slot.as_mut() else {
+        return;
+    };
+    let (written, _) = c.stream.write_all(ctx.request.clone()).await;
+    if written.is_err() {
+        ctx.error_if(counted, ErrorKind::Write, batch);
+        *slot = None;
+        return;
+    }
+    ctx.sent_if(counted, batch);
+    let deadline = Instant::now() + ctx.config.timeout;
+    let result = c
+        .responses(ctx, batch, deadline, |done, at| {
+            ctx.response_if(counted, done.status, at - from)
+        })
+        .await;
+    match result {
+        Ok(true) => {}
+        Ok(false) => *slot = None,
+        Err(failed) => {
+            ctx.error_if(counted, failed.kind, failed.unanswered);
+            *slot = None;
+        }
+    }
 }
 
 /// Closed loop: write `pipeline` requests in one send, read their
@@ -150,32 +180,9 @@ pub(crate) async fn closed_loop(ctx: Rc<ShardCtx>) {
     let batch = ctx.config.pipeline as u64;
     let mut conn = None;
     while Instant::now() < ctx.end {
-        let counted = Instant::now() >= ctx.measure_from;
-        let Some(c) = ensure(&ctx, &mut conn, counted).await else {
-            continue;
-        };
-        let sent = Instant::now();
-        let counted = sent >= ctx.measure_from;
-        let (written, _) = c.stream.write_all(ctx.request.clone()).await;
-        if written.is_err() {
-            ctx.error_if(counted, ErrorKind::Write, batch);
-            conn = None;
-            continue;
-        }
-        ctx.sent_if(counted, batch);
-        let deadline = sent + ctx.config.timeout;
-        let result = c
-            .responses(&ctx, batch, deadline, |done, at| {
-                ctx.response_if(counted, done.status, at - sent)
-            })
-            .await;
-        match result {
-            Ok(true) => {}
-            Ok(false) => conn = None,
-            Err(failed) => {
-                ctx.error_if(counted, failed.kind, failed.unanswered);
-                conn = None;
-            }
+        if ensure(&ctx, &mut conn, Instant::now() >= ctx.measure_from).await {
+            let sent = Instant::now();
+            exchange(&ctx, &mut conn, batch, sent, sent >= ctx.measure_from).await;
         }
     }
 }
@@ -218,29 +225,8 @@ pub(crate) async fn open_loop(ctx: Rc<ShardCtx>, index: usize) {
         }
         wait_until(due).await;
         let counted = due >= ctx.measure_from;
-        let Some(c) = ensure(&ctx, &mut conn, counted).await else {
-            continue;
-        };
-        let (written, _) = c.stream.write_all(ctx.request.clone()).await;
-        if written.is_err() {
-            ctx.error_if(counted, ErrorKind::Write, 1);
-            conn = None;
-            continue;
-        }
-        ctx.sent_if(counted, 1);
-        let deadline = Instant::now() + ctx.config.timeout;
-        let result = c
-            .responses(&ctx, 1, deadline, |done, at| {
-                ctx.response_if(counted, done.status, at - due)
-            })
-            .await;
-        match result {
-            Ok(true) => {}
-            Ok(false) => conn = None,
-            Err(failed) => {
-                ctx.error_if(counted, failed.kind, failed.unanswered);
-                conn = None;
-            }
+        if ensure(&ctx, &mut conn, counted).await {
+            exchange(&ctx, &mut conn, 1, due, counted).await;
         }
     }
 }
