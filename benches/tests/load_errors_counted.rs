@@ -1,6 +1,7 @@
 //! Failures are counted by kind, never silently dropped: refused connects,
 //! error statuses, connections closed without an answer, responses that are
-//! not HTTP, and requests that never get an answer.
+//! not HTTP, and requests that never get an answer; and what is sent (method,
+//! body) reaches the server intact.
 
 mod util;
 
@@ -79,4 +80,26 @@ fn requests_without_an_answer_time_out() {
     assert_eq!(report.responses, 0);
     // Each connection times out about every 200 ms, then reconnects.
     assert!(report.errors.timeout >= 6, "{report:#?}");
+}
+
+#[test]
+fn bodies_and_methods_reach_the_server() {
+    let server = Server::start(|_| Answer::Ok, None);
+    let mut c = config(&server.url(), 2, Duration::from_millis(300));
+    c.method = "POST".into();
+    c.body = Some(bytes::Bytes::from(vec![b'x'; 1000]));
+    let report = run(c);
+    assert!(
+        report.responses > 0 && report.errors.total() == 0,
+        "{report:#?}"
+    );
+    let requests = server.requests();
+    assert!(requests.len() as u64 >= report.sent);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "POST" && r.body == 1000),
+        "{:?}",
+        &requests[..1]
+    );
 }

@@ -32,7 +32,15 @@ type Policy = dyn Fn(u64) -> Answer + Send + Sync;
 
 pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
-    arrivals: Arc<Mutex<Vec<Instant>>>,
+    /// When each request arrived, and its method and body length.
+    arrivals: Arc<Mutex<Vec<Arrival>>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Arrival {
+    pub(crate) at: Instant,
+    pub(crate) method: String,
+    pub(crate) body: usize,
 }
 
 impl Server {
@@ -68,9 +76,14 @@ impl Server {
 
     /// When each request arrived, in order.
     pub(crate) fn arrivals(&self) -> Vec<Instant> {
-        let mut a = self.arrivals.lock().unwrap().clone();
+        let mut a: Vec<_> = self.requests().iter().map(|r| r.at).collect();
         a.sort();
         a
+    }
+
+    /// Every request received.
+    pub(crate) fn requests(&self) -> Vec<Arrival> {
+        self.arrivals.lock().unwrap().clone()
     }
 }
 
@@ -78,7 +91,7 @@ fn serve(
     mut stream: TcpStream,
     policy: &Policy,
     counter: &AtomicU64,
-    arrivals: &Mutex<Vec<Instant>>,
+    arrivals: &Mutex<Vec<Arrival>>,
     stall: Option<(Instant, Instant)>,
 ) {
     stream.set_nodelay(true).unwrap();
@@ -105,9 +118,14 @@ fn serve(
             if buf.len() < head + body {
                 break;
             }
+            let method = req.method.unwrap_or_default().to_string();
             buf.drain(..head + body);
             let now = Instant::now();
-            arrivals.lock().unwrap().push(now);
+            arrivals.lock().unwrap().push(Arrival {
+                at: now,
+                method,
+                body,
+            });
             if let Some((from, until)) = stall {
                 if now >= from && now < until {
                     std::thread::sleep(until - now);
