@@ -20,6 +20,8 @@ struct Conn {
     stream: TcpStream,
     reader: Reader,
     buf: Vec<u8>,
+    /// Bytes read since the connection opened.
+    read: u64,
 }
 
 /// Why a batch of requests ended early, and how many of it went unanswered.
@@ -40,6 +42,7 @@ impl Conn {
                     stream,
                     reader: Reader::new(config.method.eq_ignore_ascii_case("HEAD")),
                     buf: Vec::with_capacity(READ_CHUNK),
+                    read: 0,
                 })
             }
             Ok(Err(_)) | Err(_) => None,
@@ -51,7 +54,6 @@ impl Conn {
     /// connection may be reused.
     async fn responses(
         &mut self,
-        ctx: &ShardCtx,
         want: u64,
         deadline: Instant,
         mut done: impl FnMut(Done, Instant),
@@ -114,7 +116,7 @@ impl Conn {
                         Err(Invalid) => Err(fail(ErrorKind::Invalid, got)),
                     };
                 }
-                Ok(n) => ctx.bytes(n),
+                Ok(n) => self.read += n as u64,
                 Err(_) => return Err(fail(ErrorKind::Read, got)),
             }
         }
@@ -159,11 +161,13 @@ async fn exchange(
     }
     ctx.sent_if(counted, batch);
     let deadline = Instant::now() + ctx.config.timeout;
+    let read_before = c.read;
     let result = c
-        .responses(ctx, batch, deadline, |done, at| {
+        .responses(batch, deadline, |done, at| {
             ctx.response_if(counted, done.status, at - from)
         })
         .await;
+    ctx.bytes_if(counted, c.read - read_before);
     match result {
         Ok(true) => {}
         Ok(false) => *slot = None,

@@ -92,7 +92,7 @@ impl Report {
             requests_per_sec: stats.responses() as f64 / secs,
             bytes: stats.bytes,
             bytes_per_sec: stats.bytes as f64 / secs,
-            statuses: stats.statuses,
+            statuses: stats.statuses(),
             errors: stats.errors,
             latency_us: Latency {
                 mean: h.mean() / 1_000.0,

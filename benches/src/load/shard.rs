@@ -3,7 +3,7 @@
 //! the printer every [`FLUSH`].
 
 use super::live::Live;
-use super::stats::{histogram, ErrorKind, Stats};
+use super::stats::{histogram, nanos, ErrorKind, Stats};
 use super::{conn, Config};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
@@ -25,10 +25,15 @@ pub(crate) struct ShardCtx {
     pub(crate) measure_from: Instant,
     pub(crate) end: Instant,
     stats: RefCell<Stats>,
-    /// Responses and errors since the last flush to `live`.
-    recent: RefCell<Histogram<u64>>,
-    recent_errors: Cell<u64>,
-    live: Option<Arc<Live>>,
+    /// Only when the progress line is on.
+    feed: Option<Feed>,
+}
+
+/// What the shard saw since its last flush to the progress line.
+struct Feed {
+    live: Arc<Live>,
+    latencies: RefCell<Histogram<u64>>,
+    errors: Cell<u64>,
 }
 
 impl ShardCtx {
@@ -36,9 +41,10 @@ impl ShardCtx {
         if counted {
             self.stats.borrow_mut().response(status, latency);
         }
-        if self.live.is_some() {
-            let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX).max(1);
-            self.recent.borrow_mut().saturating_record(ns);
+        if let Some(feed) = &self.feed {
+            feed.latencies
+                .borrow_mut()
+                .saturating_record(nanos(latency));
         }
     }
 
@@ -50,7 +56,9 @@ impl ShardCtx {
 
     pub(crate) fn error(&self, kind: ErrorKind, requests: u64) {
         self.stats.borrow_mut().error(kind, requests);
-        self.recent_errors.set(self.recent_errors.get() + requests);
+        if let Some(feed) = &self.feed {
+            feed.errors.set(feed.errors.get() + requests);
+        }
     }
 
     pub(crate) fn sent_if(&self, counted: bool, requests: u64) {
@@ -59,17 +67,17 @@ impl ShardCtx {
         }
     }
 
-    pub(crate) fn bytes(&self, n: usize) {
-        if Instant::now() >= self.measure_from {
-            self.stats.borrow_mut().bytes += n as u64;
+    pub(crate) fn bytes_if(&self, counted: bool, n: u64) {
+        if counted {
+            self.stats.borrow_mut().bytes += n;
         }
     }
 
     fn flush(&self) {
-        if let Some(live) = &self.live {
-            let mut recent = self.recent.borrow_mut();
-            live.add(&recent, self.recent_errors.replace(0));
-            recent.reset();
+        if let Some(feed) = &self.feed {
+            let mut latencies = feed.latencies.borrow_mut();
+            feed.live.add(&latencies, feed.errors.replace(0));
+            latencies.reset();
         }
     }
 }
@@ -91,9 +99,11 @@ pub(crate) async fn run(
         measure_from,
         end: measure_from + config.duration,
         stats: RefCell::new(Stats::default()),
-        recent: RefCell::new(histogram()),
-        recent_errors: Cell::new(0),
-        live,
+        feed: live.map(|live| Feed {
+            live,
+            latencies: RefCell::new(histogram()),
+            errors: Cell::new(0),
+        }),
         config,
     });
     let connections: Vec<_> = (id..ctx.config.connections)
@@ -103,7 +113,7 @@ pub(crate) async fn run(
             None => shardio::spawn(conn::closed_loop(ctx.clone())),
         })
         .collect();
-    let flusher = ctx.live.is_some().then(|| {
+    let flusher = ctx.feed.is_some().then(|| {
         let ctx = ctx.clone();
         shardio::spawn(async move {
             let mut tick = shardio::time::interval(FLUSH);
