@@ -1,5 +1,5 @@
-//! The `shardio-load` binary: `--json`, `--hgrm` in HdrHistogram's format,
-//! and clear refusals of settings that cannot work.
+//! The `shardio-load` binary: `--json`, `--hgrm` in HdrHistogram's format, the
+//! progress line and `--quiet`, and clear refusals of settings that cannot work.
 
 mod util;
 
@@ -99,4 +99,22 @@ fn impossible_settings_are_refused_by_name() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn progress_line_unless_quiet() {
+    let server = Server::start(|_| Answer::Ok, None);
+    let run = |quiet: bool| {
+        let mut cmd = load();
+        cmd.args([&server.url(), "-c", "2", "-d", "1500ms"]);
+        if quiet {
+            cmd.arg("--quiet");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let live = run(false);
+    assert!(live.contains("req/s") && live.contains("p99"), "{live:?}");
+    assert!(!run(true).contains("req/s"));
 }

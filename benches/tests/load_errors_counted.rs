@@ -103,3 +103,23 @@ fn bodies_and_methods_reach_the_server() {
         &requests[..1]
     );
 }
+
+#[test]
+fn no_keepalive_opens_a_connection_per_request() {
+    // The server would keep connections open; the generator must not reuse
+    // them.
+    let server = Server::start(|_| Answer::Ok, None);
+    let mut c = config(&server.url(), 2, Duration::from_millis(300));
+    c.keepalive = false;
+    let report = run(c);
+    assert!(
+        report.responses > 10 && report.errors.total() == 0,
+        "{report:#?}"
+    );
+    assert!(
+        server.connections() >= report.sent,
+        "{} connections for {} requests",
+        server.connections(),
+        report.sent
+    );
+}

@@ -169,8 +169,10 @@ async fn exchange(
         .await;
     ctx.bytes_if(counted, c.read - read_before);
     match result {
-        Ok(true) => {}
-        Ok(false) => *slot = None,
+        // Without keep-alive every request gets its own connection, even
+        // from a server that would keep it open.
+        Ok(true) if ctx.config.keepalive => {}
+        Ok(_) => *slot = None,
         Err(failed) => {
             ctx.error_if(counted, failed.kind, failed.unanswered);
             *slot = None;

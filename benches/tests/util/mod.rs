@@ -34,6 +34,8 @@ pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
     /// When each request arrived, and its method and body length.
     arrivals: Arc<Mutex<Vec<Arrival>>>,
+    /// Connections accepted.
+    accepted: Arc<AtomicU64>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,15 +61,22 @@ impl Server {
         let started = Instant::now();
         let stall = stall.map(|(at, len)| (started + at, started + at + len));
         let recorded = arrivals.clone();
+        let accepted = Arc::new(AtomicU64::new(0));
+        let accepts = accepted.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
+                accepts.fetch_add(1, Ordering::Relaxed);
                 let (policy, counter, recorded) =
                     (policy.clone(), counter.clone(), recorded.clone());
                 std::thread::spawn(move || serve(stream, &*policy, &counter, &recorded, stall));
             }
         });
-        Server { addr, arrivals }
+        Server {
+            addr,
+            arrivals,
+            accepted,
+        }
     }
 
     pub(crate) fn url(&self) -> String {
@@ -79,6 +88,11 @@ impl Server {
         let mut a: Vec<_> = self.requests().iter().map(|r| r.at).collect();
         a.sort();
         a
+    }
+
+    /// How many connections the server accepted.
+    pub(crate) fn connections(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
     }
 
     /// Every request received.
