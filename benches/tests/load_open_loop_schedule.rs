@@ -1,5 +1,6 @@
 //! The open loop sends at the rate asked, evenly spread over time, and the
-//! closed loop with pipelining reads every response of each batch.
+//! closed loop with pipelining reads every response of each batch; warm-up
+//! load is sent but not counted.
 
 mod util;
 
@@ -49,4 +50,17 @@ fn closed_loop_pipelines_batches_and_reads_chunked_bodies() {
     // Whole batches only: 2 connections × 8 requests per write.
     assert_eq!(report.sent % 8, 0);
     assert!(report.bytes >= report.responses * 60);
+}
+
+#[test]
+fn warmup_load_is_applied_but_not_counted() {
+    let server = Server::start(|_| Answer::Ok, None);
+    let mut c = config(&server.url(), 2, Duration::from_secs(1));
+    c.rate = Some(200.0);
+    c.warmup = Duration::from_millis(500);
+    let report = run(c);
+    // 1 s counted at 200/s; the 100 warm-up requests reached the server too.
+    assert_eq!(report.sent, 200, "{report:#?}");
+    assert_eq!(report.responses, 200);
+    assert_eq!(server.requests().len(), 300);
 }
