@@ -9,7 +9,7 @@ conns="${1:-10000}"
 ulimit -n "$(ulimit -Hn)"
 command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
 cargo build --release -q -p shardio-http --example hello
-cargo build --release -q -p shardio-benches --bin idle-conns
+cargo build --release -q -p shardio-benches --bin idle-conns --bin shardio-load
 CARGO_TARGET_DIR=target/peers cargo build --release -q --manifest-path benches/peers/Cargo.toml -p hyper-hello
 out=target/bench-http-idle-rss
 mkdir -p "$out"
@@ -27,7 +27,11 @@ for server in shardio hyper; do
     server_pid=$!
     pids+=("$server_pid")
     wait_for_line "$out/server-$server.log" listening 10
-    # Warm the server up (first requests allocate its shard-wide buffers).
+    # Warm the server up: a second of load touches its shard-wide buffers
+    # (shardio's receive ring cycles through all of its 512 buffers), so
+    # that what the idle connections add is their own cost only.
+    taskset -c 1 timeout 20 target/release/shardio-load "http://127.0.0.1:$port/" -c 64 -d 1s -q \
+        > "$out/load-$server.log" 2>&1
     taskset -c 1 target/release/idle-conns client --http --addr "127.0.0.1:$port" --conns 64 \
         > "$out/warm-$server.log" 2>&1 &
     warm=$!

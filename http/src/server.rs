@@ -2,6 +2,7 @@
 //! (`SO_REUSEPORT`), connection cap and drain.
 
 use crate::config::{Limits, Timeouts, MAX_HEADERS_CAP};
+use crate::conn::Conn;
 use crate::router::Router;
 use shardio::buf::BufRing;
 use shardio::net::TcpListener;
@@ -189,13 +190,8 @@ impl Server {
             match accepted {
                 None => break,
                 Some(Ok((stream, peer))) => {
-                    shared.open.set(shared.open.get() + 1);
-                    let conn_shared = shared.clone();
-                    let router = router.clone();
-                    drop(shardio::spawn(async move {
-                        let _open = OpenConn(conn_shared.clone());
-                        crate::conn::serve(stream, peer, conn_shared, router).await;
-                    }));
+                    let conn = Conn::new(stream, peer, shared.clone());
+                    drop(shardio::spawn(crate::conn::serve(conn, router.clone())));
                 }
                 Some(Err(_)) => {
                     // EMFILE, ENFILE, ENOBUFS, ECONNABORTED: the listener
@@ -263,6 +259,20 @@ impl Shared {
             .unwrap_or_else(|_| unreachable!("the output pool allocates on overflow"))
     }
 
+    /// Counts a connection open.
+    pub(crate) fn opened(&self) {
+        self.open.set(self.open.get() + 1);
+    }
+
+    /// Counts a connection closed, waking the accept loop if it waits for
+    /// one (at the maximum, or draining).
+    pub(crate) fn closed(&self) {
+        self.open.set(self.open.get() - 1);
+        if let Some(w) = self.accept_waiter.borrow_mut().take() {
+            w.wake();
+        }
+    }
+
     pub(crate) fn is_draining(&self) -> bool {
         self.draining.get()
     }
@@ -293,18 +303,5 @@ struct DrainOnDrop(Rc<Shared>);
 impl Drop for DrainOnDrop {
     fn drop(&mut self) {
         self.0.start_draining();
-    }
-}
-
-/// Counts a connection open until its task ends (or is dropped).
-struct OpenConn(Rc<Shared>);
-
-impl Drop for OpenConn {
-    fn drop(&mut self) {
-        let shared = &self.0;
-        shared.open.set(shared.open.get() - 1);
-        if let Some(w) = shared.accept_waiter.borrow_mut().take() {
-            w.wake();
-        }
     }
 }

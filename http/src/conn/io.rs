@@ -6,14 +6,16 @@ use crate::encode;
 use crate::parse::Rejection;
 use crate::storage::Storage;
 use shardio::buf::RingBuf;
+use shardio::net::RecvRing;
 use shardio::pool::Pooled;
+use shardio::time::Sleep;
 use std::cell::RefMut;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
-use std::pin::pin;
+use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// How long a closing connection keeps reading (and discarding) so that
@@ -29,29 +31,13 @@ impl Conn {
         if self.input.borrow().remaining() > 0 {
             return !self.shared.is_draining();
         }
-        let shared = &*self.shared;
-        let mut recv = pin!(self.stream.recv_ring(&shared.ring));
-        let mut idle = pin!(shardio::time::sleep(shared.timeouts.idle));
-        let mut waiter = None;
-        let got = poll_fn(|cx| {
-            if shared.is_draining() {
-                return Poll::Ready(None);
-            }
-            if let Poll::Ready(r) = recv.as_mut().poll(cx) {
-                return Poll::Ready(r.ok().flatten());
-            }
-            if idle.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(None);
-            }
-            if waiter.is_none() {
-                waiter = Some(shared.idle_waiters.borrow_mut().insert(cx.waker().clone()));
-            }
-            Poll::Pending
-        })
-        .await;
-        if let Some(key) = waiter {
-            shared.idle_waiters.borrow_mut().try_remove(key);
+        let got = WaitForRequest {
+            conn: self,
+            recv: self.stream.recv_ring(&self.shared.ring),
+            idle: shardio::time::sleep(self.shared.timeouts.idle),
+            waiter: None,
         }
+        .await;
         match got {
             Some(buf) => {
                 self.push_input(buf);
@@ -179,6 +165,48 @@ impl Conn {
                 Ok(Ok(Some(buf))) => seen += buf.len(),
                 _ => break,
             }
+        }
+    }
+}
+
+/// What an idle connection's task waits in: its receive, its idle
+/// deadline, and its place among the connections a drain wakes. A struct
+/// rather than an `async` block, to keep an idle connection small.
+struct WaitForRequest<'a> {
+    conn: &'a Conn,
+    recv: RecvRing<'a>,
+    idle: Sleep,
+    /// The key in `Shared::idle_waiters`, once registered.
+    waiter: Option<usize>,
+}
+
+impl Future for WaitForRequest<'_> {
+    /// The first bytes of a request; `None` to close.
+    type Output = Option<RingBuf>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RingBuf>> {
+        let this = &mut *self;
+        let shared = &*this.conn.shared;
+        if shared.is_draining() {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(r) = Pin::new(&mut this.recv).poll(cx) {
+            return Poll::Ready(r.ok().flatten());
+        }
+        if Pin::new(&mut this.idle).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        if this.waiter.is_none() {
+            this.waiter = Some(shared.idle_waiters.borrow_mut().insert(cx.waker().clone()));
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for WaitForRequest<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.waiter {
+            self.conn.shared.idle_waiters.borrow_mut().try_remove(key);
         }
     }
 }

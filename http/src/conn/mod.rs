@@ -87,39 +87,50 @@ pub(crate) struct Conn {
     body: RefCell<BodyState>,
 }
 
+impl Conn {
+    /// The state of a connection just accepted; it counts as open (against
+    /// the shard's maximum) until it drops.
+    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, shared: Rc<Shared>) -> Rc<Conn> {
+        let _ = stream.set_nodelay(true);
+        shared.opened();
+        Rc::new(Conn {
+            stream,
+            peer,
+            shared,
+            input: RefCell::new(Input::default()),
+            out: RefCell::new(None),
+            body: RefCell::new(BodyState {
+                generation: 0,
+                framing: BodyFraming::Done,
+                limit: 0,
+                received: 0,
+                expect_continue: false,
+                failed: None,
+            }),
+        })
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.shared.closed();
+    }
+}
+
 /// Serves one connection until it closes.
-pub(crate) async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    shared: Rc<Shared>,
-    router: Rc<Router>,
-) {
-    let _ = stream.set_nodelay(true);
-    let conn = Rc::new(Conn {
-        stream,
-        peer,
-        shared,
-        input: RefCell::new(Input::default()),
-        out: RefCell::new(None),
-        body: RefCell::new(BodyState {
-            generation: 0,
-            framing: BodyFraming::Done,
-            limit: 0,
-            received: 0,
-            expect_continue: false,
-            failed: None,
-        }),
-    });
+///
+/// This future is the connection's task, and an idle connection is little
+/// more than it: the busy states (answering, closing) live in allocations
+/// of their own, so what stays while idle is the wait for the next request.
+pub(crate) async fn serve(conn: Rc<Conn>, router: Rc<Router>) {
     loop {
         if !conn.wait_for_request().await {
             return;
         }
-        // The busy part of the state machine lives in its own allocation,
-        // so an idle connection's task stays small.
         let next = Box::pin(conn.process(&router)).await;
         match next {
             After::Idle => conn.release_output(),
-            After::Close => return conn.close().await,
+            After::Close => return Box::pin(conn.close()).await,
         }
     }
 }

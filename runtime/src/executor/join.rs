@@ -7,6 +7,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -37,36 +38,62 @@ impl<T> JoinInner<T> {
     }
 }
 
-/// Reports `Cancelled` if the task is dropped before it finished.
-struct FinishGuard<T> {
-    join: Option<Rc<JoinInner<T>>>,
+/// Wraps a task's future: runs it, catches a panic, reports to the handle,
+/// and reports `Cancelled` if the task is dropped before it finished.
+///
+/// A plain struct rather than an `async fn`: an `async fn` would keep its
+/// `future` argument and the pinned local it moves into as two slots,
+/// doubling every task's allocation.
+pub(crate) struct RunToJoin<F: Future> {
+    /// Dropped by hand, before the handle hears of the cancellation.
+    future: ManuallyDrop<F>,
+    /// `None` once the output went to the handle.
+    join: Option<Rc<JoinInner<F::Output>>>,
 }
 
-impl<T> Drop for FinishGuard<T> {
-    fn drop(&mut self) {
-        if let Some(join) = self.join.take() {
-            join.finish(Err(JoinError::cancelled()));
+impl<F: Future> RunToJoin<F> {
+    pub(crate) fn new(future: F, join: Rc<JoinInner<F::Output>>) -> RunToJoin<F> {
+        RunToJoin {
+            future: ManuallyDrop::new(future),
+            join: Some(join),
         }
     }
 }
 
-/// Wraps a task's future: runs it, catches a panic, reports to the handle.
-pub(crate) async fn run_to_join<F>(future: F, join: Rc<JoinInner<F::Output>>)
-where
-    F: Future + 'static,
-{
-    let mut guard = FinishGuard { join: Some(join) };
-    let mut future = std::pin::pin!(future);
-    let result = std::future::poll_fn(|cx| {
-        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(JoinError::panic(panic))),
+impl<F: Future> Future for RunToJoin<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of
+        // `self` (only dropped in place, in `drop`), and `join` is not
+        // pinned, so handing out `&mut` to it is fine.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.join.is_none() {
+            return Poll::Ready(());
         }
-    })
-    .await;
-    if let Some(join) = guard.join.take() {
-        join.finish(result);
+        // SAFETY: see above; the pinned `future` lives inside the pinned
+        // `self` until `drop`.
+        let future = unsafe { Pin::new_unchecked(&mut *this.future) };
+        let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Ready(v)) => Ok(v),
+            Ok(Poll::Pending) => return Poll::Pending,
+            Err(panic) => Err(JoinError::panic(panic)),
+        };
+        if let Some(join) = this.join.take() {
+            join.finish(result);
+        }
+        Poll::Ready(())
+    }
+}
+
+impl<F: Future> Drop for RunToJoin<F> {
+    fn drop(&mut self) {
+        // SAFETY: `future` is dropped exactly once, here, and never used
+        // again; dropping in place keeps the pinning promise.
+        unsafe { ManuallyDrop::drop(&mut self.future) };
+        if let Some(join) = self.join.take() {
+            join.finish(Err(JoinError::cancelled()));
+        }
     }
 }
 

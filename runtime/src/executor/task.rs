@@ -108,7 +108,7 @@ impl Executor {
         F::Output: 'static,
     {
         let join = Rc::new(JoinInner::new());
-        let wrapped = super::join::run_to_join(future, join.clone());
+        let wrapped = super::join::RunToJoin::new(future, join.clone());
         let gen = self.next_gen.get().wrapping_add(1);
         self.next_gen.set(gen);
         let mut tasks = self.tasks.borrow_mut();

@@ -3,10 +3,12 @@
 
 pub(crate) mod fd;
 mod listener;
+mod recv_ring;
 mod recv_stream;
 mod stream;
 
 pub use listener::TcpListener;
+pub use recv_ring::RecvRing;
 pub use recv_stream::RecvStream;
 pub use stream::TcpStream;
 

@@ -1,16 +1,14 @@
-use super::RecvStream;
-use crate::buf::{BufRing, IoBuf, IoBufMut, RingBuf};
+use super::{RecvRing, RecvStream};
+use crate::buf::{BufRing, IoBuf, IoBufMut};
 use crate::ops;
 use crate::shard::Shard;
 use crate::stats::Counters;
 use crate::uring::SharedFd;
 use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::task::Poll;
 
 /// A TCP connection whose reads and writes go through the shard's ring.
 ///
@@ -120,25 +118,8 @@ impl TcpStream {
     /// # Errors
     ///
     /// The kernel's receive error, e.g. `ConnectionReset`.
-    pub async fn recv_ring(&self, ring: &BufRing) -> io::Result<Option<RingBuf>> {
-        let inner = ring.inner();
-        loop {
-            let armed_at = inner.returned();
-            match ops::recv_select(&self.fd, inner)?.await {
-                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    Shard::with_current(|s| Counters::incr(&s.counters.recv_starved));
-                    poll_fn(|cx| {
-                        if inner.returned() != armed_at {
-                            return Poll::Ready(());
-                        }
-                        inner.wait_for_buffer(cx.waker());
-                        Poll::Pending
-                    })
-                    .await;
-                }
-                r => return r,
-            }
-        }
+    pub fn recv_ring<'a>(&'a self, ring: &'a BufRing) -> RecvRing<'a> {
+        RecvRing::new(&self.fd, ring.inner())
     }
 
     /// Writes the initialized bytes of `buf`, returning how many were sent.
