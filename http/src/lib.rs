@@ -72,6 +72,7 @@ mod date;
 mod encode;
 mod files;
 mod handler;
+mod idle;
 mod method;
 pub mod middleware;
 mod negotiate;

@@ -3,11 +3,11 @@
 
 use crate::config::{Limits, Timeouts, MAX_HEADERS_CAP};
 use crate::conn::Conn;
+use crate::idle::IdleTable;
 use crate::router::Router;
 use shardio::buf::BufRing;
 use shardio::net::TcpListener;
 use shardio::pool::{Pool, Pooled};
-use slab::Slab;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -157,6 +157,10 @@ impl Server {
         // Drains even when this future is dropped rather than finished
         // (the runtime drops its entry futures at shutdown).
         let _guard = DrainOnDrop(shared.clone());
+        let sweeper = shared.clone();
+        shardio::spawn_detached(async move {
+            sweeper.idle.sweep(|| sweeper.is_draining()).await;
+        });
         let mut signal = pin!(signal);
         loop {
             if shared.open.get() >= self.max_connections {
@@ -191,7 +195,7 @@ impl Server {
                 None => break,
                 Some(Ok((stream, peer))) => {
                     let conn = Conn::new(stream, peer, shared.clone());
-                    drop(shardio::spawn(crate::conn::serve(conn, router.clone())));
+                    shardio::spawn_detached(crate::conn::serve(conn, router.clone()));
                 }
                 Some(Err(_)) => {
                     // EMFILE, ENFILE, ENOBUFS, ECONNABORTED: the listener
@@ -222,8 +226,8 @@ pub(crate) struct Shared {
     pub(crate) ring: BufRing,
     output: Pool<Vec<u8>>,
     draining: Cell<bool>,
-    /// Wakers of connections waiting idle, woken to close when draining.
-    pub(crate) idle_waiters: RefCell<Slab<Waker>>,
+    /// Connections waiting for their next request.
+    pub(crate) idle: IdleTable,
     open: Cell<usize>,
     /// The accept loop, waiting for a connection to close.
     accept_waiter: RefCell<Option<Waker>>,
@@ -240,13 +244,14 @@ impl Shared {
                 }
             })
             .build();
+        let idle = IdleTable::new(timeouts.idle);
         Shared {
             limits,
             timeouts,
             ring,
             output,
             draining: Cell::new(false),
-            idle_waiters: RefCell::new(Slab::new()),
+            idle,
             open: Cell::new(0),
             accept_waiter: RefCell::new(None),
         }
@@ -282,10 +287,7 @@ impl Shared {
             return;
         }
         crate::date::server_stopped();
-        let waiters: Vec<Waker> = self.idle_waiters.borrow_mut().drain().collect();
-        for w in waiters {
-            w.wake();
-        }
+        self.idle.wake_all();
     }
 }
 

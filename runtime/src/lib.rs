@@ -67,7 +67,7 @@ mod stats;
 
 pub use buf::{IoBuf, IoBufMut, Slice};
 pub use driver::RingMode;
-pub use executor::{spawn, yield_now, JoinError, JoinHandle};
+pub use executor::{spawn, spawn_detached, yield_now, JoinError, JoinHandle};
 pub use runtime::{Builder, Runtime};
 pub use shard::run::block_on;
 pub use shard::{current, stats, ShardInfo};

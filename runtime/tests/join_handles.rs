@@ -100,6 +100,48 @@ fn detached_tasks_are_dropped_when_block_on_returns() {
 }
 
 #[test]
+fn spawn_detached_runs_survives_a_panic_and_is_dropped_at_the_end() {
+    let dropped = Rc::new(Cell::new(0));
+    struct Count(Rc<Cell<i32>>);
+    impl Drop for Count {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let d = dropped.clone();
+    shardio::block_on(async move {
+        let ran = Rc::new(Cell::new(0));
+        for _ in 0..3 {
+            let r = ran.clone();
+            shardio::spawn_detached(async move {
+                shardio::time::sleep(Duration::from_millis(1)).await;
+                r.set(r.get() + 1);
+            });
+        }
+        // A panicking detached task ends alone; its locals are dropped.
+        let c = Count(d.clone());
+        shardio::spawn_detached(async move {
+            let _c = c;
+            shardio::yield_now().await;
+            panic!("detached boom");
+        });
+        // One still sleeping when `block_on` returns is dropped then.
+        let c = Count(d.clone());
+        shardio::spawn_detached(async move {
+            let _c = c;
+            shardio::time::sleep(Duration::from_secs(3600)).await;
+        });
+        shardio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(ran.get(), 3);
+        assert_eq!(d.get(), 1, "the panicked task's locals are dropped");
+        assert_eq!(shardio::stats().tasks_alive, 1);
+        assert_eq!(shardio::spawn(async { 1 }).await.unwrap(), 1);
+    })
+    .unwrap();
+    assert_eq!(dropped.get(), 2);
+}
+
+#[test]
 fn nested_block_on_is_an_error() {
     shardio::block_on(async {
         let err = shardio::block_on(async {}).unwrap_err();

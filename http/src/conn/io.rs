@@ -8,7 +8,6 @@ use crate::storage::Storage;
 use shardio::buf::RingBuf;
 use shardio::net::RecvRing;
 use shardio::pool::Pooled;
-use shardio::time::Sleep;
 use std::cell::RefMut;
 use std::future::Future;
 use std::io;
@@ -34,8 +33,8 @@ impl Conn {
         let got = WaitForRequest {
             conn: self,
             recv: self.stream.recv_ring(&self.shared.ring),
-            idle: shardio::time::sleep(self.shared.timeouts.idle),
-            waiter: None,
+            deadline: Instant::now() + self.shared.timeouts.idle,
+            idle_key: None,
         }
         .await;
         match got {
@@ -169,15 +168,15 @@ impl Conn {
     }
 }
 
-/// What an idle connection's task waits in: its receive, its idle
-/// deadline, and its place among the connections a drain wakes. A struct
-/// rather than an `async` block, to keep an idle connection small.
+/// What an idle connection's task waits in: its receive, and its entry
+/// in the server's idle table (its deadline, and what a drain wakes). A
+/// struct rather than an `async` block, to keep an idle connection small.
 struct WaitForRequest<'a> {
     conn: &'a Conn,
     recv: RecvRing<'a>,
-    idle: Sleep,
-    /// The key in `Shared::idle_waiters`, once registered.
-    waiter: Option<usize>,
+    deadline: Instant,
+    /// The key in `Shared::idle`, once registered.
+    idle_key: Option<usize>,
 }
 
 impl Future for WaitForRequest<'_> {
@@ -193,11 +192,13 @@ impl Future for WaitForRequest<'_> {
         if let Poll::Ready(r) = Pin::new(&mut this.recv).poll(cx) {
             return Poll::Ready(r.ok().flatten());
         }
-        if Pin::new(&mut this.idle).poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        if this.waiter.is_none() {
-            this.waiter = Some(shared.idle_waiters.borrow_mut().insert(cx.waker().clone()));
+        match this.idle_key {
+            None => this.idle_key = Some(shared.idle.insert(cx.waker(), this.deadline)),
+            Some(key) => {
+                if shared.idle.poll_expired(key, cx.waker()) {
+                    return Poll::Ready(None);
+                }
+            }
         }
         Poll::Pending
     }
@@ -205,8 +206,8 @@ impl Future for WaitForRequest<'_> {
 
 impl Drop for WaitForRequest<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.waiter {
-            self.conn.shared.idle_waiters.borrow_mut().try_remove(key);
+        if let Some(key) = self.idle_key {
+            self.conn.shared.idle.remove(key);
         }
     }
 }

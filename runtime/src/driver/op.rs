@@ -78,14 +78,18 @@ pub(crate) enum State {
     Waiting(Waker),
     /// The final CQE arrived; the future has not taken it yet.
     Completed(Completion),
-    /// A multishot op: CQEs queue here until taken; `done` after the final one.
-    Streaming {
-        queue: VecDeque<Completion>,
-        waker: Option<Waker>,
-        done: bool,
-    },
+    /// A multishot op: CQEs queue here until taken. Boxed, so that the
+    /// common single-shot slot stays small.
+    Streaming(Box<Stream>),
     /// The future was dropped; the slot keeps its resources until the final CQE.
     Ignored(Box<dyn Orphan>),
+}
+
+/// A multishot op's CQEs, queued until taken; `done` after the final one.
+pub(crate) struct Stream {
+    queue: VecDeque<Completion>,
+    waker: Option<Waker>,
+    done: bool,
 }
 
 pub(crate) struct Slot {
@@ -117,11 +121,11 @@ impl Slot {
 
     pub(crate) fn streaming() -> Slot {
         Slot {
-            state: State::Streaming {
+            state: State::Streaming(Box::new(Stream {
                 queue: VecDeque::new(),
                 waker: None,
                 done: false,
-            },
+            })),
             first: None,
         }
     }
@@ -133,7 +137,7 @@ impl Slot {
     pub(crate) fn is_final(&self) -> bool {
         match &self.state {
             State::Completed(_) => true,
-            State::Streaming { queue, done, .. } => *done && queue.is_empty(),
+            State::Streaming(s) => s.done && s.queue.is_empty(),
             _ => false,
         }
     }
@@ -147,10 +151,10 @@ impl Slot {
                     return AfterCqe::Release;
                 }
             }
-            State::Streaming { queue, waker, done } => {
-                queue.push_back(c);
-                *done |= is_final;
-                if let Some(w) = waker.take() {
+            State::Streaming(s) => {
+                s.queue.push_back(c);
+                s.done |= is_final;
+                if let Some(w) = s.waker.take() {
                     w.wake();
                 }
             }
@@ -182,11 +186,11 @@ impl Slot {
                 orphan.on_cqe(&c);
                 Orphaned::Finished
             }
-            State::Streaming { queue, done, .. } => {
-                for c in &queue {
+            State::Streaming(s) => {
+                for c in &s.queue {
                     orphan.on_cqe(c);
                 }
-                if done {
+                if s.done {
                     Orphaned::Finished
                 } else {
                     Orphaned::InFlight
@@ -298,7 +302,7 @@ impl<T: OpDef> Future for Op<T> {
                 slot.state = State::Waiting(cx.waker().clone());
                 Poll::Pending
             }
-            State::Streaming { .. } | State::Ignored(_) => {
+            State::Streaming(_) | State::Ignored(_) => {
                 unreachable!("single-shot op in a multishot or orphaned slot")
             }
         }
@@ -344,9 +348,10 @@ impl<T: Orphan> MultiOp<T> {
             return Poll::Ready(None);
         }
         let mut driver = self.shard.driver.borrow_mut();
-        let State::Streaming { queue, waker, done } = &mut driver.slot_mut(self.key).state else {
+        let State::Streaming(stream) = &mut driver.slot_mut(self.key).state else {
             unreachable!("multishot op in a single-shot slot");
         };
+        let Stream { queue, waker, done } = &mut **stream;
         if let Some(c) = queue.pop_front() {
             if !crate::executor::coop::consume(cx) {
                 queue.push_front(c);
@@ -392,7 +397,7 @@ impl std::fmt::Debug for Slot {
             State::Submitted => "Submitted",
             State::Waiting(_) => "Waiting",
             State::Completed(_) => "Completed",
-            State::Streaming { .. } => "Streaming",
+            State::Streaming(_) => "Streaming",
             State::Ignored(_) => "Ignored",
         };
         f.debug_struct("Slot").field("state", &state).finish()

@@ -62,6 +62,39 @@ where
     shard.executor.spawn(&shard, future)
 }
 
+/// Spawns a task on the current shard that nobody will await.
+///
+/// Like [`spawn`] with the handle dropped, minus the handle's shared state:
+/// a server that runs a task per connection saves that allocation on each.
+/// A panic ends the task, after the panic hook has reported it.
+///
+/// # Panics
+///
+/// Panics if called outside a shard.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// shardio::block_on(async {
+///     let done = Rc::new(Cell::new(false));
+///     let flag = done.clone();
+///     shardio::spawn_detached(async move { flag.set(true) });
+///     shardio::yield_now().await;
+///     assert!(done.get());
+/// })
+/// .unwrap();
+/// ```
+pub fn spawn_detached<F>(future: F)
+where
+    F: Future<Output = ()> + 'static,
+{
+    let shard = Shard::current().expect("shardio::spawn_detached called outside a shard");
+    shard.executor.spawn_detached(&shard, future);
+}
+
 /// Yields to the other tasks of the shard once.
 ///
 /// The task is woken at once and goes to the back of the run queue, behind

@@ -1,6 +1,6 @@
 //! Task storage, the run queue and the waker.
 
-use super::join::{JoinHandle, JoinInner};
+use super::join::{JoinHandle, JoinInner, RunToJoin};
 use super::{coop, Remote};
 use crate::shard::Shard;
 use crate::stats::Counters;
@@ -8,11 +8,12 @@ use slab::Slab;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 
 /// Names a task: slab key plus generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +109,19 @@ impl Executor {
         F::Output: 'static,
     {
         let join = Rc::new(JoinInner::new());
-        let wrapped = super::join::RunToJoin::new(future, join.clone());
+        let task = self.insert(shard, Box::pin(RunToJoin::new(future, join.clone())));
+        JoinHandle::new(join, task)
+    }
+
+    /// Spawns a task whose output nobody awaits: no join state is kept.
+    pub(crate) fn spawn_detached<F>(&self, shard: &Shard, future: F)
+    where
+        F: Future<Output = ()> + 'static,
+    {
+        self.insert(shard, Box::pin(Detached(future)));
+    }
+
+    fn insert(&self, shard: &Shard, future: Pin<Box<dyn Future<Output = ()>>>) -> TaskRef {
         let gen = self.next_gen.get().wrapping_add(1);
         self.next_gen.set(gen);
         let mut tasks = self.tasks.borrow_mut();
@@ -119,7 +132,7 @@ impl Executor {
         };
         let handle = Arc::new(TaskWaker::new(shard.uid, task, shard.remote.clone()));
         entry.insert(TaskSlot {
-            future: Some(Box::pin(wrapped)),
+            future: Some(future),
             waker: Waker::from(handle.clone()),
             handle,
             gen,
@@ -129,7 +142,7 @@ impl Executor {
         self.run_queue.borrow_mut().push_back(task);
         Counters::incr(&shard.counters.tasks_spawned);
         Counters::incr(&shard.counters.tasks_alive);
-        JoinHandle::new(join, task)
+        task
     }
 
     /// The waker of the main future (the one `block_on` drives).
@@ -250,5 +263,23 @@ impl std::fmt::Debug for Executor {
             .field("tasks", &self.tasks.borrow().len())
             .field("ready", &self.run_queue.borrow().len())
             .finish()
+    }
+}
+
+/// A detached task's future: a panic ends the task (the panic hook has
+/// reported it) and nothing else.
+struct Detached<F>(F);
+
+impl<F: Future<Output = ()>> Future for Detached<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `Detached` never moves its field: the pin projects
+        // structurally, and no `&mut F` is handed out unpinned.
+        let future = unsafe { self.map_unchecked_mut(|d| &mut d.0) };
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => Poll::Ready(()),
+        }
     }
 }
