@@ -19,12 +19,17 @@ const MIN_TICK: Duration = Duration::from_millis(5);
 
 struct Entry {
     waker: Waker,
-    deadline: Instant,
-    expired: bool,
+    /// Milliseconds after the table's epoch, plus one; `EXPIRED` once the
+    /// sweeper has passed it. (Not an `Instant`: an idle connection's entry
+    /// is kept to 24 bytes.)
+    deadline: u64,
 }
+
+const EXPIRED: u64 = 0;
 
 pub(crate) struct IdleTable {
     entries: RefCell<Slab<Entry>>,
+    epoch: Instant,
     tick: Duration,
 }
 
@@ -32,16 +37,24 @@ impl IdleTable {
     pub(crate) fn new(idle: Duration) -> IdleTable {
         IdleTable {
             entries: RefCell::new(Slab::new()),
+            epoch: Instant::now(),
             tick: (idle / 8).clamp(MIN_TICK, MAX_TICK),
         }
     }
 
+    /// `at` in the entries' unit; never `EXPIRED`.
+    fn millis(&self, at: Instant) -> u64 {
+        let ms = at.saturating_duration_since(self.epoch).as_millis();
+        u64::try_from(ms).unwrap_or(u64::MAX - 1) + 1
+    }
+
     /// Adds a connection that waits until `deadline`; returns its key.
     pub(crate) fn insert(&self, waker: &Waker, deadline: Instant) -> usize {
+        // Rounded up, so the sweeper never closes a connection early.
+        let deadline = self.millis(deadline + Duration::from_nanos(999_999));
         self.entries.borrow_mut().insert(Entry {
             waker: waker.clone(),
             deadline,
-            expired: false,
         })
     }
 
@@ -52,7 +65,7 @@ impl IdleTable {
         if !entry.waker.will_wake(waker) {
             entry.waker = waker.clone();
         }
-        entry.expired
+        entry.deadline == EXPIRED
     }
 
     pub(crate) fn remove(&self, key: usize) {
@@ -75,10 +88,11 @@ impl IdleTable {
 
     /// Marks and wakes the connections whose deadline is past `now`.
     fn expire(&self, now: Instant) {
+        let now = self.millis(now);
         let mut due = Vec::new();
         for (_, e) in self.entries.borrow_mut().iter_mut() {
-            if !e.expired && e.deadline <= now {
-                e.expired = true;
+            if e.deadline != EXPIRED && e.deadline <= now {
+                e.deadline = EXPIRED;
                 due.push(e.waker.clone());
             }
         }

@@ -75,7 +75,10 @@ fn idle_connections_close_after_the_idle_deadline() {
     // The deadline (300 ms) is kept to within a tick of the idle sweeper
     // (an eighth of it): never early, not much late.
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_millis(250), "closed early: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(250),
+        "closed early: {waited:?}"
+    );
     assert!(waited < Duration::from_secs(2), "closed late: {waited:?}");
     // A connection that never sends anything is closed too.
     let mut quiet = s.connect();

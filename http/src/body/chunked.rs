@@ -3,8 +3,8 @@
 //! handed out as slices of the input, never copied.
 
 /// Longest chunk-size line (size, extensions) and longest trailer section.
-const MAX_LINE: usize = 4096;
-const MAX_TRAILERS: usize = 16 * 1024;
+const MAX_LINE: u16 = 4096;
+const MAX_TRAILERS: u16 = 16 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -41,8 +41,8 @@ pub(crate) struct Decoder {
     /// The size being read, then the data left of the current chunk.
     size: u64,
     digits: u8,
-    line: usize,
-    trailers: usize,
+    line: u16,
+    trailers: u16,
 }
 
 impl Decoder {

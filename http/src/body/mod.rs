@@ -30,7 +30,7 @@ enum Inner {
     Conn {
         conn: Rc<Conn>,
         /// Which request of the connection this body belongs to.
-        generation: u64,
+        generation: u32,
         length: Option<u64>,
     },
 }
@@ -51,7 +51,7 @@ impl Body {
         Body { inner }
     }
 
-    pub(crate) fn streaming(conn: Rc<Conn>, generation: u64, length: Option<u64>) -> Body {
+    pub(crate) fn streaming(conn: Rc<Conn>, generation: u32, length: Option<u64>) -> Body {
         Body {
             inner: Inner::Conn {
                 conn,

@@ -12,9 +12,9 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 impl Conn {
     /// Starts the body of a new request; returns its generation.
-    pub(super) fn begin_body(&self, framing: BodyFraming, expect_continue: bool) -> u64 {
+    pub(super) fn begin_body(&self, framing: BodyFraming, expect_continue: bool) -> u32 {
         let mut st = self.body.borrow_mut();
-        st.generation += 1;
+        st.generation = st.generation.wrapping_add(1);
         let done = matches!(framing, BodyFraming::Done);
         *st = BodyState {
             generation: st.generation,
@@ -27,7 +27,7 @@ impl Conn {
         st.generation
     }
 
-    pub(crate) fn lower_body_limit(&self, generation: u64, limit: u64) {
+    pub(crate) fn lower_body_limit(&self, generation: u32, limit: u64) {
         let mut st = self.body.borrow_mut();
         if st.generation == generation {
             st.limit = st.limit.min(limit);
@@ -77,7 +77,8 @@ impl Conn {
 
     /// Ends the current body's life; returns `reusable`.
     fn detach(&self, reusable: bool) -> bool {
-        self.body.borrow_mut().generation += 1;
+        let mut st = self.body.borrow_mut();
+        st.generation = st.generation.wrapping_add(1);
         reusable
     }
 
@@ -89,7 +90,7 @@ impl Conn {
     /// The next piece of the body of request `generation`.
     pub(crate) async fn read_body(
         self: &Rc<Self>,
-        generation: u64,
+        generation: u32,
     ) -> Result<Option<Chunk>, BodyError> {
         loop {
             match self.next_piece(generation) {
@@ -114,7 +115,7 @@ impl Conn {
     }
 
     /// What the body reader does next, from what is already received.
-    fn next_piece(&self, generation: u64) -> Next {
+    fn next_piece(&self, generation: u32) -> Next {
         let mut st = self.body.borrow_mut();
         if st.generation != generation {
             return Next::Ready(Err(BodyError::new(BodyErrorKind::Detached)));

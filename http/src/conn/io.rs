@@ -24,25 +24,13 @@ const LINGER_BYTES: usize = 256 * 1024;
 
 impl Conn {
     /// Waits, holding no buffer, until the next request's first bytes
-    /// arrive. `false`: the peer closed, the idle deadline passed, the
-    /// server is draining, or the socket failed.
-    pub(super) async fn wait_for_request(&self) -> bool {
-        if self.input.borrow().remaining() > 0 {
-            return !self.shared.is_draining();
-        }
-        let got = WaitForRequest {
+    /// arrive, and makes them the input. `false`: the peer closed, the idle
+    /// deadline passed, the server is draining, or the socket failed.
+    pub(super) fn wait_for_request(&self) -> WaitForRequest<'_> {
+        WaitForRequest {
             conn: self,
             recv: self.stream.recv_ring(&self.shared.ring),
-            deadline: Instant::now() + self.shared.timeouts.idle,
             idle_key: None,
-        }
-        .await;
-        match got {
-            Some(buf) => {
-                self.push_input(buf);
-                true
-            }
-            None => false,
         }
     }
 
@@ -171,32 +159,45 @@ impl Conn {
 /// What an idle connection's task waits in: its receive, and its entry
 /// in the server's idle table (its deadline, and what a drain wakes). A
 /// struct rather than an `async` block, to keep an idle connection small.
-struct WaitForRequest<'a> {
+pub(super) struct WaitForRequest<'a> {
     conn: &'a Conn,
     recv: RecvRing<'a>,
-    deadline: Instant,
     /// The key in `Shared::idle`, once registered.
-    idle_key: Option<usize>,
+    idle_key: Option<u32>,
 }
 
 impl Future for WaitForRequest<'_> {
-    /// The first bytes of a request; `None` to close.
-    type Output = Option<RingBuf>;
+    type Output = bool;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RingBuf>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         let this = &mut *self;
-        let shared = &*this.conn.shared;
+        let conn = this.conn;
+        let shared = &*conn.shared;
         if shared.is_draining() {
-            return Poll::Ready(None);
+            return Poll::Ready(false);
+        }
+        if conn.input.borrow().remaining() > 0 {
+            // Pipelined bytes beyond the last request: no wait.
+            return Poll::Ready(true);
         }
         if let Poll::Ready(r) = Pin::new(&mut this.recv).poll(cx) {
-            return Poll::Ready(r.ok().flatten());
+            return Poll::Ready(match r {
+                Ok(Some(buf)) => {
+                    conn.push_input(buf);
+                    true
+                }
+                Ok(None) | Err(_) => false,
+            });
         }
         match this.idle_key {
-            None => this.idle_key = Some(shared.idle.insert(cx.waker(), this.deadline)),
+            None => {
+                let deadline = Instant::now() + shared.timeouts.idle;
+                let key = shared.idle.insert(cx.waker(), deadline);
+                this.idle_key = Some(u32::try_from(key).expect("under 2^32 idle connections"));
+            }
             Some(key) => {
-                if shared.idle.poll_expired(key, cx.waker()) {
-                    return Poll::Ready(None);
+                if shared.idle.poll_expired(key as usize, cx.waker()) {
+                    return Poll::Ready(false);
                 }
             }
         }
@@ -207,7 +208,7 @@ impl Future for WaitForRequest<'_> {
 impl Drop for WaitForRequest<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.idle_key {
-            self.conn.shared.idle.remove(key);
+            self.conn.shared.idle.remove(key as usize);
         }
     }
 }

@@ -66,8 +66,9 @@ enum BodyFraming {
 }
 
 struct BodyState {
-    /// Bumped for every request, so a `Body` kept past its response fails.
-    generation: u64,
+    /// Bumped for every request, so a `Body` kept past its response fails
+    /// (it wraps after 2^32 requests on one connection).
+    generation: u32,
     framing: BodyFraming,
     limit: u64,
     received: u64,
