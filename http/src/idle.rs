@@ -145,13 +145,17 @@ mod tests {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         let now = Instant::now();
-        let early = t.insert(&waker, now);
+        let early = t.insert(&waker, now + Duration::from_micros(4_500));
         let late = t.insert(&waker, now + Duration::from_secs(10));
-        t.expire(now);
+        // Never early: 4 ms in, the first deadline has not passed.
+        t.expire(now + Duration::from_millis(4));
+        assert_eq!(count.0.load(Ordering::Relaxed), 0);
+        assert!(!t.poll_expired(early, &waker));
+        t.expire(now + Duration::from_millis(5));
         assert_eq!(count.0.load(Ordering::Relaxed), 1);
         assert!(t.poll_expired(early, &waker));
         assert!(!t.poll_expired(late, &waker));
-        t.expire(now);
+        t.expire(now + Duration::from_millis(6));
         assert_eq!(count.0.load(Ordering::Relaxed), 1, "woken twice");
         t.wake_all();
         assert_eq!(count.0.load(Ordering::Relaxed), 3);
