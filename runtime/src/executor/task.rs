@@ -5,7 +5,7 @@ use super::{coop, Remote};
 use crate::shard::Shard;
 use crate::stats::Counters;
 use slab::Slab;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -18,42 +18,117 @@ use std::task::{Context, Poll, Wake, Waker};
 /// Names a task: slab key plus generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TaskRef {
-    key: usize,
+    key: u32,
     gen: u32,
 }
 
 impl TaskRef {
     /// The shard's main future (the one `block_on` drives).
     pub(crate) const MAIN: TaskRef = TaskRef {
-        key: usize::MAX,
+        key: u32::MAX,
         gen: 0,
     };
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
-
 struct TaskSlot {
-    /// `None` while the task is being polled.
-    future: Option<BoxFuture>,
-    waker: Waker,
-    /// The same waker, typed, to clear its `queued` flag.
-    handle: Arc<TaskWaker>,
-    gen: u32,
+    task: Arc<dyn Task>,
     aborted: bool,
+}
+
+impl Drop for TaskSlot {
+    fn drop(&mut self) {
+        // SAFETY: slots live in the executor's slab, so this runs on the
+        // home shard; a slot is removed (and dropped) only outside its
+        // task's poll (see `Executor::run`).
+        unsafe { self.task.drop_future() };
+    }
+}
+
+/// A task as the executor sees it: its waker state and its future.
+trait Task {
+    fn header(&self) -> &TaskWaker;
+    /// A waker that schedules this task.
+    fn waker(self: Arc<Self>) -> Waker;
+    /// # Safety
+    ///
+    /// Only on the home shard, and not while the task is already being
+    /// polled or after `drop_future`.
+    unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()>;
+    /// Drops the future in place (once finished, aborted, or at teardown).
+    ///
+    /// # Safety
+    ///
+    /// Only on the home shard, and not while the task is being polled.
+    unsafe fn drop_future(&self);
+}
+
+/// One task in one allocation: the waker state other threads may touch,
+/// and the future only the home shard touches.
+struct TaskCell<F> {
+    header: TaskWaker,
+    /// `None` once dropped, which the home shard always does before it
+    /// lets go of the task: a waker on another thread may hold the last
+    /// reference, and must then free only memory, never the future.
+    future: UnsafeCell<Option<F>>,
+}
+
+// SAFETY: other threads reach a `TaskCell` only through its wakers, which
+// use `header` alone (atomics and the `Send + Sync` remote queue). The
+// future is polled and dropped only on the home shard (`Task`'s contracts),
+// and is always dropped there before the executor's reference goes, so no
+// `!Send` value is ever touched, or dropped, elsewhere.
+unsafe impl<F> Send for TaskCell<F> {}
+// SAFETY: as above.
+unsafe impl<F> Sync for TaskCell<F> {}
+
+impl<F: Future<Output = ()> + 'static> Task for TaskCell<F> {
+    fn header(&self) -> &TaskWaker {
+        &self.header
+    }
+
+    fn waker(self: Arc<Self>) -> Waker {
+        Waker::from(self)
+    }
+
+    unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: the caller guarantees exclusive access on the home shard.
+        // The future lives inside the `Arc`'s allocation and is never
+        // moved out of it, only dropped in place, so pinning holds.
+        unsafe {
+            match &mut *self.future.get() {
+                Some(future) => Pin::new_unchecked(future).poll(cx),
+                None => Poll::Ready(()),
+            }
+        }
+    }
+
+    unsafe fn drop_future(&self) {
+        // SAFETY: the caller guarantees exclusive access on the home shard;
+        // assigning `None` drops the future in place.
+        unsafe { *self.future.get() = None };
+    }
+}
+
+impl<F: Future<Output = ()> + 'static> Wake for TaskCell<F> {
+    fn wake(self: Arc<Self>) {
+        self.header.schedule();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.header.schedule();
+    }
 }
 
 /// The waker of one task. `Send + Sync`: see the module invariants.
 pub(crate) struct TaskWaker {
-    shard_uid: u64,
     task: TaskRef,
     queued: AtomicBool,
     remote: Arc<Remote>,
 }
 
 impl TaskWaker {
-    pub(crate) fn new(shard_uid: u64, task: TaskRef, remote: Arc<Remote>) -> TaskWaker {
+    pub(crate) fn new(task: TaskRef, remote: Arc<Remote>) -> TaskWaker {
         TaskWaker {
-            shard_uid,
             task,
             // A new task is scheduled by whoever creates it.
             queued: AtomicBool::new(true),
@@ -62,18 +137,16 @@ impl TaskWaker {
     }
 }
 
-impl Wake for TaskWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
+impl TaskWaker {
+    /// Puts the task in its shard's run queue, unless it is there already.
+    fn schedule(&self) {
         if self.queued.swap(true, Ordering::AcqRel) {
             return;
         }
         let task = self.task;
         let local = Shard::with_current(|shard| {
-            if shard.uid == self.shard_uid {
+            // Each shard has its own remote queue: it names the home shard.
+            if Arc::ptr_eq(&shard.remote, &self.remote) {
                 shard.executor.run_queue.borrow_mut().push_back(task);
                 true
             } else {
@@ -83,6 +156,17 @@ impl Wake for TaskWaker {
         if local != Some(true) {
             self.remote.push(task);
         }
+    }
+}
+
+/// The main future's waker.
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.schedule();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.schedule();
     }
 }
 
@@ -109,7 +193,7 @@ impl Executor {
         F::Output: 'static,
     {
         let join = Rc::new(JoinInner::new());
-        let task = self.insert(shard, Box::pin(RunToJoin::new(future, join.clone())));
+        let task = self.insert(shard, RunToJoin::new(future, join.clone()));
         JoinHandle::new(join, task)
     }
 
@@ -118,24 +202,26 @@ impl Executor {
     where
         F: Future<Output = ()> + 'static,
     {
-        self.insert(shard, Box::pin(Detached(future)));
+        self.insert(shard, Detached(future));
     }
 
-    fn insert(&self, shard: &Shard, future: Pin<Box<dyn Future<Output = ()>>>) -> TaskRef {
+    fn insert<F>(&self, shard: &Shard, future: F) -> TaskRef
+    where
+        F: Future<Output = ()> + 'static,
+    {
         let gen = self.next_gen.get().wrapping_add(1);
         self.next_gen.set(gen);
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.vacant_entry();
         let task = TaskRef {
-            key: entry.key(),
+            key: u32::try_from(entry.key()).expect("fewer than 2^32 tasks"),
             gen,
         };
-        let handle = Arc::new(TaskWaker::new(shard.uid, task, shard.remote.clone()));
         entry.insert(TaskSlot {
-            future: Some(future),
-            waker: Waker::from(handle.clone()),
-            handle,
-            gen,
+            task: Arc::new(TaskCell {
+                header: TaskWaker::new(task, shard.remote.clone()),
+                future: UnsafeCell::new(Some(future)),
+            }),
             aborted: false,
         });
         drop(tasks);
@@ -149,11 +235,7 @@ impl Executor {
     pub(crate) fn main_waker(&self, shard: &Shard) -> Waker {
         let mut main = self.main_waker.borrow_mut();
         let (waker, _) = main.get_or_insert_with(|| {
-            let tw = Arc::new(TaskWaker::new(
-                shard.uid,
-                TaskRef::MAIN,
-                shard.remote.clone(),
-            ));
+            let tw = Arc::new(TaskWaker::new(TaskRef::MAIN, shard.remote.clone()));
             (Waker::from(tw.clone()), tw)
         });
         waker.clone()
@@ -188,54 +270,51 @@ impl Executor {
 
     /// Polls one task.
     pub(crate) fn run(&self, task: TaskRef, counters: &Counters) {
-        let (mut future, waker) = {
+        let cell = {
             let mut tasks = self.tasks.borrow_mut();
-            let Some(slot) = tasks.get_mut(task.key) else {
+            let Some(slot) = tasks.get_mut(task.key as usize) else {
                 return;
             };
-            if slot.gen != task.gen {
+            if slot.task.header().task.gen != task.gen {
                 return; // stale wake of a finished task whose key was reused
             }
             if slot.aborted {
-                let slot = tasks.remove(task.key);
+                let slot = tasks.remove(task.key as usize);
                 drop(tasks);
                 Counters::decr(&counters.tasks_alive);
                 drop(slot);
                 return;
             }
-            let Some(future) = slot.future.take() else {
-                return;
-            };
-            slot.handle.queued.store(false, Ordering::Release);
-            (future, slot.waker.clone())
+            slot.task.clone()
         };
+        // The slab is not borrowed during the poll, so the task may spawn,
+        // abort or wake others (even itself).
+        cell.header().queued.store(false, Ordering::Release);
+        let waker = cell.clone().waker();
         coop::reset();
-        let done = future
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_ready();
+        // SAFETY: on the home shard (the executor is shard-local), and not
+        // reentrant: a task is polled only here, one at a time, and its slot
+        // (whose drop drops the future) is removed only below.
+        let done = unsafe { cell.poll(&mut Context::from_waker(&waker)) }.is_ready();
         let mut tasks = self.tasks.borrow_mut();
-        let slot = &mut tasks[task.key];
+        let slot = &mut tasks[task.key as usize];
         if done || slot.aborted {
-            let slot = tasks.remove(task.key);
+            let slot = tasks.remove(task.key as usize);
             drop(tasks);
             Counters::decr(&counters.tasks_alive);
             drop(slot);
-            drop(future);
-        } else {
-            slot.future = Some(future);
         }
     }
 
     /// Requests that a task be dropped at its next turn.
     pub(crate) fn abort(&self, task: TaskRef) {
         let mut tasks = self.tasks.borrow_mut();
-        if let Some(slot) = tasks.get_mut(task.key) {
-            if slot.gen == task.gen && !slot.aborted {
+        if let Some(slot) = tasks.get_mut(task.key as usize) {
+            if slot.task.header().task.gen == task.gen && !slot.aborted {
                 slot.aborted = true;
-                let waker = slot.waker.clone();
+                let cell = slot.task.clone();
                 drop(tasks);
-                waker.wake();
+                cell.header().schedule();
             }
         }
     }

@@ -20,7 +20,6 @@ use crate::time::Clock;
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -56,8 +55,6 @@ impl ShardInfo {
 }
 
 pub(crate) struct Shard {
-    /// Unique across every shard ever started in this process.
-    pub(crate) uid: u64,
     pub(crate) info: ShardInfo,
     pub(crate) driver: RefCell<Driver>,
     pub(crate) executor: Executor,
@@ -78,8 +75,6 @@ pub(crate) struct Shard {
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Shard>>> = const { RefCell::new(None) };
 }
-
-static NEXT_UID: AtomicU64 = AtomicU64::new(1);
 
 impl Shard {
     /// The shard running on this thread.

@@ -1,6 +1,6 @@
 //! The shard's loop: run ready tasks, fire timers, submit and reap.
 
-use super::{Shard, ShardInfo, CURRENT, NEXT_UID};
+use super::{Shard, ShardInfo, CURRENT};
 use crate::buf::ring::BufRings;
 use crate::driver::{Driver, RingConfig};
 use crate::executor::{coop, Executor, Remote, TaskRef};
@@ -72,7 +72,6 @@ pub(crate) fn run_shard<F: Future>(
     }
     config.cluster.join(config.id, remote.clone());
     let shard = Rc::new(Shard {
-        uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         info,
         driver: RefCell::new(driver),
         executor: Executor::new(),
