@@ -93,3 +93,59 @@ fn spawned_task_woken_from_many_threads() {
     })
     .unwrap();
 }
+
+/// A task's waker may outlive the task on another thread, holding the last
+/// reference to it: the task's future (and what it owns) is still dropped
+/// on the shard, and a late wake from there does nothing.
+#[test]
+fn a_waker_that_outlives_its_task_elsewhere_never_drops_the_future_there() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::thread::ThreadId;
+
+    struct DropsOn(Rc<Cell<Option<ThreadId>>>);
+    impl Drop for DropsOn {
+        fn drop(&mut self) {
+            self.0.set(Some(std::thread::current().id()));
+        }
+    }
+
+    let (tx, rx) = std::sync::mpsc::channel::<Waker>();
+    let holder = std::thread::spawn(move || {
+        let wakers = [rx.recv().unwrap(), rx.recv().unwrap()];
+        // Wait until the tasks are long gone, then wake them and drop the
+        // last references here.
+        std::thread::sleep(Duration::from_millis(100));
+        for waker in wakers {
+            waker.wake_by_ref();
+            drop(waker);
+        }
+    });
+    shardio::block_on(async move {
+        let dropped_on = Rc::new(Cell::new(None));
+        for detached in [false, true] {
+            dropped_on.set(None);
+            let owned = DropsOn(dropped_on.clone());
+            let tx = tx.clone();
+            let task = async move {
+                let _owned = owned;
+                poll_fn(|cx| {
+                    tx.send(cx.waker().clone()).unwrap();
+                    Poll::Ready(())
+                })
+                .await;
+            };
+            if detached {
+                shardio::spawn_detached(task);
+                shardio::yield_now().await;
+            } else {
+                shardio::spawn(task).await.unwrap();
+            }
+            assert_eq!(dropped_on.get(), Some(std::thread::current().id()));
+        }
+        shardio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(shardio::stats().tasks_alive, 0);
+    })
+    .unwrap();
+    holder.join().unwrap();
+}
