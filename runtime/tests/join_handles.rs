@@ -4,6 +4,15 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
+/// Counts its drops.
+struct Count(Rc<Cell<i32>>);
+
+impl Drop for Count {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
 #[test]
 fn join_returns_output() {
     let out = shardio::block_on(async { shardio::spawn(async { 7 }).await.unwrap() }).unwrap();
@@ -78,12 +87,6 @@ fn panic_in_task_is_reported_and_shard_survives() {
 #[test]
 fn detached_tasks_are_dropped_when_block_on_returns() {
     let dropped = Rc::new(Cell::new(0));
-    struct Count(Rc<Cell<i32>>);
-    impl Drop for Count {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() + 1);
-        }
-    }
     let d = dropped.clone();
     shardio::block_on(async move {
         for _ in 0..10 {
@@ -102,12 +105,6 @@ fn detached_tasks_are_dropped_when_block_on_returns() {
 #[test]
 fn spawn_detached_runs_survives_a_panic_and_is_dropped_at_the_end() {
     let dropped = Rc::new(Cell::new(0));
-    struct Count(Rc<Cell<i32>>);
-    impl Drop for Count {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() + 1);
-        }
-    }
     let d = dropped.clone();
     shardio::block_on(async move {
         let ran = Rc::new(Cell::new(0));
