@@ -13,9 +13,13 @@
 //! * Wakers are `Send + Sync`. A wake on the home shard's thread pushes to the
 //!   local run queue; a wake from any other thread pushes to the shard's
 //!   [`Remote`] queue and rings its doorbell if the shard is asleep.
-//! * While a task is being polled its future is taken out of the slab, so the
-//!   task may spawn, abort or wake others (even itself) freely. An abort seen
-//!   after the poll drops the future at once.
+//! * A task is one allocation (`TaskCell`: waker state and future). While it
+//!   is polled the slab is not borrowed (the poll goes through a clone of
+//!   the task's `Arc`), so the task may spawn, abort or wake others (even
+//!   itself) freely. An abort seen after the poll drops the future at once.
+//! * The future is dropped in place on the home shard, always before the
+//!   slab lets go of the task: a waker elsewhere that holds the last
+//!   reference frees memory only.
 //! * On teardown every task is dropped on the shard before the ring drains, so
 //!   their operations are orphaned into the op table and cancelled there.
 

@@ -72,11 +72,13 @@ struct TaskCell<F> {
     future: UnsafeCell<Option<F>>,
 }
 
-// SAFETY: other threads reach a `TaskCell` only through its wakers, which
-// use `header` alone (atomics and the `Send + Sync` remote queue). The
-// future is polled and dropped only on the home shard (`Task`'s contracts),
-// and is always dropped there before the executor's reference goes, so no
-// `!Send` value is ever touched, or dropped, elsewhere.
+// Other threads reach a `TaskCell` only through its wakers, which use
+// `header` alone (atomics, and the remote queue the `Arc<Remote>` keeps
+// alive). The future is polled and dropped only on the home shard (see
+// `Task`), always before the slab's reference goes, so no `!Send` value is
+// touched or dropped elsewhere.
+// SAFETY: the `Arc` keeps the cell alive for every waker; by the above,
+// only `Send + Sync` state is shared across threads.
 unsafe impl<F> Send for TaskCell<F> {}
 // SAFETY: as above.
 unsafe impl<F> Sync for TaskCell<F> {}
