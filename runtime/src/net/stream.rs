@@ -108,7 +108,7 @@ impl TcpStream {
     /// Receives the next bytes into a buffer of `ring` that the kernel picks
     /// only when data arrives: a connection waiting here holds no buffer.
     /// `Ok(None)` means the peer closed its side. The buffer goes back to the
-    /// ring when the [`RingBuf`] drops.
+    /// ring when the [`RingBuf`](crate::buf::RingBuf) drops.
     ///
     /// When every buffer of the ring is held elsewhere, this waits until one
     /// comes back; the bytes stay in the socket meanwhile. Dropping the
