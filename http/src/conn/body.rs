@@ -34,13 +34,14 @@ impl Conn {
         }
     }
 
-    /// After the handler: skips a small unread remainder so the connection
-    /// can be reused, and detaches the body. Returns whether the request's
-    /// bytes were all consumed.
-    pub(super) async fn finish_body(self: &Rc<Self>) -> bool {
-        let (generation, verdict) = {
+    /// After the handler, when no I/O is needed to know: detaches the body
+    /// and returns whether the request's bytes were all consumed. `None`:
+    /// a small unread remainder must be skipped first
+    /// ([`drain_body`](Conn::drain_body)).
+    pub(super) fn settle_body(&self) -> Option<bool> {
+        let verdict = {
             let st = self.body.borrow();
-            let verdict = if st.failed.is_some() {
+            if st.failed.is_some() {
                 Some(false)
             } else if matches!(st.framing, BodyFraming::Done) {
                 Some(true)
@@ -52,12 +53,16 @@ impl Conn {
                 (left > self.shared.limits.max_body_drain).then_some(false)
             } else {
                 None
-            };
-            (st.generation, verdict)
+            }
         };
-        if let Some(reusable) = verdict {
-            return self.detach(reusable);
-        }
+        verdict.map(|reusable| self.detach(reusable))
+    }
+
+    /// Skips what the handler left of the body (up to the drain
+    /// allowance), then detaches it. Returns whether the request's bytes
+    /// were all consumed.
+    pub(super) async fn drain_body(self: &Rc<Self>) -> bool {
+        let generation = self.body.borrow().generation;
         // The drain allowance is a limit on what we skip.
         let allowance = self.shared.limits.max_body_drain;
         let mut skipped = 0u64;

@@ -75,6 +75,11 @@ impl Conn {
         })
     }
 
+    /// How many bytes wait in the output buffer.
+    pub(super) fn out_len(&self) -> usize {
+        self.out.borrow().as_ref().map_or(0, |out| out.len())
+    }
+
     /// Gives the output buffer back to the pool, and drops the input
     /// buffer, when the connection goes idle.
     pub(super) fn release_output(&self) {

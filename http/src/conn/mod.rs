@@ -34,6 +34,7 @@ use crate::request::Request;
 use crate::router::Router;
 use crate::server::Shared;
 use crate::storage::Storage;
+use respond::Queued;
 use shardio::net::TcpStream;
 use shardio::pool::Pooled;
 use std::cell::RefCell;
@@ -241,8 +242,15 @@ impl Conn {
         };
         let req = Request::from_head(buf, head, body, Some(self.peer));
         let res = router.call(req).await;
-        let body_done = self.finish_body().await;
+        let body_done = match self.settle_body() {
+            Some(done) => done,
+            None => self.drain_body().await,
+        };
         let keep = keep_alive && body_done && !self.shared.is_draining();
-        self.write_response(res, is_head, keep, minor).await
+        match self.queue_response(res, is_head, keep, minor) {
+            Queued::Done(keep) if self.out_len() < FLUSH_AT => keep,
+            Queued::Done(keep) => self.flush().await && keep,
+            Queued::Later(res, keep) => self.write_response(res, is_head, keep, minor).await,
+        }
     }
 }

@@ -14,16 +14,28 @@ use std::rc::Rc;
 /// copied into the output buffer.
 const SEND_DIRECT_AT: usize = 16 * 1024;
 
+/// What [`Conn::queue_response`] did with a response.
+pub(super) enum Queued {
+    /// It is in the output buffer; whether the connection may carry
+    /// another request.
+    Done(bool),
+    /// Its body needs writes of its own ([`Conn::write_response`]); the
+    /// `keep` to pass on.
+    Later(Response, bool),
+}
+
 impl Conn {
-    /// Writes `res`. Returns whether the connection may carry another
-    /// request (`keep` and nothing failed).
-    pub(super) async fn write_response(
+    /// Appends `res` to the output buffer when that is all it takes (no
+    /// body, or a small one in memory): the common case, with no `await`.
+    /// A response with a field that could split it becomes a `500` that
+    /// closes the connection.
+    pub(super) fn queue_response(
         &self,
         res: Response,
         is_head: bool,
         keep: bool,
         minor: u8,
-    ) -> bool {
+    ) -> Queued {
         let res = if encode::headers_valid(res.headers_slice()) {
             res
         } else {
@@ -33,6 +45,38 @@ impl Conn {
             err
         };
         let keep = keep && !res.closes_connection();
+        let with_body = has_body(res.status());
+        let send_body = with_body && !is_head;
+        match res.body() {
+            ResponseBody::Empty => {}
+            ResponseBody::Bytes(b) if !send_body || b.len() < SEND_DIRECT_AT => {}
+            _ => return Queued::Later(res, keep),
+        }
+        let (status, headers, body, _) = res.into_parts();
+        let mut out = self.out();
+        let len = body.len().unwrap_or(0);
+        let length = if with_body {
+            Length::Known(len)
+        } else {
+            Length::None
+        };
+        encode::head(&mut out, status, &headers, length, keep, minor);
+        if let (ResponseBody::Bytes(bytes), true) = (&body, send_body) {
+            out.extend_from_slice(bytes);
+        }
+        Queued::Done(keep)
+    }
+
+    /// Writes `res`, which [`queue_response`](Conn::queue_response) gave
+    /// back: a large, streamed or file body. Returns whether the
+    /// connection may carry another request (`keep` and nothing failed).
+    pub(super) async fn write_response(
+        &self,
+        res: Response,
+        is_head: bool,
+        keep: bool,
+        minor: u8,
+    ) -> bool {
         let (status, headers, body, _) = res.into_parts();
         let with_body = has_body(status);
         let sized = |n: u64| {
@@ -47,23 +91,15 @@ impl Conn {
                 encode::head(&mut self.out(), status, &headers, sized(0), keep, minor);
             }
             ResponseBody::Bytes(bytes) => {
-                let send_body = with_body && !is_head;
-                let direct = send_body && bytes.len() >= SEND_DIRECT_AT;
-                {
-                    let mut out = self.out();
-                    encode::head(
-                        &mut out,
-                        status,
-                        &headers,
-                        sized(bytes.len() as u64),
-                        keep,
-                        minor,
-                    );
-                    if send_body && !direct {
-                        out.extend_from_slice(&bytes);
-                    }
-                }
-                if direct {
+                encode::head(
+                    &mut self.out(),
+                    status,
+                    &headers,
+                    sized(bytes.len() as u64),
+                    keep,
+                    minor,
+                );
+                if with_body && !is_head {
                     return self.send(bytes).await.is_ok() && keep;
                 }
             }
