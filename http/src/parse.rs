@@ -27,7 +27,6 @@ pub(crate) struct Head {
     pub(crate) minor: u8,
     pub(crate) path: Span,
     pub(crate) query: Option<Span>,
-    pub(crate) headers: Vec<(Span, Span)>,
     /// Bytes the head takes, its blank line included.
     pub(crate) len: usize,
     pub(crate) framing: Framing,
@@ -55,16 +54,29 @@ pub(crate) enum Parsed {
 }
 
 /// Parses the head at the start of `bytes`; offsets in the result are
-/// `base` plus offsets into `bytes`.
-pub(crate) fn parse(bytes: &[u8], base: usize, limits: &Limits) -> Parsed {
-    match parse_inner(bytes, base, limits) {
+/// `base` plus offsets into `bytes`. The header fields go into `headers`
+/// (cleared first), a name and a value for each, so that a caller reusing
+/// one `Vec` allocates nothing.
+pub(crate) fn parse(
+    bytes: &[u8],
+    base: usize,
+    limits: &Limits,
+    headers: &mut Vec<(Span, Span)>,
+) -> Parsed {
+    headers.clear();
+    match parse_inner(bytes, base, limits, headers) {
         Ok(Some(head)) => Parsed::Complete(head),
         Ok(None) => Parsed::Partial,
         Err(r) => Parsed::Invalid(r),
     }
 }
 
-fn parse_inner(bytes: &[u8], base: usize, limits: &Limits) -> Result<Option<Head>, Rejection> {
+fn parse_inner(
+    bytes: &[u8],
+    base: usize,
+    limits: &Limits,
+    headers: &mut Vec<(Span, Span)>,
+) -> Result<Option<Head>, Rejection> {
     check_request_line(bytes, limits)?;
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
     let mut req = httparse::Request::new(&mut []);
@@ -109,7 +121,7 @@ fn parse_inner(bytes: &[u8], base: usize, limits: &Limits) -> Result<Option<Head
         return Err(reject(431, "too many header fields"));
     }
     let mut fields = Framer::new(minor);
-    let mut headers = Vec::with_capacity(req.headers.len());
+    headers.reserve(req.headers.len());
     for h in req.headers.iter() {
         if h.name.len() + 1 + h.value.len() > limits.max_header_field {
             return Err(reject(431, "header field too large"));
@@ -123,7 +135,6 @@ fn parse_inner(bytes: &[u8], base: usize, limits: &Limits) -> Result<Option<Head
         minor,
         path: span(path.as_bytes()),
         query: query.map(|q| span(q.as_bytes())),
-        headers,
         len,
         framing,
         keep_alive,
@@ -389,7 +400,7 @@ mod tests {
     use super::*;
 
     fn status(req: &str) -> u16 {
-        match parse(req.as_bytes(), 0, &Limits::default()) {
+        match parse(req.as_bytes(), 0, &Limits::default(), &mut Vec::new()) {
             Parsed::Complete(_) => 200,
             Parsed::Partial => 0,
             Parsed::Invalid(r) => r.status,
@@ -456,9 +467,11 @@ mod tests {
     #[test]
     fn head_fields() {
         let req = b"\r\nGET /a/b?x=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nrest";
-        let Parsed::Complete(h) = parse(req, 10, &Limits::default()) else {
+        let mut headers = vec![((0, 0), (0, 0))];
+        let Parsed::Complete(h) = parse(req, 10, &Limits::default(), &mut headers) else {
             panic!("not parsed");
         };
+        assert_eq!(headers.len(), 1, "cleared, then the one field");
         assert_eq!(h.method, Method::Get);
         assert_eq!(h.minor, 0);
         assert!(h.keep_alive);

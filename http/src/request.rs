@@ -7,6 +7,7 @@ use crate::config::Limits;
 use crate::method::Method;
 use crate::parse::{self, Framing, Head, Parsed, Span};
 use crate::storage::{Chunk, Storage};
+use shardio::pool::Pooled;
 use std::any::Any;
 use std::fmt;
 use std::net::SocketAddr;
@@ -15,19 +16,71 @@ use std::rc::Rc;
 /// An HTTP request.
 ///
 /// The method, path, query and headers point into the bytes the connection
-/// received; nothing of the head is copied.
+/// received; nothing of the head is copied. A request is one pointer
+/// wide: its state lives in a per-server pool, so passing it down the
+/// middleware chain to a handler moves no more than that, and its vectors
+/// keep their capacity from one request to the next.
 pub struct Request {
-    buf: Rc<Storage>,
+    parts: Pooled<Parts>,
+}
+
+/// What a [`Request`] holds. Cleared when the request drops, so that a
+/// pooled `Parts` keeps no receive buffer, body or state alive.
+pub(crate) struct Parts {
+    /// `Some` while a request uses these parts.
+    buf: Option<Rc<Storage>>,
     method: Method,
     minor: u8,
     path: Span,
     query: Option<Span>,
-    headers: Vec<(Span, Span)>,
+    /// Filled by [`parse::parse`].
+    pub(crate) headers: Vec<(Span, Span)>,
     params: Params,
     body: Body,
     peer: Option<SocketAddr>,
     state: Option<Rc<dyn Any>>,
     extensions: Extensions,
+}
+
+/// Header vectors grown past this many fields are not kept for reuse.
+const KEEP_HEADERS_MAX: usize = 64;
+
+impl Parts {
+    pub(crate) fn new() -> Parts {
+        Parts {
+            buf: None,
+            method: Method::Get,
+            minor: 1,
+            path: (0, 0),
+            query: None,
+            headers: Vec::new(),
+            params: Params::default(),
+            body: Body::empty(),
+            peer: None,
+            state: None,
+            extensions: Extensions::default(),
+        }
+    }
+
+    /// Drops what the last request held, keeping the vectors' capacity.
+    fn clear(&mut self) {
+        self.buf = None;
+        self.body = Body::empty();
+        self.state = None;
+        self.params.names = None;
+        self.params.values.clear();
+        self.extensions.values.clear();
+        self.headers.clear();
+        if self.headers.capacity() > KEEP_HEADERS_MAX {
+            self.headers = Vec::new();
+        }
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        self.parts.clear();
+    }
 }
 
 /// Route parameters: names from the route pattern, values as offsets.
@@ -61,25 +114,24 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 impl Request {
+    /// The request whose head `parse` put into `parts` (its header
+    /// fields) and `head` (the rest).
     pub(crate) fn from_head(
+        mut parts: Pooled<Parts>,
         buf: Rc<Storage>,
         head: Head,
         body: Body,
         peer: Option<SocketAddr>,
     ) -> Request {
-        Request {
-            buf,
-            method: head.method,
-            minor: head.minor,
-            path: head.path,
-            query: head.query,
-            headers: head.headers,
-            params: Params::default(),
-            body,
-            peer,
-            state: None,
-            extensions: Extensions::default(),
-        }
+        let p = &mut *parts;
+        p.buf = Some(buf);
+        p.method = head.method;
+        p.minor = head.minor;
+        p.path = head.path;
+        p.query = head.query;
+        p.body = body;
+        p.peer = peer;
+        Request { parts }
     }
 
     /// Parses one whole request from `bytes` — head and (sized) body — with
@@ -100,7 +152,8 @@ impl Request {
     /// ```
     pub fn parse(bytes: &[u8]) -> Result<Request, ParseError> {
         let buf = Rc::new(Storage::Heap(bytes.into()));
-        let head = match parse::parse(&buf, 0, &Limits::default()) {
+        let mut parts = Pooled::unpooled(Parts::new());
+        let head = match parse::parse(&buf, 0, &Limits::default(), &mut parts.headers) {
             Parsed::Complete(head) => head,
             Parsed::Partial => {
                 return Err(ParseError {
@@ -127,29 +180,35 @@ impl Request {
                 })
             }
         };
-        Ok(Request::from_head(buf.clone(), head, body, None))
+        Ok(Request::from_head(parts, buf.clone(), head, body, None))
     }
 
-    fn str_at(&self, (start, end): Span) -> &str {
+    /// The bytes at `span` of the received buffer.
+    fn bytes_at(&self, (start, end): Span) -> &[u8] {
+        let buf = self.parts.buf.as_deref().map_or(&[][..], |b| &b[..]);
+        &buf[start as usize..end as usize]
+    }
+
+    fn str_at(&self, span: Span) -> &str {
         // The head was validated by httparse: targets and header names are
         // ASCII, so this never fails.
-        std::str::from_utf8(&self.buf[start as usize..end as usize]).unwrap_or_default()
+        std::str::from_utf8(self.bytes_at(span)).unwrap_or_default()
     }
 
     /// The method.
     pub fn method(&self) -> Method {
-        self.method
+        self.parts.method
     }
 
     /// `0` for HTTP/1.0, `1` for HTTP/1.1.
     pub fn minor_version(&self) -> u8 {
-        self.minor
+        self.parts.minor
     }
 
     /// The path of the request target, without the query, as sent (not
     /// percent-decoded). `*` for `OPTIONS *`.
     pub fn path(&self) -> &str {
-        match self.str_at(self.path) {
+        match self.str_at(self.parts.path) {
             // An absolute-form target without a path (`http://host`).
             "" => "/",
             path => path,
@@ -158,7 +217,7 @@ impl Request {
 
     /// The query string after `?`, as sent.
     pub fn query(&self) -> Option<&str> {
-        self.query.map(|q| self.str_at(q))
+        self.parts.query.map(|q| self.str_at(q))
     }
 
     /// The value of query parameter `name` (the first one), as sent.
@@ -184,73 +243,74 @@ impl Request {
 
     /// Every header field, in order, names as sent.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.headers
+        self.parts
+            .headers
             .iter()
-            .map(|&(n, (vs, ve))| (self.str_at(n), &self.buf[vs as usize..ve as usize]))
+            .map(|&(n, v)| (self.str_at(n), self.bytes_at(v)))
     }
 
     /// The route parameter `name` (`:name` or `*name` in the pattern), as
     /// sent (not percent-decoded).
     pub fn param(&self, name: &str) -> Option<&str> {
-        let names = self.params.names.as_ref()?;
+        let names = self.parts.params.names.as_ref()?;
         let i = names.iter().position(|n| &**n == name)?;
-        self.params.values.get(i).map(|&s| self.str_at(s))
+        self.parts.params.values.get(i).map(|&s| self.str_at(s))
     }
 
-    pub(crate) fn set_params(&mut self, names: Rc<[Box<str>]>, values: Vec<Span>) {
-        self.params = Params {
-            names: Some(names),
-            values,
-        };
+    pub(crate) fn set_params(&mut self, names: Rc<[Box<str>]>, values: impl Iterator<Item = Span>) {
+        let params = &mut self.parts.params;
+        params.names = Some(names);
+        params.values.clear();
+        params.values.extend(values);
     }
 
     pub(crate) fn path_span(&self) -> Span {
-        self.path
+        self.parts.path
     }
 
     /// The body.
     pub fn body_mut(&mut self) -> &mut Body {
-        &mut self.body
+        &mut self.parts.body
     }
 
     /// Takes the body out, leaving an empty one.
     pub fn take_body(&mut self) -> Body {
-        std::mem::replace(&mut self.body, Body::empty())
+        std::mem::replace(&mut self.parts.body, Body::empty())
     }
 
     /// The client's address (`None` for a parsed request).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.peer
+        self.parts.peer
     }
 
     /// The shard-local state given to [`Router::state`](crate::Router::state),
     /// if it is a `T`.
     pub fn state<T: 'static>(&self) -> Option<&T> {
-        self.state.as_ref()?.downcast_ref()
+        self.parts.state.as_ref()?.downcast_ref()
     }
 
     pub(crate) fn set_state(&mut self, state: Option<Rc<dyn Any>>) {
-        self.state = state;
+        self.parts.state = state;
     }
 
     /// Values that middleware attached to this request.
     pub fn extensions(&self) -> &Extensions {
-        &self.extensions
+        &self.parts.extensions
     }
 
     /// Values that middleware attached to this request.
     pub fn extensions_mut(&mut self) -> &mut Extensions {
-        &mut self.extensions
+        &mut self.parts.extensions
     }
 }
 
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
-            .field("method", &self.method)
+            .field("method", &self.parts.method)
             .field("path", &self.path())
             .field("query", &self.query())
-            .field("minor_version", &self.minor)
+            .field("minor_version", &self.parts.minor)
             .finish_non_exhaustive()
     }
 }

@@ -4,6 +4,7 @@
 use crate::config::{Limits, Timeouts, MAX_HEADERS_CAP};
 use crate::conn::Conn;
 use crate::idle::IdleTable;
+use crate::request::Parts;
 use crate::router::Router;
 use shardio::buf::BufRing;
 use shardio::net::TcpListener;
@@ -23,6 +24,9 @@ use std::time::{Duration, Instant};
 const OUTPUT_POOL: usize = 1024;
 /// Output buffers larger than this are not kept.
 const OUTPUT_KEEP_MAX: usize = 256 * 1024;
+/// Request states kept for reuse per server (one per request in flight;
+/// more are made, and dropped after, when a burst needs them).
+const PARTS_POOL: usize = 1024;
 
 /// An HTTP/1.1 server: configuration, then [`serve`](Server::serve) on each
 /// shard.
@@ -225,6 +229,8 @@ pub(crate) struct Shared {
     pub(crate) timeouts: Timeouts,
     pub(crate) ring: BufRing,
     output: Pool<Vec<u8>>,
+    /// What requests hold; see [`Parts`].
+    parts: Pool<Parts>,
     draining: Cell<bool>,
     /// Connections waiting for their next request.
     pub(crate) idle: IdleTable,
@@ -244,12 +250,14 @@ impl Shared {
                 }
             })
             .build();
+        let parts = Pool::builder(Parts::new).capacity(PARTS_POOL).build();
         let idle = IdleTable::new(timeouts.idle);
         Shared {
             limits,
             timeouts,
             ring,
             output,
+            parts,
             draining: Cell::new(false),
             idle,
             open: Cell::new(0),
@@ -262,6 +270,15 @@ impl Shared {
         self.output
             .get()
             .unwrap_or_else(|_| unreachable!("the output pool allocates on overflow"))
+    }
+
+    /// A request's state, from the pool: the header vector keeps the
+    /// capacity an earlier request gave it.
+    pub(crate) fn request_parts(&self) -> Pooled<Parts> {
+        // The pool allocates past its capacity rather than fail.
+        self.parts
+            .get()
+            .unwrap_or_else(|_| unreachable!("the parts pool allocates on overflow"))
     }
 
     /// Counts a connection open.

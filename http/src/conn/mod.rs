@@ -30,7 +30,7 @@ mod respond;
 use crate::body::chunked::Decoder;
 use crate::body::{Body, BodyErrorKind};
 use crate::parse::{self, Framing, Head, Parsed, Rejection};
-use crate::request::Request;
+use crate::request::{Parts, Request};
 use crate::router::Router;
 use crate::server::Shared;
 use crate::storage::Storage;
@@ -154,10 +154,13 @@ impl Conn {
             let parsed = {
                 let input = self.input.borrow();
                 match &input.buf {
-                    Some(buf) if input.pos < buf.len() => Some((
-                        parse::parse(&buf[input.pos..], input.pos, &self.shared.limits),
-                        buf.clone(),
-                    )),
+                    Some(buf) if input.pos < buf.len() => {
+                        let mut parts = self.shared.request_parts();
+                        let limits = &self.shared.limits;
+                        let bytes = &buf[input.pos..];
+                        let parsed = parse::parse(bytes, input.pos, limits, &mut parts.headers);
+                        Some((parsed, buf.clone(), parts))
+                    }
                     _ => None,
                 }
             };
@@ -170,15 +173,15 @@ impl Conn {
                         After::Close
                     };
                 }
-                Some((Parsed::Complete(head), buf)) => {
+                Some((Parsed::Complete(head), buf, parts)) => {
                     self.input.borrow_mut().pos += head.len;
-                    if !self.respond(head, buf, router).await {
+                    if !self.respond(head, buf, parts, router).await {
                         self.flush().await;
                         return After::Close;
                     }
                     deadline = None;
                 }
-                Some((Parsed::Partial, _)) => {
+                Some((Parsed::Partial, ..)) => {
                     // Answers to the requests before this one go out now;
                     // the client may wait for them before sending more.
                     if !self.flush().await {
@@ -202,7 +205,7 @@ impl Conn {
                         }
                     }
                 }
-                Some((Parsed::Invalid(r), _)) => {
+                Some((Parsed::Invalid(r), ..)) => {
                     self.reject(r, 1);
                     self.flush().await;
                     return After::Close;
@@ -213,7 +216,13 @@ impl Conn {
 
     /// Runs one request through the router and queues its response.
     /// Returns whether the connection may carry another request.
-    async fn respond(self: &Rc<Self>, head: Head, buf: Rc<Storage>, router: &Router) -> bool {
+    async fn respond(
+        self: &Rc<Self>,
+        head: Head,
+        buf: Rc<Storage>,
+        parts: Pooled<Parts>,
+        router: &Router,
+    ) -> bool {
         let minor = head.minor;
         let is_head = head.method == crate::Method::Head;
         let keep_alive = head.keep_alive;
@@ -240,7 +249,7 @@ impl Conn {
         } else {
             Body::streaming(self.clone(), generation, length)
         };
-        let req = Request::from_head(buf, head, body, Some(self.peer));
+        let req = Request::from_head(parts, buf, head, body, Some(self.peer));
         let res = router.call(req).await;
         let body_done = match self.settle_body() {
             Some(done) => done,

@@ -215,12 +215,13 @@ impl Router {
             };
         };
         debug_assert!(end >= start);
-        let base = start as usize;
-        let values = spans
-            .into_iter()
-            .map(|(a, b)| ((base + a) as u32, (base + b) as u32))
-            .collect();
-        req.set_params(route.names.clone(), values);
+        if !route.names.is_empty() {
+            let base = start as usize;
+            let values = spans
+                .into_iter()
+                .map(|(a, b)| ((base + a) as u32, (base + b) as u32));
+            req.set_params(route.names.clone(), values);
+        }
         let method = req.method();
         let endpoint = route.by_method[method.index()].as_ref().or(match method {
             Method::Head => route.by_method[Method::Get.index()].as_ref(),

@@ -365,8 +365,18 @@ impl<T> Pooled<T> {
         }
     }
 
-    /// A handle for an object that belongs to no pool: it is simply dropped.
-    pub(crate) fn unpooled(obj: T) -> Pooled<T> {
+    /// A handle for an object that belongs to no pool: it is simply
+    /// dropped with the handle. For code that takes objects from a pool
+    /// when it has one and makes them when it does not.
+    ///
+    /// ```
+    /// use shardio::pool::Pooled;
+    ///
+    /// let v = Pooled::unpooled(vec![1, 2, 3]);
+    /// assert!(!Pooled::is_pooled(&v));
+    /// assert_eq!(v.len(), 3);
+    /// ```
+    pub fn unpooled(obj: T) -> Pooled<T> {
         Pooled::new(Box::new(obj), None)
     }
 
