@@ -67,16 +67,20 @@ pub(crate) fn head(
     keep_alive: bool,
     minor: u8,
 ) {
-    out.extend_from_slice(if minor == 0 {
-        b"HTTP/1.0 "
-    } else {
-        b"HTTP/1.1 "
-    });
     let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(status).as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(crate::status::reason(status).as_bytes());
-    out.extend_from_slice(b"\r\ndate: ");
+    if (minor, status) == (1, 200) {
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\ndate: ");
+    } else {
+        out.extend_from_slice(if minor == 0 {
+            b"HTTP/1.0 "
+        } else {
+            b"HTTP/1.1 "
+        });
+        out.extend_from_slice(buf.format(status).as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(crate::status::reason(status).as_bytes());
+        out.extend_from_slice(b"\r\ndate: ");
+    }
     crate::date::append(out);
     match length {
         Length::Known(n) => {

@@ -215,6 +215,14 @@ impl Request {
         }
     }
 
+    /// [`path`](Request::path) as bytes, without the UTF-8 check.
+    pub(crate) fn path_bytes(&self) -> &[u8] {
+        match self.bytes_at(self.parts.path) {
+            b"" => b"/",
+            path => path,
+        }
+    }
+
     /// The query string after `?`, as sent.
     pub fn query(&self) -> Option<&str> {
         self.parts.query.map(|q| self.str_at(q))

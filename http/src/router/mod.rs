@@ -206,7 +206,7 @@ impl Router {
         let mut spans = Vec::new();
         let found = self
             .tree
-            .lookup(req.path().as_bytes(), 0, &mut spans)
+            .lookup(req.path_bytes(), 0, &mut spans)
             .map(|i| &self.routes[i]);
         let Some(route) = found else {
             return match &self.not_found {
