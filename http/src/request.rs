@@ -352,3 +352,41 @@ impl fmt::Debug for Extensions {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shardio::pool::Pool;
+
+    /// A request's pooled parts must not keep its receive buffer (a
+    /// provided buffer of the ring, in the server), its body or its state
+    /// alive once the request is gone, but keep their vectors' capacity.
+    #[test]
+    fn dropped_request_leaves_parts_empty() {
+        let bytes = b"GET /a/b?q HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n";
+        let pool = Pool::builder(Parts::new).capacity(1).build();
+        let buf = Rc::new(Storage::Heap(bytes.as_slice().into()));
+        let mut parts = pool.get().unwrap();
+        let Parsed::Complete(head) = parse::parse(&buf, 0, &Limits::default(), &mut parts.headers)
+        else {
+            panic!("not parsed");
+        };
+        let state: Rc<dyn Any> = Rc::new(5u32);
+        let mut req = Request::from_head(parts, buf.clone(), head, Body::empty(), None);
+        req.set_params(Rc::from(vec![Box::from("p")]), [(5, 6)].into_iter());
+        req.set_state(Some(state.clone()));
+        req.extensions_mut().insert(7u8);
+        assert_eq!((req.path(), req.query()), ("/a/b", Some("q")));
+        assert_eq!((req.header("x-a"), req.param("p")), (Some("1"), Some("a")));
+        assert_eq!(Rc::strong_count(&buf), 2);
+        drop(req);
+        assert_eq!(Rc::strong_count(&buf), 1, "the receive buffer is released");
+        assert_eq!(Rc::strong_count(&state), 1, "the state is released");
+
+        let parts = pool.get().unwrap();
+        assert!(parts.buf.is_none() && parts.state.is_none());
+        assert!(parts.params.names.is_none() && parts.params.values.is_empty());
+        assert!(parts.extensions.values.is_empty() && parts.headers.is_empty());
+        assert!(parts.headers.capacity() >= 2, "capacity is kept for reuse");
+    }
+}
