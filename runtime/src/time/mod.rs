@@ -128,11 +128,18 @@ impl Future for Sleep {
             .expect("shardio::time::Sleep polled outside a shard");
         let fired = match this.key {
             None => {
-                if Instant::now() >= this.deadline {
+                // No clock read: a deadline whose tick the wheel has
+                // already reached fires at once, any other when the wheel
+                // gets there (never early, as the wheel's time never runs
+                // ahead of the clock).
+                let tick = shard.clock.deadline_tick(this.deadline);
+                let mut timers = shard.timers.borrow_mut();
+                let key = timers.insert(tick, cx.waker().clone());
+                if timers.is_fired(key) {
+                    timers.remove(key);
                     true
                 } else {
-                    let tick = shard.clock.deadline_tick(this.deadline);
-                    this.key = Some(shard.timers.borrow_mut().insert(tick, cx.waker().clone()));
+                    this.key = Some(key);
                     false
                 }
             }
