@@ -5,6 +5,10 @@
 # requests/s, MiB/s and server CPU seconds per GiB sent (utime+stime of
 # every server process from /proc), medians of interleaved rounds, and the
 # ratios. nginx comes from Debian (nginx-light), installed if missing.
+# A third server, shardio-http's `from_memory` example, answers the 4 KiB
+# run with the same number of bytes from memory (no file at all): the
+# floor that no small-file response can go below on this machine, and so
+# the best ratio to nginx any file server could reach here.
 # Usage: scripts/bench-static.sh [SECS] [ROUNDS]     (defaults 5 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +24,7 @@ fi
 for tool in taskset wrk python3 curl nginx; do
     command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install util-linux wrk python3 curl nginx-light)" >&2; exit 1; }
 done
-cargo build --release -q -p shardio-http --bin shardio-serve
+cargo build --release -q -p shardio-http --bin shardio-serve --example from_memory
 out="$PWD/target/bench-static"
 www="$out/www"
 mkdir -p "$www" "$out/nginx"
@@ -71,6 +75,13 @@ start_server() { # NAME PORT -> sets $server_pid
         pids+=("$server_pid")
         wait_for_line "$out/$1.log" serving 5
         ;;
+    memory)
+        taskset -c 0 target/release/examples/from_memory --addr "127.0.0.1:$2" --size 4096 \
+            > "$out/$1.log" 2>&1 &
+        server_pid=$!
+        pids+=("$server_pid")
+        wait_for_line "$out/$1.log" serving 5
+        ;;
     nginx)
         nginx_conf "$2" > "$out/nginx/nginx.conf"
         taskset -c 0 nginx -c "$out/nginx/nginx.conf" > "$out/$1.log" 2>&1 &
@@ -86,11 +97,13 @@ start_server() { # NAME PORT -> sets $server_pid
 
 port=9400
 for round in $(seq "$rounds"); do
-    for server in shardio nginx; do
+    for server in shardio nginx memory; do
         port=$((port + 1))
         start_server "$server" "$port"
         taskset -c 1 wrk -t1 -c64 -d1s "http://127.0.0.1:$port/4k.bin" > /dev/null   # warm-up
-        for file in 4k 1m 64m; do
+        files=(4k 1m 64m)
+        [ "$server" != memory ] || files=(4k)
+        for file in "${files[@]}"; do
             case "$file" in
             4k) conns=64 ;;
             1m) conns=16 ;;
@@ -121,6 +134,10 @@ for f in ["4k", "1m", "64m"]:
     s = cell[("shardio", f)]; n = cell[("nginx", f)]
     print(f"| {f} | {m(s,0):,.0f} | {m(n,0):,.0f} | {m(s,1):,.0f} | {m(n,1):,.0f} | {m(s,2):.3f} | {m(n,2):.3f} "
           f"| {m(s,0)/m(n,0):.2f}x | {m(s,2)/m(n,2):.2f}x | {m(s,3):.2f} / {m(n,3):.2f} |")
+f = cell[("memory", "4k")]; n = cell[("nginx", "4k")]
+print()
+print(f"4 KiB from memory (shardio-http, no file): {m(f,0):,.0f} req/s, {m(f,0)/m(n,0):.2f}x nginx's 4 KiB file, "
+      f"{m(f,2):.3f} CPU-s/GiB ({m(f,2)/m(n,2):.2f}x); shardio-serve reaches {m(cell[('shardio','4k')],0)/m(f,0):.0%} of it.")
 PY
 cat "$out/results.md"
 echo "results: $out/results.md"
