@@ -1,6 +1,6 @@
 //! Writing response heads and chunked framing into the output buffer.
 
-use crate::response::HeaderText;
+use crate::fields::Fields;
 use std::io::Write;
 
 /// How the body after a head is delimited.
@@ -52,8 +52,8 @@ fn is_value(s: &str) -> bool {
 }
 
 /// Whether every field can be written as it is.
-pub(crate) fn headers_valid(headers: &[(HeaderText, HeaderText)]) -> bool {
-    headers.iter().all(|(n, v)| is_token(n) && is_value(v))
+pub(crate) fn headers_valid(fields: &Fields) -> bool {
+    fields.iter().all(|(n, v)| is_token(n) && is_value(v))
 }
 
 /// Appends a response head: status line, `Date`, the length field, the
@@ -62,7 +62,7 @@ pub(crate) fn headers_valid(headers: &[(HeaderText, HeaderText)]) -> bool {
 pub(crate) fn head(
     out: &mut Vec<u8>,
     status: u16,
-    headers: &[(HeaderText, HeaderText)],
+    fields: &Fields,
     length: Length,
     keep_alive: bool,
     minor: u8,
@@ -90,7 +90,7 @@ pub(crate) fn head(
         Length::Chunked => out.extend_from_slice(b"\r\ntransfer-encoding: chunked"),
         Length::None | Length::UntilClose => {}
     }
-    for (name, value) in headers {
+    for (name, value) in fields.iter() {
         if is_reserved(name) {
             continue;
         }
@@ -127,10 +127,16 @@ mod tests {
 
     #[test]
     fn header_checks() {
-        assert!(headers_valid(&[("x-a".into(), "b c\td".into())]));
-        assert!(!headers_valid(&[("x-a".into(), "b\r\nx: y".into())]));
-        assert!(!headers_valid(&[("x a".into(), "b".into())]));
-        assert!(!headers_valid(&[("".into(), "b".into())]));
+        let fields = |name: &'static str, value: &'static str| {
+            let mut f = Fields::default();
+            f.add(name.into(), value.into());
+            f
+        };
+        assert!(headers_valid(&fields("x-a", "b c\td")));
+        assert!(!headers_valid(&fields("x-a", "b\r\nx: y")));
+        assert!(!headers_valid(&fields("x a", "b")));
+        assert!(!headers_valid(&fields("", "b")));
+        assert!(!headers_valid(&fields("content-type", "a\nb")));
     }
 
     #[test]
@@ -148,17 +154,10 @@ mod tests {
     #[test]
     fn writes_a_head() {
         let mut out = Vec::new();
-        head(
-            &mut out,
-            200,
-            &[
-                ("content-length".into(), "9".into()),
-                ("x".into(), "y".into()),
-            ],
-            Length::Known(2),
-            false,
-            1,
-        );
+        let mut fields = Fields::default();
+        fields.add("content-length".into(), "9".into());
+        fields.add("x".into(), "y".into());
+        head(&mut out, 200, &fields, Length::Known(2), false, 1);
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("HTTP/1.1 200 OK\r\ndate: "));
         assert!(

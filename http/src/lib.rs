@@ -70,6 +70,7 @@ mod config;
 mod conn;
 mod date;
 mod encode;
+mod fields;
 mod files;
 mod handler;
 mod idle;

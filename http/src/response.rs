@@ -2,6 +2,7 @@
 //! file range sent through shardio-zerocopy.
 
 use crate::body::BodyError;
+use crate::fields::Fields;
 use bytes::Bytes;
 use futures_util::stream::{LocalBoxStream, Stream};
 use std::borrow::Cow;
@@ -25,7 +26,7 @@ pub type HeaderText = Cow<'static, str>;
 /// ```
 pub struct Response {
     status: u16,
-    headers: Vec<(HeaderText, HeaderText)>,
+    headers: Fields,
     body: ResponseBody,
     close: bool,
 }
@@ -128,7 +129,7 @@ impl Response {
     pub fn new(status: u16) -> Response {
         Response {
             status,
-            headers: Vec::new(),
+            headers: Fields::default(),
             body: ResponseBody::Empty,
             close: false,
         }
@@ -136,12 +137,12 @@ impl Response {
 
     /// `200` with a body and a content type.
     pub fn with_body(content_type: &'static str, body: impl Into<Bytes>) -> Response {
-        let mut res = Response::new(200);
-        res.headers.reserve_exact(2);
-        res.headers
-            .push((Cow::Borrowed("content-type"), Cow::Borrowed(content_type)));
-        res.body = ResponseBody::Bytes(body.into());
-        res
+        Response {
+            status: 200,
+            headers: Fields::with_content_type(Cow::Borrowed(content_type)),
+            body: ResponseBody::Bytes(body.into()),
+            close: false,
+        }
     }
 
     /// `200`, `text/plain; charset=utf-8`.
@@ -205,19 +206,19 @@ impl Response {
     /// `500` when it is written. `Content-Length`, `Transfer-Encoding`,
     /// `Date` and `Connection` are set by the server and ignored here.
     pub fn add_header(&mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) {
-        self.headers.push((name.into(), value.into()));
+        self.headers.add(name.into(), value.into());
     }
 
     /// Replaces every field named `name` with one field.
     pub fn set_header(&mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) {
         let name = name.into();
         self.remove_header(&name);
-        self.headers.push((name, value.into()));
+        self.headers.add(name, value.into());
     }
 
     /// Removes every field named `name`.
     pub fn remove_header(&mut self, name: &str) {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.remove(name);
     }
 
     /// Returns the response with a header field appended.
@@ -232,15 +233,12 @@ impl Response {
 
     /// The first field named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| &**v)
+        self.headers.get(name)
     }
 
     /// Every header field, in order.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter().map(|(n, v)| (&**n, &**v))
+        self.headers.iter()
     }
 
     /// The body.
@@ -268,11 +266,11 @@ impl Response {
         self.close
     }
 
-    pub(crate) fn headers_slice(&self) -> &[(HeaderText, HeaderText)] {
+    pub(crate) fn fields(&self) -> &Fields {
         &self.headers
     }
 
-    pub(crate) fn into_parts(self) -> (u16, Vec<(HeaderText, HeaderText)>, ResponseBody, bool) {
+    pub(crate) fn into_parts(self) -> (u16, Fields, ResponseBody, bool) {
         (self.status, self.headers, self.body, self.close)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{Conn, Input};
 use crate::encode;
+use crate::fields::Fields;
 use crate::parse::Rejection;
 use crate::storage::Storage;
 use shardio::buf::RingBuf;
@@ -124,7 +125,7 @@ impl Conn {
 
     /// Queues a small error response that closes the connection.
     pub(super) fn reject(&self, r: Rejection, minor: u8) {
-        let headers = [("content-type".into(), "text/plain; charset=utf-8".into())];
+        let headers = Fields::with_content_type("text/plain; charset=utf-8".into());
         let mut out = self.out();
         let body = r.reason.len() + 1;
         encode::head(
