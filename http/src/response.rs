@@ -205,6 +205,7 @@ impl Response {
     /// LF, NUL; a name that is not a token) turns the response into a
     /// `500` when it is written. `Content-Length`, `Transfer-Encoding`,
     /// `Date` and `Connection` are set by the server and ignored here.
+    /// The first `Content-Type` is written before the other fields.
     pub fn add_header(&mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) {
         self.headers.add(name.into(), value.into());
     }
@@ -236,7 +237,16 @@ impl Response {
         self.headers.get(name)
     }
 
-    /// Every header field, in order.
+    /// Every header field: the first `Content-Type` (whatever its place
+    /// when added), then the others in the order they were added. This is
+    /// also the order on the wire.
+    ///
+    /// ```
+    /// use shardio_http::Response;
+    /// let res = Response::text("hi").with_header("x-a", "1");
+    /// let fields: Vec<_> = res.headers().collect();
+    /// assert_eq!(fields, [("content-type", "text/plain; charset=utf-8"), ("x-a", "1")]);
+    /// ```
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         self.headers.iter()
     }
