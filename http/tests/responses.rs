@@ -23,6 +23,15 @@ fn server(file: std::path::PathBuf) -> TestServer {
                 async move { Response::file(file, 10, 1000) }
             })
             .get("/nocontent", |_r: Request| async { Response::new(204) })
+            .get("/big", |_r: Request| async {
+                Response::with_body("application/octet-stream", util::pattern(100_000))
+            })
+            .get("/html", |_r: Request| async {
+                let mut res = Response::text("<p>");
+                res.set_header("Content-Type", "text/html");
+                res.add_header("x-a", "1");
+                res
+            })
             .get("/split", |_r: Request| async {
                 Response::text("x").with_header("x-a", "b\r\nx-evil: 1")
             })
@@ -136,4 +145,51 @@ fn no_content_has_no_length_and_bad_fields_become_500() {
     let r = c.get("/split");
     assert_eq!(r.status, 500);
     assert_eq!(r.header("x-evil"), None);
+}
+
+/// Bodies sent from their own buffer (16 KiB and up) and bodies copied into
+/// the output buffer, pipelined in one write: every reply in order, the
+/// large body byte-exact, and a HEAD of it with its length and no body.
+#[test]
+fn large_and_small_bodies_pipelined_stay_in_order() {
+    let (_g, path) = fixture();
+    let s = server(path);
+    let mut c = s.connect();
+    c.send(
+        "GET /big HTTP/1.1\r\nHost: t\r\n\r\n\
+         GET / HTTP/1.1\r\nHost: t\r\n\r\n\
+         HEAD /big HTTP/1.1\r\nHost: t\r\n\r\n\
+         GET / HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    let big = c.reply().unwrap();
+    assert_eq!(big.body, util::pattern(100_000));
+    assert_eq!(c.reply().unwrap().text(), "Hello");
+    let head = c.reply_to(true).unwrap();
+    assert_eq!(head.header("content-length"), Some("100000"));
+    assert_eq!(c.reply().unwrap().text(), "Hello");
+}
+
+/// `set_header` replaces the content type a constructor gave; it goes
+/// out once, before the other fields.
+#[test]
+fn a_replaced_content_type_goes_out_once() {
+    let (_g, path) = fixture();
+    let s = server(path);
+    let mut c = s.connect();
+    c.send("GET /html HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(r.text(), "<p>");
+    let types: Vec<_> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        .collect();
+    assert_eq!(types.len(), 1, "{:?}", r.headers);
+    assert_eq!(r.header("content-type"), Some("text/html"));
+    let at = |name: &str| {
+        r.headers
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    assert!(at("content-type") < at("x-a"));
 }
