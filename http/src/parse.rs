@@ -77,11 +77,24 @@ fn parse_inner(
     limits: &Limits,
     headers: &mut Vec<(Span, Span)>,
 ) -> Result<Option<Head>, Rejection> {
-    check_request_line(bytes, limits)?;
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
     let mut req = httparse::Request::new(&mut []);
-    let len = match req.parse_with_uninit_headers(bytes, &mut slots) {
-        Ok(httparse::Status::Complete(n)) => n,
+    let parsed = req.parse_with_uninit_headers(bytes, &mut slots);
+    let len = match parsed {
+        Ok(httparse::Status::Complete(n)) => {
+            // `METHOD SP target SP HTTP/1.x`: the line's length without
+            // scanning it again.
+            let method = req.method.map_or(0, str::len);
+            let target = req.path.map_or(0, str::len);
+            if method + target + 10 > limits.max_request_line {
+                return Err(reject(414, "request line too long"));
+            }
+            n
+        }
+        // An over-long request line is 414 whatever else is wrong.
+        _ if check_request_line(bytes, limits).is_err() => {
+            return Err(reject(414, "request line too long"));
+        }
         Ok(httparse::Status::Partial) if bytes.len() > limits.max_head => {
             return Err(reject(431, "request head too large"));
         }
@@ -452,6 +465,25 @@ mod tests {
         let long = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(9000));
         assert_eq!(status(&long), 414);
         assert_eq!(status(&long[..8500]), 414, "a partial long line");
+        // A complete head: the line is measured from its parsed pieces.
+        let max = Limits::default().max_request_line;
+        let at = |n: usize| {
+            let target = format!("/{}", "a".repeat(n - "GET  HTTP/1.1".len() - 1));
+            let req = format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(req.find('\r'), Some(n));
+            status(&req)
+        };
+        assert_eq!(at(max), 200, "a line of exactly the limit");
+        assert_eq!(at(max + 1), 414, "one byte over");
+        let crlf = format!(
+            "\r\n\r\nGET /{} HTTP/1.1\r\nHost: a\r\n\r\n",
+            "a".repeat(max)
+        );
+        assert_eq!(
+            status(&crlf),
+            414,
+            "leading empty lines are not counted, the line is"
+        );
         let many: String = (0..70).map(|i| format!("X-{i}: v\r\n")).collect();
         assert_eq!(
             status(&format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n")),
