@@ -7,8 +7,9 @@
 # ratios. nginx comes from Debian (nginx-light), installed if missing.
 # A third server, shardio-http's `from_memory` example, answers the 4 KiB
 # run with the same number of bytes from memory (no file at all): the
-# floor that no small-file response can go below on this machine, and so
-# the best ratio to nginx any file server could reach here.
+# floor for a small-file response through shardio-http on this machine
+# (the same stack with no file, no cache and no zero-copy path), and so
+# about the best ratio to nginx a file server built on it could reach.
 # Usage: scripts/bench-static.sh [SECS] [ROUNDS]     (defaults 5 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
