@@ -1,6 +1,8 @@
 //! Writing response heads and chunked framing into the output buffer.
 
 use crate::fields::Fields;
+use crate::response::ResponseBody;
+use crate::status::has_body;
 use std::io::Write;
 
 /// How the body after a head is delimited.
@@ -105,6 +107,31 @@ pub(crate) fn head(
         _ => {}
     }
     out.extend_from_slice(b"\r\n\r\n");
+}
+
+/// Appends a whole response whose body is empty or in memory: its head,
+/// with `Content-Length` where the status allows a body, then the body
+/// unless the request was `HEAD` or the status has none. For other bodies
+/// only the head is written.
+pub(crate) fn sized(
+    out: &mut Vec<u8>,
+    status: u16,
+    fields: &Fields,
+    body: &ResponseBody,
+    is_head: bool,
+    keep_alive: bool,
+    minor: u8,
+) {
+    let with_body = has_body(status);
+    let length = if with_body {
+        Length::Known(body.len().unwrap_or(0))
+    } else {
+        Length::None
+    };
+    head(out, status, fields, length, keep_alive, minor);
+    if let (ResponseBody::Bytes(bytes), true) = (body, with_body && !is_head) {
+        out.extend_from_slice(bytes);
+    }
 }
 
 /// Appends one chunk of a chunked body (RFC 9112 §7.1).

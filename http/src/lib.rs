@@ -101,18 +101,6 @@ pub use storage::Chunk;
 /// method and version (with `Date`), for benches and tools that answer
 /// without a socket. Streamed and file bodies are left out.
 pub fn encode_response(res: Response, is_head: bool, minor: u8, out: &mut Vec<u8>) {
-    let (status, headers, body, close) = res.into_parts();
-    let with_body = status::has_body(status);
-    let len = body.len().unwrap_or(0);
-    let length = if with_body {
-        encode::Length::Known(len)
-    } else {
-        encode::Length::None
-    };
-    encode::head(out, status, &headers, length, !close, minor);
-    if let ResponseBody::Bytes(b) = body {
-        if with_body && !is_head {
-            out.extend_from_slice(&b);
-        }
-    }
+    let (status, fields, body, close) = res.into_parts();
+    encode::sized(out, status, &fields, &body, is_head, !close, minor);
 }

@@ -87,23 +87,11 @@ fn parse_inner(
             let method = req.method.map_or(0, str::len);
             let target = req.path.map_or(0, str::len);
             if method + target + 10 > limits.max_request_line {
-                return Err(reject(414, "request line too long"));
+                return Err(LINE_TOO_LONG);
             }
             n
         }
-        // An over-long request line is 414 whatever else is wrong.
-        _ if check_request_line(bytes, limits).is_err() => {
-            return Err(reject(414, "request line too long"));
-        }
-        Ok(httparse::Status::Partial) if bytes.len() > limits.max_head => {
-            return Err(reject(431, "request head too large"));
-        }
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(reject(431, "too many header fields"));
-        }
-        Err(httparse::Error::Version) => return Err(version_rejection(bytes)),
-        Err(e) => return Err(reject(400, parse_error_reason(e))),
+        unfinished => return not_complete(unfinished, bytes, limits),
     };
     if len > limits.max_head {
         return Err(reject(431, "request head too large"));
@@ -155,6 +143,29 @@ fn parse_inner(
     }))
 }
 
+const LINE_TOO_LONG: Rejection = reject(414, "request line too long");
+
+/// What a head that httparse did not complete means: `414` for an
+/// over-long request line whatever else is wrong, otherwise more bytes
+/// to wait for or the error's status.
+fn not_complete(
+    parsed: httparse::Result<usize>,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Option<Head>, Rejection> {
+    check_request_line(bytes, limits)?;
+    match parsed {
+        Ok(httparse::Status::Partial) if bytes.len() > limits.max_head => {
+            Err(reject(431, "request head too large"))
+        }
+        // Partial (a complete head never comes here): wait for more.
+        Ok(_) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => Err(reject(431, "too many header fields")),
+        Err(httparse::Error::Version) => Err(version_rejection(bytes)),
+        Err(e) => Err(reject(400, parse_error_reason(e))),
+    }
+}
+
 /// `414` for a request line over the limit, complete or not.
 fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), Rejection> {
     // Empty lines before the request line are skipped (RFC 9112 §2.2).
@@ -166,14 +177,12 @@ fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), Rejection> {
     let window = &rest[..rest.len().min(limits.max_request_line + 2)];
     let line = match window.iter().position(|&b| b == b'\n') {
         Some(i) => &window[..i],
-        None if rest.len() > limits.max_request_line => {
-            return Err(reject(414, "request line too long"));
-        }
+        None if rest.len() > limits.max_request_line => return Err(LINE_TOO_LONG),
         None => return Ok(()),
     };
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.len() > limits.max_request_line {
-        return Err(reject(414, "request line too long"));
+        return Err(LINE_TOO_LONG);
     }
     Ok(())
 }

@@ -256,10 +256,10 @@ impl Conn {
             None => self.drain_body().await,
         };
         let keep = keep_alive && body_done && !self.shared.is_draining();
-        match self.queue_response(res, is_head, keep, minor) {
-            Queued::Done(keep) if self.out_len() < FLUSH_AT => keep,
-            Queued::Done(keep) => self.flush().await && keep,
+        let keep = match self.queue_response(res, is_head, keep, minor) {
+            Queued::Done(keep) => keep,
             Queued::Later(res, keep) => self.write_response(res, is_head, keep, minor).await,
-        }
+        };
+        keep && (self.out_len() < FLUSH_AT || self.flush().await)
     }
 }

@@ -1,7 +1,7 @@
 //! Writing a handler's response: the head and a sized body into the output
 //! buffer; streamed and file bodies straight to the socket after it.
 
-use super::{progress, Conn, FLUSH_AT};
+use super::{progress, Conn};
 use crate::encode::{self, Length};
 use crate::response::{Response, ResponseBody};
 use crate::status::has_body;
@@ -52,24 +52,23 @@ impl Conn {
             ResponseBody::Bytes(b) if !send_body || b.len() < SEND_DIRECT_AT => {}
             _ => return Queued::Later(res, keep),
         }
-        let (status, headers, body, _) = res.into_parts();
-        let mut out = self.out();
-        let len = body.len().unwrap_or(0);
-        let length = if with_body {
-            Length::Known(len)
-        } else {
-            Length::None
-        };
-        encode::head(&mut out, status, &headers, length, keep, minor);
-        if let (ResponseBody::Bytes(bytes), true) = (&body, send_body) {
-            out.extend_from_slice(bytes);
-        }
+        let (status, fields, body, _) = res.into_parts();
+        encode::sized(
+            &mut self.out(),
+            status,
+            &fields,
+            &body,
+            is_head,
+            keep,
+            minor,
+        );
         Queued::Done(keep)
     }
 
     /// Writes `res`, which [`queue_response`](Conn::queue_response) gave
-    /// back: a large, streamed or file body. Returns whether the
-    /// connection may carry another request (`keep` and nothing failed).
+    /// back: a large in-memory, streamed or file body (never an empty
+    /// one). Returns whether the connection may carry another request
+    /// (`keep` and nothing failed).
     pub(super) async fn write_response(
         &self,
         res: Response,
@@ -87,21 +86,12 @@ impl Conn {
             }
         };
         match body {
-            ResponseBody::Empty => {
-                encode::head(&mut self.out(), status, &headers, sized(0), keep, minor);
-            }
+            ResponseBody::Empty => unreachable!("queue_response writes bodiless responses"),
             ResponseBody::Bytes(bytes) => {
-                encode::head(
-                    &mut self.out(),
-                    status,
-                    &headers,
-                    sized(bytes.len() as u64),
-                    keep,
-                    minor,
-                );
-                if with_body && !is_head {
-                    return self.send(bytes).await.is_ok() && keep;
-                }
+                // Large enough to go from its own buffer (and to be sent).
+                let len = sized(bytes.len() as u64);
+                encode::head(&mut self.out(), status, &headers, len, keep, minor);
+                return self.send(bytes).await.is_ok() && keep;
             }
             ResponseBody::File { file, offset, len } => {
                 encode::head(&mut self.out(), status, &headers, sized(len), keep, minor);
@@ -167,9 +157,6 @@ impl Conn {
                     self.out().extend_from_slice(encode::LAST_CHUNK);
                 }
             }
-        }
-        if self.out().len() >= FLUSH_AT && !self.flush().await {
-            return false;
         }
         keep
     }
