@@ -2,6 +2,8 @@
 //! 100,000 pending deadlines on one shard.
 
 use shardio::time::{interval, sleep, sleep_until, timeout};
+use std::future::Future;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -15,6 +17,25 @@ fn sleep_never_fires_early() {
         let deadline = Instant::now() + Duration::from_millis(15);
         sleep_until(deadline).await;
         assert!(Instant::now() >= deadline);
+    })
+    .unwrap();
+}
+
+/// A deadline the wheel has already passed completes on its first poll,
+/// without a clock read and without waiting for another turn of the loop.
+#[test]
+fn a_deadline_the_wheel_passed_is_ready_at_once() {
+    shardio::block_on(async {
+        let past = Instant::now();
+        sleep(Duration::from_millis(5)).await;
+        let mut late = std::pin::pin!(sleep_until(past));
+        let first = std::future::poll_fn(|cx| Poll::Ready(late.as_mut().poll(cx))).await;
+        assert!(first.is_ready());
+        // A pending future under an elapsed timeout gives up the same way.
+        let r = timeout(Duration::ZERO, std::future::pending::<()>());
+        let mut r = std::pin::pin!(r);
+        sleep(Duration::from_millis(2)).await;
+        assert!(r.as_mut().await.is_err());
     })
     .unwrap();
 }
