@@ -8,10 +8,13 @@
 # requests per second of server CPU (utime+stime of the server's process
 # tree from /proc), then prints the medians with each server's ratio to
 # tokio + hyper and draws a chart (SVG, gnuplot; installed if missing).
+# A seventh server, the runtime's `fixed_answer` example, answers every
+# request head with the same bytes as hello's `GET /` and parses nothing:
+# the floor for shardio-http (the runtime and the kernel, no HTTP layer).
 #
 # Usage: scripts/bench-compare.sh [SECS] [ROUNDS] [SERVERS...]
 #   defaults: 5 s per run, 3 rounds, all of shardio hyper monoio glommio
-#   may-minihttp actix. Takes about ROUNDS × servers × (3 × SECS + 3) s
+#   may-minihttp actix fixed-answer. Takes about ROUNDS × servers × (3 × SECS + 3) s
 #   plus building the peers (a few minutes the first time). Stops only the
 #   servers it started.
 set -euo pipefail
@@ -20,7 +23,7 @@ secs="${1:-5}"
 rounds="${2:-3}"
 shift $(($# < 2 ? $# : 2))
 servers=("$@")
-[ ${#servers[@]} -gt 0 ] || servers=(shardio hyper monoio glommio may-minihttp actix)
+[ ${#servers[@]} -gt 0 ] || servers=(shardio hyper monoio glommio may-minihttp actix fixed-answer)
 source scripts/lib.sh
 need taskset util-linux
 need python3 python3
@@ -29,6 +32,7 @@ ulimit -n "$(ulimit -Hn)"
 out="target/bench-compare/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 cargo build --release -q -p shardio-benches --bin shardio-load -p shardio-http --example hello
+cargo build --release -q -p shardio --example fixed_answer
 CARGO_TARGET_DIR=target/peers cargo build --release -q --manifest-path benches/peers/Cargo.toml
 load=target/release/shardio-load
 : > "$out/raw.tsv"
@@ -37,6 +41,7 @@ start_server() { # NAME PORT -> sets $server_pid
     local addr="127.0.0.1:$2" cmd
     case "$1" in
     shardio) cmd=(target/release/examples/hello --addr "$addr" --shards 1) ;;
+    fixed-answer) cmd=(target/release/examples/fixed_answer --addr "$addr" --shards 1) ;;
     may-minihttp) cmd=(target/peers/release/may-hello "$addr") ;;
     *) cmd=("target/peers/release/$1-hello" "$addr") ;;
     esac
