@@ -110,6 +110,25 @@ fn timeout_passes_through_a_fast_future() {
 }
 
 #[test]
+fn a_timeout_is_its_future_and_a_sleep_side_by_side() {
+    // Code that wraps every write in a timeout keeps its futures small: the
+    // wrapper holds the future once, not once as an argument and again
+    // inside a nested future.
+    let inner = async {
+        let big = [7u8; 512];
+        sleep(Duration::from_millis(1)).await;
+        big[3]
+    };
+    let inner_size = std::mem::size_of_val(&inner);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let t = shardio::time::timeout_at(deadline, inner);
+    assert!(std::mem::size_of_val(&t) <= inner_size + std::mem::size_of::<shardio::time::Sleep>());
+    assert_eq!(t.deadline(), deadline);
+    let inner = t.into_inner();
+    assert_eq!(shardio::block_on(inner).unwrap(), 7);
+}
+
+#[test]
 fn interval_ticks_at_its_period_and_skips_missed_ticks() {
     shardio::block_on(async {
         let mut iv = interval(Duration::from_millis(10));

@@ -253,12 +253,15 @@ impl Conn {
         let res = router.call(req).await;
         let body_done = match self.settle_body() {
             Some(done) => done,
-            None => self.drain_body().await,
+            // Rare, and large: boxed, to keep this future small.
+            None => Box::pin(self.drain_body()).await,
         };
         let keep = keep_alive && body_done && !self.shared.is_draining();
         let keep = match self.queue_response(res, is_head, keep, minor) {
             Queued::Done(keep) => keep,
-            Queued::Later(res, keep) => self.write_response(res, is_head, keep, minor).await,
+            Queued::Later(res, keep) => {
+                Box::pin(self.write_response(res, is_head, keep, minor)).await
+            }
         };
         keep && (self.out_len() < FLUSH_AT || self.flush().await)
     }

@@ -199,9 +199,13 @@ impl From<Elapsed> for std::io::Error {
     }
 }
 
-/// Runs `future` for at most `duration`. On timeout the future is dropped —
-/// any operation it had in flight is cancelled by the shard — and
-/// `Err(Elapsed)` is returned.
+/// Runs `future` for at most `duration`, counted from this call. On
+/// timeout the future is dropped — any operation it had in flight is
+/// cancelled by the shard — and `Err(Elapsed)` is returned.
+///
+/// # Panics
+///
+/// The returned future panics if polled outside a shard.
 ///
 /// # Examples
 ///
@@ -214,24 +218,63 @@ impl From<Elapsed> for std::io::Error {
 /// })
 /// .unwrap();
 /// ```
-pub async fn timeout<F: Future>(duration: Duration, future: F) -> Result<F::Output, Elapsed> {
-    timeout_at(Instant::now() + duration, future).await
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    timeout_at(Instant::now() + duration, future)
 }
 
 /// Runs `future` until `deadline` at the latest; see [`timeout`].
-pub async fn timeout_at<F: Future>(deadline: Instant, future: F) -> Result<F::Output, Elapsed> {
-    let mut future = std::pin::pin!(future);
-    let mut sleep = sleep_until(deadline);
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(v) = future.as_mut().poll(cx) {
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep_until(deadline),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Future returned by [`timeout`] and [`timeout_at`]: the future it
+    /// runs and the [`Sleep`] for its deadline, side by side (no larger
+    /// than the two).
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        sleep: Sleep,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// The instant the future is given up at.
+    pub fn deadline(&self) -> Instant {
+        self.sleep.deadline()
+    }
+
+    /// The future, no longer bounded by the deadline.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.future.poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        match Pin::new(&mut sleep).poll(cx) {
+        match Pin::new(this.sleep).poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }
-    })
-    .await
+    }
+}
+
+impl<F> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("deadline", &self.sleep.deadline())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A periodic timer: the first [`tick`](Interval::tick) completes at once,
