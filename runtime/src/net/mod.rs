@@ -6,11 +6,13 @@ mod listener;
 mod recv_ring;
 mod recv_stream;
 mod stream;
+mod write_all;
 
 pub use listener::TcpListener;
 pub use recv_ring::RecvRing;
 pub use recv_stream::RecvStream;
 pub use stream::TcpStream;
+pub use write_all::WriteAll;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};

@@ -1,4 +1,4 @@
-use super::{RecvRing, RecvStream};
+use super::{RecvRing, RecvStream, WriteAll};
 use crate::buf::{BufRing, IoBuf, IoBufMut};
 use crate::ops;
 use crate::shard::Shard;
@@ -135,21 +135,8 @@ impl TcpStream {
     /// # Errors
     ///
     /// The first write error; `WriteZero` if the socket accepts no more.
-    pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
-        let len = buf.bytes_init();
-        let mut buf = buf;
-        let mut done = 0;
-        while done < len {
-            let (res, slice) = self.write(buf.slice(done..)).await;
-            buf = slice.into_inner();
-            match res {
-                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
+    pub fn write_all<B: IoBuf>(&self, buf: B) -> WriteAll<'_, B> {
+        WriteAll::new(&self.fd, buf)
     }
 
     /// Reads into several buffers, each from its start, filling them in order.
