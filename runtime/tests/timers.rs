@@ -154,3 +154,26 @@ fn interval_ticks_at_its_period_and_skips_missed_ticks() {
     })
     .unwrap();
 }
+
+#[test]
+fn coarse_now_is_the_turns_start_never_ahead_of_the_clock() {
+    use shardio::time::coarse_now;
+    shardio::block_on(async {
+        let turn = coarse_now();
+        assert!(turn <= Instant::now());
+        // Within one poll the turn does not move.
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(coarse_now(), turn);
+        assert!(Instant::now() - turn >= Duration::from_millis(5));
+        // A later turn starts at a later read.
+        let before = Instant::now();
+        sleep(Duration::from_millis(3)).await;
+        let later = coarse_now();
+        assert!(later >= before + Duration::from_millis(3));
+        assert!(later <= Instant::now());
+    })
+    .unwrap();
+    // Off a shard it is the clock.
+    let before = Instant::now();
+    assert!(coarse_now() >= before);
+}

@@ -90,6 +90,13 @@ impl Conn {
         }
     }
 
+    /// When a write starting now gives up: the write timeout from the
+    /// shard's turn clock, a clock read shared with the other connections
+    /// the turn serves (the timeout is in seconds; the turn, microseconds).
+    fn write_deadline(&self) -> Instant {
+        shardio::time::coarse_now() + self.shared.timeouts.write
+    }
+
     /// Sends what the output buffer holds, within the write timeout.
     /// `false`: the write failed or timed out; the connection must close.
     pub(super) async fn flush(&self) -> bool {
@@ -101,7 +108,7 @@ impl Conn {
             return true;
         }
         let write = self.stream.write_all(out);
-        match shardio::time::timeout(self.shared.timeouts.write, write).await {
+        match shardio::time::timeout_at(self.write_deadline(), write).await {
             Ok((Ok(()), mut out)) => {
                 out.clear();
                 *self.out.borrow_mut() = Some(out);
@@ -117,7 +124,7 @@ impl Conn {
         if !self.flush().await {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
-        match shardio::time::timeout(self.shared.timeouts.write, self.stream.write_all(buf)).await {
+        match shardio::time::timeout_at(self.write_deadline(), self.stream.write_all(buf)).await {
             Ok((r, _)) => r,
             Err(e) => Err(e.into()),
         }
@@ -197,7 +204,9 @@ impl Future for WaitForRequest<'_> {
         }
         match this.idle_key {
             None => {
-                let deadline = Instant::now() + shared.timeouts.idle;
+                // The turn's clock: one read shared by every connection
+                // the turn sends back to idle.
+                let deadline = shardio::time::coarse_now() + shared.timeouts.idle;
                 let key = shared.idle.insert(cx.waker(), deadline);
                 this.idle_key = Some(u32::try_from(key).expect("under 2^32 idle connections"));
             }

@@ -138,6 +138,11 @@ fn drive<F: Future>(shard: &Rc<Shard>, future: F) -> io::Result<Exit<F::Output>>
         .push_back(TaskRef::MAIN);
     let mut drain_deadline: Option<Instant> = None;
     loop {
+        // 0. The clock, once a turn: timers due by now fire, and the tasks
+        //    this turn runs share the read (`time::coarse_now`).
+        let now = Instant::now();
+        shard.clock.start_turn(now);
+        shard.timers.borrow_mut().advance(shard.clock.now_tick(now));
         // 1. Ready tasks, a bounded batch.
         for _ in 0..TASKS_PER_TICK {
             let Some(task) = shard.executor.pop() else {
@@ -158,10 +163,7 @@ fn drive<F: Future>(shard: &Rc<Shard>, future: F) -> io::Result<Exit<F::Output>>
         // 2. Tasks woken from other threads, closures sent by other shards.
         shard.executor.drain_remote(&shard.remote);
         shard.cluster.run_jobs(shard.info.id, &shard.counters);
-        // 3. Timers.
-        let now = Instant::now();
-        shard.timers.borrow_mut().advance(shard.clock.now_tick(now));
-        // 4. Shutdown: drop the main future (the accept loop), let the other
+        // 3. Shutdown: drop the main future (the accept loop), let the other
         //    tasks finish until the grace deadline.
         if drain_deadline.is_none() {
             if let Some(state) = shard.shutdown.as_ref().filter(|s| s.is_requested()) {
@@ -175,9 +177,9 @@ fn drive<F: Future>(shard: &Rc<Shard>, future: F) -> io::Result<Exit<F::Output>>
                 return Ok(Exit::ShutDown);
             }
         }
-        // 5. Buffer rings nobody uses any more.
+        // 4. Buffer rings nobody uses any more.
         shard.retire_buf_rings();
-        // 6. The ring: submit, and block only when there is nothing to run.
+        // 5. The ring: submit, and block only when there is nothing to run.
         let mut driver = shard.driver.borrow_mut();
         if shard.executor.has_ready() || !shard.remote.prepare_sleep() {
             driver.submit(&shard.counters)?;
@@ -190,6 +192,9 @@ fn drive<F: Future>(shard: &Rc<Shard>, future: F) -> io::Result<Exit<F::Output>>
             driver.submit(&shard.counters)?;
             continue;
         }
+        // Blocking: the wait ends at the next deadline, measured from the
+        // clock now rather than from the start of the turn.
+        let now = Instant::now();
         let next_timer = shard
             .timers
             .borrow()

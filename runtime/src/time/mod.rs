@@ -12,6 +12,7 @@
 pub(crate) mod wheel;
 
 use crate::shard::Shard;
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -51,6 +52,30 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         key: None,
         shard: Shard::current().ok(),
     }
+}
+
+/// The instant the shard's current loop turn began: one clock read that
+/// every task run in the turn shares, where [`Instant::now`] is a read of
+/// its own. Outside a shard, `Instant::now()`.
+///
+/// It is never later than `Instant::now()`, and earlier by no more than the
+/// time the turn has spent running tasks so far. That makes it the clock
+/// for coarse deadlines taken often, such as a connection's idle or write
+/// timeout in seconds: a deadline it starts may pass that much early. Time
+/// a measurement with `Instant::now()`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Instant;
+/// shardio::block_on(async {
+///     let turn = shardio::time::coarse_now();
+///     assert!(turn <= Instant::now());
+/// })
+/// .unwrap();
+/// ```
+pub fn coarse_now() -> Instant {
+    Shard::with_current(|s| s.clock.turn.get()).unwrap_or_else(Instant::now)
 }
 
 /// Waits until `deadline` with the kernel's timer precision (microseconds)
@@ -329,13 +354,22 @@ impl Interval {
 #[derive(Debug)]
 pub(crate) struct Clock {
     start: Instant,
+    /// When the shard's current loop turn began ([`coarse_now`]).
+    turn: Cell<Instant>,
 }
 
 impl Clock {
     pub(crate) fn new() -> Clock {
+        let start = Instant::now();
         Clock {
-            start: Instant::now(),
+            start,
+            turn: Cell::new(start),
         }
+    }
+
+    /// Records the clock read that starts a loop turn.
+    pub(crate) fn start_turn(&self, now: Instant) {
+        self.turn.set(now);
     }
 
     /// The tick at or after `deadline` (rounded up: never early).
