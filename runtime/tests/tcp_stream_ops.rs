@@ -136,3 +136,50 @@ fn every_buffer_type_round_trips() {
     })
     .unwrap();
 }
+
+/// A buffer far larger than the socket's send buffer, to a reader that
+/// takes pieces with pauses: however the kernel splits the send (one send
+/// it retries itself, or short sends that `write_all` resumes from where
+/// each stopped), every byte arrives once and in order, and the buffer
+/// comes back whole.
+#[test]
+fn write_all_of_many_socket_buffers_arrives_in_order() {
+    const LEN: usize = 24 << 20;
+    shardio::block_on(async {
+        let (client, server) = util::pair().await;
+        let data: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
+        let writer = shardio::spawn(async move {
+            let (r, back) = client.write_all(data).await;
+            r.unwrap();
+            assert_eq!(back.len(), LEN);
+            assert!(back.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+            client.close().await.unwrap();
+        });
+        let mut seen = 0usize;
+        let mut reads = 0usize;
+        let mut buf = Vec::with_capacity(64 * 1024);
+        loop {
+            let (n, b) = server.read(buf).await;
+            let n = n.unwrap();
+            if n == 0 {
+                break;
+            }
+            assert!(
+                b[..n]
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &x)| x == ((seen + i) % 251) as u8),
+                "bytes out of order near offset {seen}"
+            );
+            seen += n;
+            reads += 1;
+            if reads % 64 == 0 {
+                shardio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            buf = b;
+        }
+        assert_eq!(seen, LEN);
+        writer.await.unwrap();
+    })
+    .unwrap();
+}
