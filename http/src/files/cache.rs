@@ -117,7 +117,9 @@ impl Cache {
     /// The entry for `rel`, from the cache while it is fresh, otherwise
     /// opened (beneath the root) and cached.
     pub(crate) async fn get(&self, rel: &str) -> io::Result<Rc<Entry>> {
-        let now = Instant::now();
+        // The turn's clock: a hit reads no clock of its own, and an entry
+        // is revalidated at most one loop turn after it stops being fresh.
+        let now = shardio::time::coarse_now();
         let cached = self.map.borrow().get(rel).cloned();
         if let Some(entry) = cached {
             if now.duration_since(entry.checked) < self.config.valid {
