@@ -192,17 +192,18 @@ fn drive<F: Future>(shard: &Rc<Shard>, future: F) -> io::Result<Exit<F::Output>>
             driver.submit(&shard.counters)?;
             continue;
         }
-        // Blocking: the wait ends at the next deadline, measured from the
-        // clock now rather than from the start of the turn.
-        let now = Instant::now();
-        let next_timer = shard
-            .timers
-            .borrow()
-            .next_deadline()
-            .map(|t| shard.clock.until(t, now));
-        let timeout = match (next_timer, drain_deadline) {
-            (Some(t), Some(d)) => Some(t.min(d.saturating_duration_since(now))),
-            (t, d) => t.or_else(|| d.map(|d| d.saturating_duration_since(now))),
+        // Blocking: the wait ends at the next deadline, if any, measured
+        // from the clock now rather than from the start of the turn.
+        let next_tick = shard.timers.borrow().next_deadline();
+        let timeout = if next_tick.is_none() && drain_deadline.is_none() {
+            None
+        } else {
+            let now = Instant::now();
+            let next_timer = next_tick.map(|t| shard.clock.until(t, now));
+            match (next_timer, drain_deadline) {
+                (Some(t), Some(d)) => Some(t.min(d.saturating_duration_since(now))),
+                (t, d) => t.or_else(|| d.map(|d| d.saturating_duration_since(now))),
+            }
         };
         let waited = driver.wait(timeout, &shard.counters);
         shard.remote.woke();
