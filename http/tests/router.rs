@@ -200,3 +200,30 @@ fn absolute_form_targets_route_by_their_path() {
     let req = Request::parse(b"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
     assert_eq!(req.path(), "*");
 }
+
+#[test]
+fn a_group_has_every_method_shorthand_the_router_has() {
+    let r = Router::new().group("/g", |g| {
+        g.get("/x", echo_route("get"))
+            .post("/x", echo_route("post"))
+            .put("/x", echo_route("put"))
+            .delete("/x", echo_route("delete"))
+            .patch("/x", echo_route("patch"))
+    });
+    for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+        let mut res = call(
+            &r,
+            &format!("{method} /g/x HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"),
+        );
+        assert_eq!(res.status(), 200, "{method}");
+        let body = match res.take_body() {
+            shardio_http::ResponseBody::Bytes(b) => b,
+            _ => panic!("{method}: no body in memory"),
+        };
+        assert_eq!(
+            &body[..],
+            method.to_ascii_lowercase().as_bytes(),
+            "{method}"
+        );
+    }
+}

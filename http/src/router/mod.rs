@@ -72,6 +72,24 @@ impl Default for Router {
     }
 }
 
+/// `get`, `post`, `put`, `delete` and `patch`: shorthands for `route`,
+/// the same on a [`Router`] and a [`Group`].
+macro_rules! method_shortcuts {
+    ($Self:ty) => {
+        method_shortcuts!(@one $Self, get, Get, "GET");
+        method_shortcuts!(@one $Self, post, Post, "POST");
+        method_shortcuts!(@one $Self, put, Put, "PUT");
+        method_shortcuts!(@one $Self, delete, Delete, "DELETE");
+        method_shortcuts!(@one $Self, patch, Patch, "PATCH");
+    };
+    (@one $Self:ty, $name:ident, $method:ident, $text:literal) => {
+        #[doc = concat!("Adds a `", $text, "` handler.")]
+        pub fn $name(self, pattern: &str, handler: impl Handler) -> $Self {
+            self.route(Method::$method, pattern, handler)
+        }
+    };
+}
+
 impl Router {
     /// An empty router.
     pub fn new() -> Router {
@@ -103,30 +121,7 @@ impl Router {
         self
     }
 
-    /// Adds a `GET` handler.
-    pub fn get(self, pattern: &str, handler: impl Handler) -> Router {
-        self.route(Method::Get, pattern, handler)
-    }
-
-    /// Adds a `POST` handler.
-    pub fn post(self, pattern: &str, handler: impl Handler) -> Router {
-        self.route(Method::Post, pattern, handler)
-    }
-
-    /// Adds a `PUT` handler.
-    pub fn put(self, pattern: &str, handler: impl Handler) -> Router {
-        self.route(Method::Put, pattern, handler)
-    }
-
-    /// Adds a `DELETE` handler.
-    pub fn delete(self, pattern: &str, handler: impl Handler) -> Router {
-        self.route(Method::Delete, pattern, handler)
-    }
-
-    /// Adds a `PATCH` handler.
-    pub fn patch(self, pattern: &str, handler: impl Handler) -> Router {
-        self.route(Method::Patch, pattern, handler)
-    }
+    method_shortcuts!(Router);
 
     /// Adds routes under `prefix` with their own middleware.
     pub fn group(mut self, prefix: &str, build: impl FnOnce(Group) -> Group) -> Router {
@@ -301,25 +296,7 @@ impl Group {
         self
     }
 
-    /// Adds a `GET` handler.
-    pub fn get(self, pattern: &str, handler: impl Handler) -> Group {
-        self.route(Method::Get, pattern, handler)
-    }
-
-    /// Adds a `POST` handler.
-    pub fn post(self, pattern: &str, handler: impl Handler) -> Group {
-        self.route(Method::Post, pattern, handler)
-    }
-
-    /// Adds a `PUT` handler.
-    pub fn put(self, pattern: &str, handler: impl Handler) -> Group {
-        self.route(Method::Put, pattern, handler)
-    }
-
-    /// Adds a `DELETE` handler.
-    pub fn delete(self, pattern: &str, handler: impl Handler) -> Group {
-        self.route(Method::Delete, pattern, handler)
-    }
+    method_shortcuts!(Group);
 
     /// Adds a nested group; it inherits this group's prefix and middleware.
     pub fn group(mut self, prefix: &str, build: impl FnOnce(Group) -> Group) -> Group {
