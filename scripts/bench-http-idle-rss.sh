@@ -38,18 +38,10 @@ for server in shardio hyper; do
     wait_for_line "$out/warm-$server.log" ready 30
     kill "$warm"; wait "$warm" 2>/dev/null || true
     sleep 0.5
-    before=$(rss_kib "$server_pid")
-    taskset -c 1 target/release/idle-conns client --http --addr "127.0.0.1:$port" --conns "$conns" \
-        > "$out/client-$server.log" 2>&1 &
-    client=$!
-    pids+=("$client")
-    wait_for_line "$out/client-$server.log" ready 90
-    sleep 1
-    after=$(rss_kib "$server_pid")
-    per=$(( (after - before) * 1024 / conns ))
-    printf '| %s | %s | %s | %s |\n' "$server" "$before" "$after" "$per" >> "$out/results.md"
-    kill "$client" "$server_pid" 2>/dev/null || true
-    wait "$client" "$server_pid" 2>/dev/null || true
+    idle_rss_row "$out/results.md" "$server" "$server_pid" "$conns" "$out/client-$server.log" \
+        taskset -c 1 target/release/idle-conns client --http --addr "127.0.0.1:$port" --conns "$conns"
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
 done
 cat "$out/results.md"
 echo "results: $(pwd)/$out/results.md"

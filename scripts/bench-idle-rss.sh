@@ -26,17 +26,10 @@ for mode in owned multishot; do
     wait_for_line "$out/server-$mode.log" listening 10
     # `timeout` is the parent; the server is its child.
     server_pid=$(pgrep -P "$server" | head -1)
-    before=$(rss_kib "$server_pid")
-    timeout 120 taskset -c 1 "$bin" client --addr "127.0.0.1:$port" --conns "$conns" > "$out/client-$mode.log" 2>&1 &
-    client=$!
-    pids+=("$client")
-    wait_for_line "$out/client-$mode.log" ready 90
-    sleep 1
-    after=$(rss_kib "$server_pid")
-    per=$(( (after - before) * 1024 / conns ))
-    printf '| %s | %s | %s | %s |\n' "$mode" "$before" "$after" "$per" >> "$out/results.md"
-    kill "$client" "$server" 2>/dev/null || true
-    wait "$client" "$server" 2>/dev/null || true
+    idle_rss_row "$out/results.md" "$mode" "$server_pid" "$conns" "$out/client-$mode.log" \
+        timeout 120 taskset -c 1 "$bin" client --addr "127.0.0.1:$port" --conns "$conns"
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
 done
 cat "$out/results.md"
 echo "results: $(pwd)/$out/results.md"
