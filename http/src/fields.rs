@@ -4,6 +4,10 @@
 //! content type has a slot of its own: a response made by
 //! [`Response::text`](crate::Response::text) and the like allocates nothing
 //! for its fields. The other fields follow in the order they were added.
+//!
+//! Each field is checked once, when it is added: a response is written
+//! only if none of its fields could split it, and knowing that costs the
+//! writer one flag rather than a pass over every byte of every field.
 
 use crate::response::HeaderText;
 use std::fmt;
@@ -15,20 +19,39 @@ const CONTENT_TYPE: &str = "content-type";
 pub(crate) struct Fields {
     content_type: Option<HeaderText>,
     rest: Vec<(HeaderText, HeaderText)>,
+    /// Some field could split the response (see [`Fields::writable`]).
+    unwritable: bool,
+    /// Some field is one the server writes itself ([`is_reserved`]).
+    reserved: bool,
 }
 
 impl Fields {
     /// Fields holding only a content type.
     pub(crate) fn with_content_type(value: HeaderText) -> Fields {
         Fields {
+            unwritable: !is_value(&value),
             content_type: Some(value),
             rest: Vec::new(),
+            reserved: false,
+        }
+    }
+
+    /// Fields holding only a content type this crate wrote, known to be
+    /// well-formed, so not checked again.
+    pub(crate) const fn with_known_content_type(value: &'static str) -> Fields {
+        Fields {
+            content_type: Some(HeaderText::Borrowed(value)),
+            rest: Vec::new(),
+            unwritable: false,
+            reserved: false,
         }
     }
 
     /// Appends a field. A first `Content-Type` takes the slot; a second
     /// one is kept after it, as added.
     pub(crate) fn add(&mut self, name: HeaderText, value: HeaderText) {
+        self.unwritable |= !is_field(&name, &value);
+        self.reserved |= is_reserved(&name);
         if self.content_type.is_none() && name.eq_ignore_ascii_case(CONTENT_TYPE) {
             self.content_type = Some(value);
         } else {
@@ -42,6 +65,23 @@ impl Fields {
             self.content_type = None;
         }
         self.rest.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        if self.unwritable {
+            // The bad field may have been the one removed.
+            let writable = self.iter().all(|(n, v)| is_field(n, v));
+            self.unwritable = !writable;
+        }
+    }
+
+    /// Whether some field may be one the server writes itself (a stale
+    /// answer after a removal is harmless: the writer checks each name).
+    pub(crate) fn has_reserved(&self) -> bool {
+        self.reserved
+    }
+
+    /// Whether every field can be written as it is: a token for a name,
+    /// and a value with no CR, LF or NUL that would split the response.
+    pub(crate) fn writable(&self) -> bool {
+        !self.unwritable
     }
 
     /// The first field named `name` (case-insensitive).
@@ -62,6 +102,44 @@ impl Fields {
         let content_type = self.content_type.iter().map(|v| (CONTENT_TYPE, &**v));
         content_type.chain(self.rest.iter().map(|(n, v)| (&**n, &**v)))
     }
+}
+
+/// Fields the server writes itself; a handler's copies are not written.
+pub(crate) fn is_reserved(name: &str) -> bool {
+    ["content-length", "transfer-encoding", "date", "connection"]
+        .iter()
+        .any(|r| name.eq_ignore_ascii_case(r))
+}
+
+/// RFC 9110 §5.6.2 `tchar`, as a table: one load per byte.
+static TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b"!#$%&'*+-.^_`|~";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// A name that is an RFC 9110 §5.6.2 `token`, and a value of visible
+/// characters, spaces and tabs (§5.5).
+fn is_field(name: &str, value: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| TCHAR[usize::from(b)]) && is_value(value)
+}
+
+/// A field value may hold visible characters, spaces and tabs (RFC 9110
+/// §5.5) — never CR, LF or NUL, which would split the response.
+fn is_value(s: &str) -> bool {
+    // No early exit, so the loop vectorizes.
+    s.bytes()
+        .fold(true, |ok, b| ok & (b == b'\t' || b >= 0x20 && b != 0x7f))
 }
 
 impl fmt::Debug for Fields {
@@ -92,5 +170,31 @@ mod tests {
         f.remove("content-type");
         assert_eq!(f.get("content-type"), None);
         assert_eq!(f.iter().collect::<Vec<_>>(), [("x-a", "1")]);
+    }
+
+    #[test]
+    fn a_field_that_could_split_the_response_is_caught_when_added() {
+        let fields = |name: &'static str, value: &'static str| {
+            let mut f = Fields::default();
+            f.add(name.into(), value.into());
+            f
+        };
+        assert!(fields("x-a", "b c\td").writable());
+        assert!(!fields("x-a", "b\r\nx: y").writable());
+        assert!(!fields("x a", "b").writable());
+        assert!(!fields("", "b").writable());
+        assert!(!fields("content-type", "a\nb").writable());
+        assert!(!fields("x-a", "nul\0").writable());
+        assert!(!Fields::with_content_type("text/plain\r\n".into()).writable());
+        assert!(Fields::with_known_content_type("text/plain").writable());
+
+        // Removing the bad field makes the rest writable again; removing
+        // another does not.
+        let mut f = fields("x-bad", "a\rb");
+        f.add("x-good".into(), "1".into());
+        f.remove("x-good");
+        assert!(!f.writable());
+        f.remove("X-Bad");
+        assert!(f.writable());
     }
 }

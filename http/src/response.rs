@@ -145,19 +145,30 @@ impl Response {
         }
     }
 
+    /// `200` with a body and one of this crate's content types, which
+    /// need no check.
+    fn with_known_body(content_type: &'static str, body: Bytes) -> Response {
+        Response {
+            status: 200,
+            headers: Fields::with_known_content_type(content_type),
+            body: ResponseBody::Bytes(body),
+            close: false,
+        }
+    }
+
     /// `200`, `text/plain; charset=utf-8`.
     pub fn text(body: impl Into<Bytes>) -> Response {
-        Response::with_body("text/plain; charset=utf-8", body)
+        Response::with_known_body("text/plain; charset=utf-8", body.into())
     }
 
     /// `200`, `text/html; charset=utf-8`.
     pub fn html(body: impl Into<Bytes>) -> Response {
-        Response::with_body("text/html; charset=utf-8", body)
+        Response::with_known_body("text/html; charset=utf-8", body.into())
     }
 
     /// `200`, `application/json`, with `body` already serialized.
     pub fn json(body: impl Into<Bytes>) -> Response {
-        Response::with_body("application/json", body)
+        Response::with_known_body("application/json", body.into())
     }
 
     /// `200` with a streamed body.

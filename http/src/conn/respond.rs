@@ -36,7 +36,7 @@ impl Conn {
         keep: bool,
         minor: u8,
     ) -> Queued {
-        let res = if encode::headers_valid(res.fields()) {
+        let res = if res.fields().writable() {
             res
         } else {
             // A field that could split the response is never written.
