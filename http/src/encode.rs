@@ -1,6 +1,6 @@
 //! Writing response heads and chunked framing into the output buffer.
 
-use crate::fields::{is_reserved, Fields};
+use crate::fields::Fields;
 use crate::response::ResponseBody;
 use crate::status::has_body;
 use std::io::Write;
@@ -14,6 +14,13 @@ pub(crate) enum Length {
     Chunked,
     /// Until the connection closes (a stream to an HTTP/1.0 client).
     UntilClose,
+}
+
+/// Fields the server writes itself; a handler's copies are dropped.
+fn is_reserved(name: &str) -> bool {
+    ["content-length", "transfer-encoding", "date", "connection"]
+        .iter()
+        .any(|r| name.eq_ignore_ascii_case(r))
 }
 
 /// Appends a response head: status line, `Date`, the length field, the
@@ -50,9 +57,8 @@ pub(crate) fn head(
         Length::Chunked => out.extend_from_slice(b"\r\ntransfer-encoding: chunked"),
         Length::None | Length::UntilClose => {}
     }
-    let skip_reserved = fields.has_reserved();
     for (name, value) in fields.iter() {
-        if skip_reserved && is_reserved(name) {
+        if is_reserved(name) {
             continue;
         }
         out.extend_from_slice(b"\r\n");

@@ -21,8 +21,6 @@ pub(crate) struct Fields {
     rest: Vec<(HeaderText, HeaderText)>,
     /// Some field could split the response (see [`Fields::writable`]).
     unwritable: bool,
-    /// Some field is one the server writes itself ([`is_reserved`]).
-    reserved: bool,
 }
 
 impl Fields {
@@ -32,7 +30,6 @@ impl Fields {
             unwritable: !is_value(&value),
             content_type: Some(value),
             rest: Vec::new(),
-            reserved: false,
         }
     }
 
@@ -43,7 +40,6 @@ impl Fields {
             content_type: Some(HeaderText::Borrowed(value)),
             rest: Vec::new(),
             unwritable: false,
-            reserved: false,
         }
     }
 
@@ -51,7 +47,6 @@ impl Fields {
     /// one is kept after it, as added.
     pub(crate) fn add(&mut self, name: HeaderText, value: HeaderText) {
         self.unwritable |= !is_field(&name, &value);
-        self.reserved |= is_reserved(&name);
         if self.content_type.is_none() && name.eq_ignore_ascii_case(CONTENT_TYPE) {
             self.content_type = Some(value);
         } else {
@@ -70,12 +65,6 @@ impl Fields {
             let writable = self.iter().all(|(n, v)| is_field(n, v));
             self.unwritable = !writable;
         }
-    }
-
-    /// Whether some field may be one the server writes itself (a stale
-    /// answer after a removal is harmless: the writer checks each name).
-    pub(crate) fn has_reserved(&self) -> bool {
-        self.reserved
     }
 
     /// Whether every field can be written as it is: a token for a name,
@@ -102,13 +91,6 @@ impl Fields {
         let content_type = self.content_type.iter().map(|v| (CONTENT_TYPE, &**v));
         content_type.chain(self.rest.iter().map(|(n, v)| (&**n, &**v)))
     }
-}
-
-/// Fields the server writes itself; a handler's copies are not written.
-pub(crate) fn is_reserved(name: &str) -> bool {
-    ["content-length", "transfer-encoding", "date", "connection"]
-        .iter()
-        .any(|r| name.eq_ignore_ascii_case(r))
 }
 
 /// RFC 9110 §5.6.2 `tchar`, as a table: one load per byte.
