@@ -57,7 +57,11 @@ pub(crate) fn head(
         Length::Chunked => out.extend_from_slice(b"\r\ntransfer-encoding: chunked"),
         Length::None | Length::UntilClose => {}
     }
-    for (name, value) in fields.iter() {
+    if let Some(value) = fields.content_type() {
+        out.extend_from_slice(b"\r\ncontent-type: ");
+        out.extend_from_slice(value.as_bytes());
+    }
+    for (name, value) in fields.rest() {
         if is_reserved(name) {
             continue;
         }

@@ -88,8 +88,18 @@ impl Fields {
 
     /// Every field, the content type first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        let content_type = self.content_type.iter().map(|v| (CONTENT_TYPE, &**v));
-        content_type.chain(self.rest.iter().map(|(n, v)| (&**n, &**v)))
+        let content_type = self.content_type().map(|v| (CONTENT_TYPE, v));
+        content_type.into_iter().chain(self.rest())
+    }
+
+    /// The content type's slot (its name is `content-type`).
+    pub(crate) fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
+    /// The fields after the content type's slot, in order.
+    pub(crate) fn rest(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.rest.iter().map(|(n, v)| (&**n, &**v))
     }
 }
 

@@ -250,18 +250,16 @@ impl Conn {
             Body::streaming(self.clone(), generation, length)
         };
         let req = Request::from_head(parts, buf, head, body, Some(self.peer));
-        let res = router.call(req).await;
+        let mut res = router.call(req).await;
         let body_done = match self.settle_body() {
             Some(done) => done,
             // Rare, and large: boxed, to keep this future small.
             None => Box::pin(self.drain_body()).await,
         };
         let keep = keep_alive && body_done && !self.shared.is_draining();
-        let keep = match self.queue_response(res, is_head, keep, minor) {
+        let keep = match self.queue_response(&mut res, is_head, keep, minor) {
             Queued::Done(keep) => keep,
-            Queued::Later(res, keep) => {
-                Box::pin(self.write_response(res, is_head, keep, minor)).await
-            }
+            Queued::Later(keep) => Box::pin(self.write_response(res, is_head, keep, minor)).await,
         };
         keep && (self.out_len() < FLUSH_AT || self.flush().await)
     }

@@ -14,14 +14,13 @@ use std::rc::Rc;
 /// copied into the output buffer.
 const SEND_DIRECT_AT: usize = 16 * 1024;
 
-/// What [`Conn::queue_response`] did with a response.
+/// What [`Conn::queue_response`] did with a response; each carries
+/// whether the connection may carry another request.
 pub(super) enum Queued {
-    /// It is in the output buffer; whether the connection may carry
-    /// another request.
+    /// It is in the output buffer.
     Done(bool),
-    /// Its body needs writes of its own ([`Conn::write_response`]); the
-    /// `keep` to pass on.
-    Later(Response, bool),
+    /// Its body needs writes of its own ([`Conn::write_response`]).
+    Later(bool),
 }
 
 impl Conn {
@@ -31,33 +30,29 @@ impl Conn {
     /// closes the connection.
     pub(super) fn queue_response(
         &self,
-        res: Response,
+        res: &mut Response,
         is_head: bool,
         keep: bool,
         minor: u8,
     ) -> Queued {
-        let res = if res.fields().writable() {
-            res
-        } else {
+        if !res.fields().writable() {
             // A field that could split the response is never written.
-            let mut err = Response::error(500);
-            err.close_connection();
-            err
-        };
+            *res = Response::error(500);
+            res.close_connection();
+        }
         let keep = keep && !res.closes_connection();
         let with_body = has_body(res.status());
         let send_body = with_body && !is_head;
         match res.body() {
             ResponseBody::Empty => {}
             ResponseBody::Bytes(b) if !send_body || b.len() < SEND_DIRECT_AT => {}
-            _ => return Queued::Later(res, keep),
+            _ => return Queued::Later(keep),
         }
-        let (status, fields, body, _) = res.into_parts();
         encode::sized(
             &mut self.out(),
-            status,
-            &fields,
-            &body,
+            res.status(),
+            res.fields(),
+            res.body(),
             is_head,
             keep,
             minor,
