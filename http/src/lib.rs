@@ -99,8 +99,31 @@ pub use storage::Chunk;
 
 /// Renders `res` as the bytes a server would send for a request with this
 /// method and version (with `Date`), for benches and tools that answer
-/// without a socket. Streamed and file bodies are left out.
+/// without a socket. Streamed and file bodies are left out. As in the
+/// server, a response with a field that could split it becomes a `500`.
+///
+/// ```
+/// use shardio_http::{encode_response, Response};
+///
+/// let mut out = Vec::new();
+/// encode_response(Response::text("hi").with_header("x-a", "1\r\nx-b: 2"), false, 1, &mut out);
+/// assert!(out.starts_with(b"HTTP/1.1 500 "));
+/// ```
 pub fn encode_response(res: Response, is_head: bool, minor: u8, out: &mut Vec<u8>) {
-    let (status, fields, body, close) = res.into_parts();
-    encode::sized(out, status, &fields, &body, is_head, !close, minor);
+    let res = if res.fields().writable() {
+        res
+    } else {
+        let mut err = Response::error(500);
+        err.close_connection();
+        err
+    };
+    encode::sized(
+        out,
+        res.status(),
+        res.fields(),
+        res.body(),
+        is_head,
+        !res.closes_connection(),
+        minor,
+    );
 }
