@@ -109,14 +109,8 @@ pub use storage::Chunk;
 /// encode_response(Response::text("hi").with_header("x-a", "1\r\nx-b: 2"), false, 1, &mut out);
 /// assert!(out.starts_with(b"HTTP/1.1 500 "));
 /// ```
-pub fn encode_response(res: Response, is_head: bool, minor: u8, out: &mut Vec<u8>) {
-    let res = if res.fields().writable() {
-        res
-    } else {
-        let mut err = Response::error(500);
-        err.close_connection();
-        err
-    };
+pub fn encode_response(mut res: Response, is_head: bool, minor: u8, out: &mut Vec<u8>) {
+    res.make_writable();
     encode::sized(
         out,
         res.status(),

@@ -291,6 +291,17 @@ impl Response {
         &self.headers
     }
 
+    /// Makes the response safe to write: one with a field that could
+    /// split it (see [`Fields::writable`]) becomes a `500` that closes the
+    /// connection, and is never written as it was.
+    #[inline]
+    pub(crate) fn make_writable(&mut self) {
+        if !self.headers.writable() {
+            *self = Response::error(500);
+            self.close_connection();
+        }
+    }
+
     pub(crate) fn into_parts(self) -> (u16, Fields, ResponseBody, bool) {
         (self.status, self.headers, self.body, self.close)
     }

@@ -35,11 +35,7 @@ impl Conn {
         keep: bool,
         minor: u8,
     ) -> Queued {
-        if !res.fields().writable() {
-            // A field that could split the response is never written.
-            *res = Response::error(500);
-            res.close_connection();
-        }
+        res.make_writable();
         let keep = keep && !res.closes_connection();
         let with_body = has_body(res.status());
         let send_body = with_body && !is_head;
