@@ -17,13 +17,17 @@ thread_local! {
     static TICKING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Appends the current date to `out`.
-pub(crate) fn append(out: &mut Vec<u8>) {
+/// Brings the date up to the clock where no server's refresh task does
+/// it on this shard (a response encoded outside a server, as in the
+/// benches).
+pub(crate) fn refresh_unless_ticking() {
     if !TICKING.with(Cell::get) {
-        // No refresh task here (a request parsed outside a server, as in
-        // the benches): check the clock.
         refresh();
     }
+}
+
+/// Appends the date, as of the last refresh, to `out`.
+pub(crate) fn append(out: &mut Vec<u8>) {
     CACHE.with(|c| out.extend_from_slice(&*c.borrow()));
 }
 
@@ -43,6 +47,15 @@ fn refresh() {
         let n = text.len().min(LEN);
         c[..n].copy_from_slice(&text.as_bytes()[..n]);
     });
+    // Heads written until now carry the old date.
+    crate::encode::clear_cache();
+}
+
+/// Formats the date again, as when the second changes.
+#[cfg(test)]
+pub(crate) fn force_refresh() {
+    SECOND.with(|s| s.set(0));
+    refresh();
 }
 
 /// Counts a server starting on this shard, and starts the shard's

@@ -10,6 +10,7 @@
 //! writer one flag rather than a pass over every byte of every field.
 
 use crate::response::HeaderText;
+use std::borrow::Cow;
 use std::fmt;
 
 const CONTENT_TYPE: &str = "content-type";
@@ -95,6 +96,20 @@ impl Fields {
     /// The content type's slot (its name is `content-type`).
     pub(crate) fn content_type(&self) -> Option<&str> {
         self.content_type.as_deref()
+    }
+
+    /// The content type when it is the only field and text the program
+    /// wrote as a literal; `Some(None)` when there are no fields at all,
+    /// `None` otherwise.
+    pub(crate) fn static_content_type(&self) -> Option<Option<&'static str>> {
+        if !self.rest.is_empty() {
+            return None;
+        }
+        match self.content_type {
+            None => Some(None),
+            Some(Cow::Borrowed(s)) => Some(Some(s)),
+            Some(Cow::Owned(_)) => None,
+        }
     }
 
     /// The fields after the content type's slot, in order.

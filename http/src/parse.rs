@@ -275,7 +275,7 @@ impl Framer {
     }
 
     fn see(&mut self, name: &str, value: &[u8]) -> Result<(), Rejection> {
-        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        let is = |n: &str| is_named(name.as_bytes(), n.as_bytes());
         if is("host") {
             self.hosts += 1;
         } else if is("content-length") {
@@ -384,6 +384,19 @@ impl Framer {
         };
         Ok((framing, keep_alive, self.expect_continue))
     }
+}
+
+/// Whether `name`, a token (httparse checked it), is `lower` (lowercase
+/// letters and `-`) in any case. Setting bit 5 lowercases a letter, leaves
+/// `-` as it is, and turns no other token byte into either: a test
+/// without branches per byte, for names compared on every request.
+fn is_named(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len()
+        && name
+            .iter()
+            .zip(lower)
+            .fold(0, |diff, (a, b)| diff | ((a | 0x20) ^ b))
+            == 0
 }
 
 /// Codings registered for Transfer-Encoding (RFC 9110 §18.6).
@@ -505,6 +518,19 @@ mod tests {
             "v".repeat(9000)
         );
         assert_eq!(status(&big), 431);
+    }
+
+    #[test]
+    fn names_match_in_any_case_and_only_in_full() {
+        assert!(is_named(b"Host", b"host"));
+        assert!(is_named(b"CONTENT-LENGTH", b"content-length"));
+        assert!(!is_named(b"Hos", b"host"));
+        assert!(!is_named(b"Hosts", b"host"));
+        // Token bytes next to letters in ASCII do not pass for them.
+        assert!(!is_named(b"Hos^", b"host"));
+        assert!(!is_named(b"Hos`", b"host"));
+        assert!(!is_named(b"content_length", b"content-length"));
+        assert!(!is_named(b"content.length", b"content-length"));
     }
 
     #[test]

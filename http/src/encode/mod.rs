@@ -1,8 +1,11 @@
 //! Writing response heads and chunked framing into the output buffer.
 
+mod cache;
+
 use crate::fields::Fields;
 use crate::response::ResponseBody;
 use crate::status::has_body;
+pub(crate) use cache::clear as clear_cache;
 use std::io::Write;
 
 /// How the body after a head is delimited.
@@ -25,8 +28,32 @@ fn is_reserved(name: &str) -> bool {
 
 /// Appends a response head: status line, `Date`, the length field, the
 /// handler's fields, `Connection` when it differs from the default for
-/// `minor`, and the blank line.
+/// `minor`, and the blank line. A head seen before this second is copied
+/// from the shard's cache.
 pub(crate) fn head(
+    out: &mut Vec<u8>,
+    status: u16,
+    fields: &Fields,
+    length: Length,
+    keep_alive: bool,
+    minor: u8,
+) {
+    crate::date::refresh_unless_ticking();
+    let key = cache::Key::of(status, fields, length, keep_alive, minor);
+    if let Some(key) = &key {
+        if cache::write(key, out) {
+            return;
+        }
+    }
+    let start = out.len();
+    write_head(out, status, fields, length, keep_alive, minor);
+    if let Some(key) = key {
+        cache::keep(key, &out[start..]);
+    }
+}
+
+/// [`head`], put together piece by piece.
+fn write_head(
     out: &mut Vec<u8>,
     status: u16,
     fields: &Fields,
