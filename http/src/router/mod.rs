@@ -9,6 +9,7 @@ use crate::middleware::{Middleware, Next, Target};
 use crate::request::Request;
 use crate::response::Response;
 use futures_util::future::LocalBoxFuture;
+use rustc_hash::FxHashMap;
 use std::any::Any;
 use std::fmt;
 use std::rc::Rc;
@@ -60,6 +61,10 @@ struct Route {
 /// ```
 pub struct Router {
     tree: Node,
+    /// Patterns with no parameter, by their text: a path equal to one is
+    /// routed there (static beats everything) with one hash lookup, not a
+    /// walk down the tree.
+    exact: FxHashMap<Box<[u8]>, usize>,
     routes: Vec<Route>,
     middleware: Vec<Rc<dyn Middleware>>,
     state: Option<Rc<dyn Any>>,
@@ -95,6 +100,7 @@ impl Router {
     pub fn new() -> Router {
         Router {
             tree: Node::default(),
+            exact: FxHashMap::default(),
             routes: Vec::new(),
             middleware: Vec::new(),
             state: None,
@@ -156,6 +162,9 @@ impl Router {
         let next = self.routes.len();
         let index = self.tree.insert(&pieces, next);
         if index == next {
+            if let [Piece::Static(_)] | [] = &pieces[..] {
+                self.exact.insert(pattern.as_bytes().into(), index);
+            }
             let names = pieces
                 .iter()
                 .filter_map(|p| match p {
@@ -199,10 +208,12 @@ impl Router {
     pub(crate) fn dispatch(&self, mut req: Request) -> LocalBoxFuture<'_, Response> {
         let (start, end) = req.path_span();
         let mut spans = Vec::new();
-        let found = self
-            .tree
-            .lookup(req.path_bytes(), 0, &mut spans)
-            .map(|i| &self.routes[i]);
+        let path = req.path_bytes();
+        let found = match self.exact.get(path) {
+            Some(&i) => Some(i),
+            None => self.tree.lookup(path, 0, &mut spans),
+        }
+        .map(|i| &self.routes[i]);
         let Some(route) = found else {
             return match &self.not_found {
                 Some(h) => h.call(req),
@@ -315,5 +326,49 @@ impl fmt::Debug for Group {
             .field("prefix", &self.prefix)
             .field("routes", &self.routes.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact-match table is a shortcut only: for every parameterless
+    /// pattern, the tree finds the same route, whatever else is routed.
+    #[test]
+    fn exact_matches_agree_with_the_tree() {
+        let patterns = [
+            "/",
+            "/a",
+            "/a/",
+            "/a/b",
+            "/a/:x",
+            "/a/:x/b",
+            "/a/*rest",
+            "/ab",
+            "/b/c*",
+            "/b/:y",
+            "/b/z",
+            "/user/new",
+            "/user/:id",
+            "/user/:id/posts",
+            "/user/*r",
+        ];
+        let mut router = Router::new();
+        for p in patterns {
+            router = router.get(p, |_req: Request| async { "" });
+        }
+        let statics: Vec<_> = patterns
+            .iter()
+            .filter(|p| !p.contains([':']) && !p.contains("/*"))
+            .collect();
+        assert_eq!(router.exact.len(), statics.len());
+        for p in statics {
+            let exact = router.exact.get(p.as_bytes()).copied();
+            let tree = router.tree.lookup(p.as_bytes(), 0, &mut Vec::new());
+            assert!(exact.is_some(), "{p}");
+            assert_eq!(exact, tree, "{p}");
+            assert_eq!(router.routes[exact.unwrap()].pattern, *p);
+        }
     }
 }
