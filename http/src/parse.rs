@@ -19,14 +19,35 @@ pub(crate) enum Framing {
     Chunked,
 }
 
-/// A parsed, checked request head.
+/// What a request keeps of its head: the request line and the header
+/// fields, as offsets. [`parse`] writes it in place, into the pooled state
+/// the request will own, so a head is not moved on its way there.
 #[derive(Debug)]
-pub(crate) struct Head {
+pub(crate) struct Line {
     pub(crate) method: Method,
     /// The minor version: `HTTP/1.0` or `HTTP/1.1`.
     pub(crate) minor: u8,
     pub(crate) path: Span,
     pub(crate) query: Option<Span>,
+    /// A name and a value for each field, in order.
+    pub(crate) headers: Vec<(Span, Span)>,
+}
+
+impl Default for Line {
+    fn default() -> Line {
+        Line {
+            method: Method::Get,
+            minor: 1,
+            path: (0, 0),
+            query: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// What the connection needs of a parsed, checked head.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Head {
     /// Bytes the head takes, its blank line included.
     pub(crate) len: usize,
     pub(crate) framing: Framing,
@@ -53,18 +74,12 @@ pub(crate) enum Parsed {
     Invalid(Rejection),
 }
 
-/// Parses the head at the start of `bytes`; offsets in the result are
-/// `base` plus offsets into `bytes`. The header fields go into `headers`
-/// (cleared first), a name and a value for each, so that a caller reusing
-/// one `Vec` allocates nothing.
-pub(crate) fn parse(
-    bytes: &[u8],
-    base: usize,
-    limits: &Limits,
-    headers: &mut Vec<(Span, Span)>,
-) -> Parsed {
-    headers.clear();
-    match parse_inner(bytes, base, limits, headers) {
+/// Parses the head at the start of `bytes` into `line` (its vector
+/// cleared first and reused, so that a pooled `Line` allocates nothing);
+/// offsets are `base` plus offsets into `bytes`.
+pub(crate) fn parse(bytes: &[u8], base: usize, limits: &Limits, line: &mut Line) -> Parsed {
+    line.headers.clear();
+    match parse_inner(bytes, base, limits, line) {
         Ok(Some(head)) => Parsed::Complete(head),
         Ok(None) => Parsed::Partial,
         Err(r) => Parsed::Invalid(r),
@@ -75,7 +90,7 @@ fn parse_inner(
     bytes: &[u8],
     base: usize,
     limits: &Limits,
-    headers: &mut Vec<(Span, Span)>,
+    line: &mut Line,
 ) -> Result<Option<Head>, Rejection> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
     let mut req = httparse::Request::new(&mut []);
@@ -122,6 +137,7 @@ fn parse_inner(
         return Err(reject(431, "too many header fields"));
     }
     let mut fields = Framer::new(minor);
+    let headers = &mut line.headers;
     headers.reserve(req.headers.len());
     for h in req.headers.iter() {
         if h.name.len() + 1 + h.value.len() > limits.max_header_field {
@@ -131,11 +147,11 @@ fn parse_inner(
         headers.push((span(h.name.as_bytes()), span(h.value)));
     }
     let (framing, keep_alive, expect_continue) = fields.finish()?;
+    line.method = method;
+    line.minor = minor;
+    line.path = span(path.as_bytes());
+    line.query = query.map(|q| span(q.as_bytes()));
     Ok(Some(Head {
-        method,
-        minor,
-        path: span(path.as_bytes()),
-        query: query.map(|q| span(q.as_bytes())),
         len,
         framing,
         keep_alive,
@@ -437,7 +453,7 @@ mod tests {
     use super::*;
 
     fn status(req: &str) -> u16 {
-        match parse(req.as_bytes(), 0, &Limits::default(), &mut Vec::new()) {
+        match parse(req.as_bytes(), 0, &Limits::default(), &mut Line::default()) {
             Parsed::Complete(_) => 200,
             Parsed::Partial => 0,
             Parsed::Invalid(r) => r.status,
@@ -536,17 +552,18 @@ mod tests {
     #[test]
     fn head_fields() {
         let req = b"\r\nGET /a/b?x=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nrest";
-        let mut headers = vec![((0, 0), (0, 0))];
-        let Parsed::Complete(h) = parse(req, 10, &Limits::default(), &mut headers) else {
+        let mut line = Line::default();
+        line.headers.push(((0, 0), (0, 0)));
+        let Parsed::Complete(h) = parse(req, 10, &Limits::default(), &mut line) else {
             panic!("not parsed");
         };
-        assert_eq!(headers.len(), 1, "cleared, then the one field");
-        assert_eq!(h.method, Method::Get);
-        assert_eq!(h.minor, 0);
+        assert_eq!(line.headers.len(), 1, "cleared, then the one field");
+        assert_eq!(line.method, Method::Get);
+        assert_eq!(line.minor, 0);
         assert!(h.keep_alive);
         assert_eq!(h.len, req.len() - 4);
         let s = |(a, b): Span| &req[a as usize - 10..b as usize - 10];
-        assert_eq!(s(h.path), b"/a/b");
-        assert_eq!(s(h.query.unwrap()), b"x=1");
+        assert_eq!(s(line.path), b"/a/b");
+        assert_eq!(s(line.query.unwrap()), b"x=1");
     }
 }

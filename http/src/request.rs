@@ -5,7 +5,7 @@
 use crate::body::Body;
 use crate::config::Limits;
 use crate::method::Method;
-use crate::parse::{self, Framing, Head, Parsed, Span};
+use crate::parse::{self, Framing, Line, Parsed, Span};
 use crate::storage::{Chunk, Storage};
 use shardio::pool::Pooled;
 use std::any::Any;
@@ -30,12 +30,8 @@ pub struct Request {
 pub(crate) struct Parts {
     /// `Some` while a request uses these parts.
     buf: Option<Rc<Storage>>,
-    method: Method,
-    minor: u8,
-    path: Span,
-    query: Option<Span>,
-    /// Filled by [`parse::parse`].
-    pub(crate) headers: Vec<(Span, Span)>,
+    /// The request line and header fields, written by [`parse::parse`].
+    pub(crate) line: Line,
     params: Params,
     body: Body,
     peer: Option<SocketAddr>,
@@ -50,11 +46,7 @@ impl Parts {
     pub(crate) fn new() -> Parts {
         Parts {
             buf: None,
-            method: Method::Get,
-            minor: 1,
-            path: (0, 0),
-            query: None,
-            headers: Vec::new(),
+            line: Line::default(),
             params: Params::default(),
             body: Body::empty(),
             peer: None,
@@ -71,9 +63,10 @@ impl Parts {
         self.params.names = None;
         self.params.values.clear();
         self.extensions.values.clear();
-        self.headers.clear();
-        if self.headers.capacity() > KEEP_HEADERS_MAX {
-            self.headers = Vec::new();
+        let headers = &mut self.line.headers;
+        headers.clear();
+        if headers.capacity() > KEEP_HEADERS_MAX {
+            *headers = Vec::new();
         }
     }
 }
@@ -115,21 +108,16 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 impl Request {
-    /// The request whose head `parse` put into `parts` (its header
-    /// fields) and `head` (the rest).
-    pub(crate) fn from_head(
+    /// The request whose head [`parse::parse`] put into `parts`, with the
+    /// receive buffer its offsets point into.
+    pub(crate) fn new(
         mut parts: Pooled<Parts>,
         buf: Rc<Storage>,
-        head: Head,
         body: Body,
         peer: Option<SocketAddr>,
     ) -> Request {
         let p = &mut *parts;
         p.buf = Some(buf);
-        p.method = head.method;
-        p.minor = head.minor;
-        p.path = head.path;
-        p.query = head.query;
         p.body = body;
         p.peer = peer;
         Request { parts }
@@ -154,7 +142,7 @@ impl Request {
     pub fn parse(bytes: &[u8]) -> Result<Request, ParseError> {
         let buf = Rc::new(Storage::Heap(bytes.into()));
         let mut parts = Pooled::unpooled(Parts::new());
-        let head = match parse::parse(&buf, 0, &Limits::default(), &mut parts.headers) {
+        let head = match parse::parse(&buf, 0, &Limits::default(), &mut parts.line) {
             Parsed::Complete(head) => head,
             Parsed::Partial => {
                 return Err(ParseError {
@@ -181,7 +169,7 @@ impl Request {
                 })
             }
         };
-        Ok(Request::from_head(parts, buf.clone(), head, body, None))
+        Ok(Request::new(parts, buf.clone(), body, None))
     }
 
     /// The bytes at `span` of the received buffer.
@@ -198,18 +186,18 @@ impl Request {
 
     /// The method.
     pub fn method(&self) -> Method {
-        self.parts.method
+        self.parts.line.method
     }
 
     /// `0` for HTTP/1.0, `1` for HTTP/1.1.
     pub fn minor_version(&self) -> u8 {
-        self.parts.minor
+        self.parts.line.minor
     }
 
     /// The path of the request target, without the query, as sent (not
     /// percent-decoded). `*` for `OPTIONS *`.
     pub fn path(&self) -> &str {
-        match self.str_at(self.parts.path) {
+        match self.str_at(self.parts.line.path) {
             // An absolute-form target without a path (`http://host`).
             "" => "/",
             path => path,
@@ -218,7 +206,7 @@ impl Request {
 
     /// [`path`](Request::path) as bytes, without the UTF-8 check.
     pub(crate) fn path_bytes(&self) -> &[u8] {
-        match self.bytes_at(self.parts.path) {
+        match self.bytes_at(self.parts.line.path) {
             b"" => b"/",
             path => path,
         }
@@ -226,7 +214,7 @@ impl Request {
 
     /// The query string after `?`, as sent.
     pub fn query(&self) -> Option<&str> {
-        self.parts.query.map(|q| self.str_at(q))
+        self.parts.line.query.map(|q| self.str_at(q))
     }
 
     /// The value of query parameter `name` (the first one), as sent.
@@ -253,6 +241,7 @@ impl Request {
     /// Every header field, in order, names as sent.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
         self.parts
+            .line
             .headers
             .iter()
             .map(|&(n, v)| (self.str_at(n), self.bytes_at(v)))
@@ -274,7 +263,7 @@ impl Request {
     }
 
     pub(crate) fn path_span(&self) -> Span {
-        self.parts.path
+        self.parts.line.path
     }
 
     /// The body.
@@ -316,10 +305,10 @@ impl Request {
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
-            .field("method", &self.parts.method)
+            .field("method", &self.parts.line.method)
             .field("path", &self.path())
             .field("query", &self.query())
-            .field("minor_version", &self.parts.minor)
+            .field("minor_version", &self.parts.line.minor)
             .finish_non_exhaustive()
     }
 }
@@ -368,12 +357,11 @@ mod tests {
         let pool = Pool::builder(Parts::new).capacity(1).build();
         let buf = Rc::new(Storage::Heap(bytes.as_slice().into()));
         let mut parts = pool.get().unwrap();
-        let Parsed::Complete(head) = parse::parse(&buf, 0, &Limits::default(), &mut parts.headers)
-        else {
+        let Parsed::Complete(_) = parse::parse(&buf, 0, &Limits::default(), &mut parts.line) else {
             panic!("not parsed");
         };
         let state: Rc<dyn Any> = Rc::new(5u32);
-        let mut req = Request::from_head(parts, buf.clone(), head, Body::empty(), None);
+        let mut req = Request::new(parts, buf.clone(), Body::empty(), None);
         req.set_params(Rc::from(vec![Box::from("p")]), [(5, 6)].into_iter());
         req.set_state(Some(state.clone()));
         req.extensions_mut().insert(7u8);
@@ -387,7 +375,10 @@ mod tests {
         let parts = pool.get().unwrap();
         assert!(parts.buf.is_none() && parts.state.is_none());
         assert!(parts.params.names.is_none() && parts.params.values.is_empty());
-        assert!(parts.extensions.values.is_empty() && parts.headers.is_empty());
-        assert!(parts.headers.capacity() >= 2, "capacity is kept for reuse");
+        assert!(parts.extensions.values.is_empty() && parts.line.headers.is_empty());
+        assert!(
+            parts.line.headers.capacity() >= 2,
+            "capacity is kept for reuse"
+        );
     }
 }

@@ -158,7 +158,7 @@ impl Conn {
                         let mut parts = self.shared.request_parts();
                         let limits = &self.shared.limits;
                         let bytes = &buf[input.pos..];
-                        let parsed = parse::parse(bytes, input.pos, limits, &mut parts.headers);
+                        let parsed = parse::parse(bytes, input.pos, limits, &mut parts.line);
                         Some((parsed, buf.clone(), parts))
                     }
                     _ => None,
@@ -223,8 +223,8 @@ impl Conn {
         parts: Pooled<Parts>,
         router: &Router,
     ) -> bool {
-        let minor = head.minor;
-        let is_head = head.method == crate::Method::Head;
+        let minor = parts.line.minor;
+        let is_head = parts.line.method == crate::Method::Head;
         let keep_alive = head.keep_alive;
         let (framing, length) = match head.framing {
             Framing::None => (BodyFraming::Done, Some(0)),
@@ -249,7 +249,7 @@ impl Conn {
         } else {
             Body::streaming(self.clone(), generation, length)
         };
-        let req = Request::from_head(parts, buf, head, body, Some(self.peer));
+        let req = Request::new(parts, buf, body, Some(self.peer));
         let mut res = router.call(req).await;
         let body_done = match self.settle_body() {
             Some(done) => done,
