@@ -226,35 +226,40 @@ impl Conn {
         let minor = parts.line.minor;
         let is_head = parts.line.method == crate::Method::Head;
         let keep_alive = head.keep_alive;
-        let (framing, length) = match head.framing {
-            Framing::None => (BodyFraming::Done, Some(0)),
-            Framing::Length(n) => (BodyFraming::Length(n), Some(n)),
-            Framing::Chunked => (BodyFraming::Chunked(Decoder::new()), None),
+        let framing = match head.framing {
+            Framing::None => None,
+            Framing::Length(n) => Some((BodyFraming::Length(n), Some(n))),
+            Framing::Chunked => Some((BodyFraming::Chunked(Decoder::new()), None)),
         };
-        if length.is_some_and(|n| n > self.shared.limits.max_body) {
-            // Refused before the body is read: the rest of the stream is
-            // that body, so the connection cannot go on.
-            self.reject(
-                Rejection {
-                    status: 413,
-                    reason: "request body too large",
-                },
-                minor,
-            );
-            return false;
-        }
-        let generation = self.begin_body(framing, head.expect_continue);
-        let body = if length == Some(0) {
-            Body::empty()
-        } else {
-            Body::streaming(self.clone(), generation, length)
+        // A request without a body (most of them) leaves the connection's
+        // body state alone: nothing can read it.
+        let has_body = framing.is_some();
+        let body = match framing {
+            None => Body::empty(),
+            Some((_, Some(n))) if n > self.shared.limits.max_body => {
+                // Refused before the body is read: the rest of the stream
+                // is that body, so the connection cannot go on.
+                self.reject(
+                    Rejection {
+                        status: 413,
+                        reason: "request body too large",
+                    },
+                    minor,
+                );
+                return false;
+            }
+            Some((framing, length)) => {
+                let generation = self.begin_body(framing, head.expect_continue);
+                Body::streaming(self.clone(), generation, length)
+            }
         };
         let req = Request::new(parts, buf, body, Some(self.peer));
         let mut res = router.call(req).await;
-        let body_done = match self.settle_body() {
-            Some(done) => done,
+        let body_done = match has_body.then(|| self.settle_body()) {
+            None => true,
+            Some(Some(done)) => done,
             // Rare, and large: boxed, to keep this future small.
-            None => Box::pin(self.drain_body()).await,
+            Some(None) => Box::pin(self.drain_body()).await,
         };
         let keep = keep_alive && body_done && !self.shared.is_draining();
         let keep = match self.queue_response(&mut res, is_head, keep, minor) {
