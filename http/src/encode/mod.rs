@@ -46,21 +46,6 @@ pub(crate) fn head(
         }
     }
     let start = out.len();
-    write_head(out, status, fields, length, keep_alive, minor);
-    if let Some(key) = key {
-        cache::keep(key, &out[start..]);
-    }
-}
-
-/// [`head`], put together piece by piece.
-fn write_head(
-    out: &mut Vec<u8>,
-    status: u16,
-    fields: &Fields,
-    length: Length,
-    keep_alive: bool,
-    minor: u8,
-) {
     let mut buf = itoa::Buffer::new();
     if (minor, status) == (1, 200) {
         out.extend_from_slice(b"HTTP/1.1 200 OK\r\ndate: ");
@@ -103,6 +88,9 @@ fn write_head(
         _ => {}
     }
     out.extend_from_slice(b"\r\n\r\n");
+    if let Some(key) = key {
+        cache::keep(key, &out[start..]);
+    }
 }
 
 /// Appends a whole response whose body is empty or in memory: its head,
@@ -158,6 +146,36 @@ mod tests {
             out,
             [&b"1a\r\n"[..], &[b'a'; 26], b"\r\n0\r\n\r\n"].concat()
         );
+    }
+
+    #[test]
+    fn a_cached_head_is_the_head_written_piece_by_piece() {
+        let fields = Fields::with_known_content_type("text/plain");
+        for (keep_alive, minor) in [(true, 1), (false, 1), (true, 0), (false, 0)] {
+            let (mut first, mut again) = (Vec::new(), Vec::new());
+            head(
+                &mut first,
+                200,
+                &fields,
+                Length::Known(5),
+                keep_alive,
+                minor,
+            );
+            let key = cache::Key::of(200, &fields, Length::Known(5), keep_alive, minor);
+            assert!(cache::write(&key.unwrap(), &mut Vec::new()), "kept");
+            head(
+                &mut again,
+                200,
+                &fields,
+                Length::Known(5),
+                keep_alive,
+                minor,
+            );
+            // The second may have turned in between: the date aside.
+            let date = 23..23 + 29;
+            assert_eq!(first[..date.start], again[..date.start]);
+            assert_eq!(first[date.end..], again[date.end..]);
+        }
     }
 
     #[test]
