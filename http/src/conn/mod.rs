@@ -255,11 +255,14 @@ impl Conn {
         };
         let req = Request::new(parts, buf, body, Some(self.peer));
         let mut res = router.call(req).await;
-        let body_done = match has_body.then(|| self.settle_body()) {
-            None => true,
-            Some(Some(done)) => done,
-            // Rare, and large: boxed, to keep this future small.
-            Some(None) => Box::pin(self.drain_body()).await,
+        let body_done = if has_body {
+            match self.settle_body() {
+                Some(done) => done,
+                // Rare, and large: boxed, to keep this future small.
+                None => Box::pin(self.drain_body()).await,
+            }
+        } else {
+            true
         };
         let keep = keep_alive && body_done && !self.shared.is_draining();
         let keep = match self.queue_response(&mut res, is_head, keep, minor) {

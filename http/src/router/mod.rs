@@ -162,7 +162,8 @@ impl Router {
         let next = self.routes.len();
         let index = self.tree.insert(&pieces, next);
         if index == next {
-            if let [Piece::Static(_)] | [] = &pieces[..] {
+            // Patterns start with `/`, so a parameterless one is one piece.
+            if let [Piece::Static(_)] = &pieces[..] {
                 self.exact.insert(pattern.as_bytes().into(), index);
             }
             let names = pieces
