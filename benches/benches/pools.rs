@@ -1,5 +1,6 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
-//! Pool benches: a pooled get+drop against `Box::new`+drop and `Vec`
+//! Pool benches: a pooled get+drop (`Pool`, and `LocalPool` whose handles
+//! stay home) against `Box::new`+drop and `Vec`
 //! allocation, at 64 B, 4 KiB and 64 KiB, on one shard and with the
 //! handles dropped on another thread (returned home through the pool's
 //! queue; freed across threads for the allocator).
@@ -22,6 +23,17 @@ macro_rules! sizes {
         $g.bench_with_input(BenchmarkId::new("pool", $n), &$n, |b, _| {
             b.iter_custom(|iters| on_shard(iters, |iters| {
                 let pool = Pool::builder(|| [0u8; $n]).capacity(16).build();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let h = pool.get().unwrap();
+                    black_box(&*h);
+                }
+                start.elapsed()
+            }))
+        });
+        $g.bench_with_input(BenchmarkId::new("local_pool", $n), &$n, |b, _| {
+            b.iter_custom(|iters| on_shard(iters, |iters| {
+                let pool = Pool::builder(|| [0u8; $n]).capacity(16).build_local();
                 let start = Instant::now();
                 for _ in 0..iters {
                     let h = pool.get().unwrap();

@@ -4,6 +4,8 @@
 //! * `plaintext`: parse a request head, route it, run the handler, encode
 //!   the response — everything the server does per request but the socket.
 //! * `router`: lookup alone, among 10 and 1,000 routes.
+//! * `httparse alone`: the same head through httparse and nothing else —
+//!   the part of `plaintext` no HTTP layer built on httparse can avoid.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use futures_util::task::noop_waker_ref;
@@ -51,6 +53,17 @@ fn plaintext(c: &mut Criterion) {
     });
 }
 
+fn httparse_alone(c: &mut Criterion) {
+    c.bench_function("httparse alone", |b| {
+        b.iter(|| {
+            let mut headers = [httparse::EMPTY_HEADER; 16];
+            let mut req = httparse::Request::new(&mut headers);
+            let status = req.parse(black_box(REQUEST)).unwrap();
+            black_box((status.is_complete(), req.headers.len()))
+        })
+    });
+}
+
 /// `n` routes shaped like a real API: static resources, ids, nesting.
 fn router_with(n: usize) -> (Router, Vec<String>) {
     let mut router = Router::new();
@@ -92,5 +105,5 @@ fn router_lookup(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, plaintext, router_lookup);
+criterion_group!(benches, plaintext, httparse_alone, router_lookup);
 criterion_main!(benches);

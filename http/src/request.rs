@@ -7,7 +7,7 @@ use crate::config::Limits;
 use crate::method::Method;
 use crate::parse::{self, Framing, Line, Parsed, Span};
 use crate::storage::{Chunk, Storage};
-use shardio::pool::Pooled;
+use shardio::pool::LocalPooled;
 use std::any::Any;
 use std::fmt;
 use std::net::SocketAddr;
@@ -22,7 +22,7 @@ use std::rc::Rc;
 /// handler moves no more than that, and its vectors keep their capacity
 /// from one request to the next.
 pub struct Request {
-    parts: Pooled<Parts>,
+    parts: LocalPooled<Parts>,
 }
 
 /// What a [`Request`] holds. Cleared when the request drops, so that a
@@ -111,7 +111,7 @@ impl Request {
     /// The request whose head [`parse::parse`] put into `parts`, with the
     /// receive buffer its offsets point into.
     pub(crate) fn new(
-        mut parts: Pooled<Parts>,
+        mut parts: LocalPooled<Parts>,
         buf: Rc<Storage>,
         body: Body,
         peer: Option<SocketAddr>,
@@ -141,7 +141,7 @@ impl Request {
     /// ```
     pub fn parse(bytes: &[u8]) -> Result<Request, ParseError> {
         let buf = Rc::new(Storage::Heap(bytes.into()));
-        let mut parts = Pooled::unpooled(Parts::new());
+        let mut parts = LocalPooled::unpooled(Parts::new());
         let head = match parse::parse(&buf, 0, &Limits::default(), &mut parts.line) {
             Parsed::Complete(head) => head,
             Parsed::Partial => {
@@ -354,7 +354,7 @@ mod tests {
     #[test]
     fn dropped_request_leaves_parts_empty() {
         let bytes = b"GET /a/b?q HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n";
-        let pool = Pool::builder(Parts::new).capacity(1).build();
+        let pool = Pool::builder(Parts::new).capacity(1).build_local();
         let buf = Rc::new(Storage::Heap(bytes.as_slice().into()));
         let mut parts = pool.get().unwrap();
         let Parsed::Complete(_) = parse::parse(&buf, 0, &Limits::default(), &mut parts.line) else {

@@ -8,7 +8,7 @@ use crate::request::Parts;
 use crate::router::Router;
 use shardio::buf::BufRing;
 use shardio::net::TcpListener;
-use shardio::pool::{Pool, Pooled};
+use shardio::pool::{LocalPool, LocalPooled, Pool};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -228,9 +228,9 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) timeouts: Timeouts,
     pub(crate) ring: BufRing,
-    output: Pool<Vec<u8>>,
+    output: LocalPool<Vec<u8>>,
     /// What requests hold; see [`Parts`].
-    parts: Pool<Parts>,
+    parts: LocalPool<Parts>,
     draining: Cell<bool>,
     /// Connections waiting for their next request.
     pub(crate) idle: IdleTable,
@@ -249,8 +249,8 @@ impl Shared {
                     *v = Vec::with_capacity(4096);
                 }
             })
-            .build();
-        let parts = Pool::builder(Parts::new).capacity(PARTS_POOL).build();
+            .build_local();
+        let parts = Pool::builder(Parts::new).capacity(PARTS_POOL).build_local();
         let idle = IdleTable::new(timeouts.idle);
         Shared {
             limits,
@@ -265,7 +265,7 @@ impl Shared {
         }
     }
 
-    pub(crate) fn output_buffer(&self) -> Pooled<Vec<u8>> {
+    pub(crate) fn output_buffer(&self) -> LocalPooled<Vec<u8>> {
         // The pool allocates past its capacity rather than fail.
         self.output
             .get()
@@ -274,7 +274,7 @@ impl Shared {
 
     /// A request's state, from the pool: the header vector keeps the
     /// capacity an earlier request gave it.
-    pub(crate) fn request_parts(&self) -> Pooled<Parts> {
+    pub(crate) fn request_parts(&self) -> LocalPooled<Parts> {
         // The pool allocates past its capacity rather than fail.
         self.parts
             .get()

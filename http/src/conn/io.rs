@@ -8,7 +8,7 @@ use crate::parse::Rejection;
 use crate::storage::Storage;
 use shardio::buf::RingBuf;
 use shardio::net::RecvRing;
-use shardio::pool::Pooled;
+use shardio::pool::LocalPooled;
 use std::cell::RefMut;
 use std::future::Future;
 use std::io;
@@ -70,7 +70,7 @@ impl Conn {
 
     /// The output buffer, taken from the server's pool if the connection
     /// holds none.
-    pub(super) fn out(&self) -> RefMut<'_, Pooled<Vec<u8>>> {
+    pub(super) fn out(&self) -> RefMut<'_, LocalPooled<Vec<u8>>> {
         RefMut::map(self.out.borrow_mut(), |out| {
             out.get_or_insert_with(|| self.shared.output_buffer())
         })

@@ -36,7 +36,7 @@ use crate::server::Shared;
 use crate::storage::Storage;
 use respond::Queued;
 use shardio::net::TcpStream;
-use shardio::pool::Pooled;
+use shardio::pool::LocalPooled;
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -85,7 +85,7 @@ pub(crate) struct Conn {
     input: RefCell<Input>,
     /// Taken from the server's pool when a response is written, given back
     /// when the connection goes idle.
-    out: RefCell<Option<Pooled<Vec<u8>>>>,
+    out: RefCell<Option<LocalPooled<Vec<u8>>>>,
     body: RefCell<BodyState>,
 }
 
@@ -220,7 +220,7 @@ impl Conn {
         self: &Rc<Self>,
         head: Head,
         buf: Rc<Storage>,
-        parts: Pooled<Parts>,
+        parts: LocalPooled<Parts>,
         router: &Router,
     ) -> bool {
         let minor = parts.line.minor;

@@ -2,6 +2,7 @@
 //! `Pooled<T>` handle that brings an object home when dropped.
 
 use super::home;
+use super::local::LocalPool;
 use crate::buf::{IoBuf, IoBufMut};
 use crossbeam_queue::SegQueue;
 use std::cell::RefCell;
@@ -31,6 +32,10 @@ pub struct PoolExhausted {
 }
 
 impl PoolExhausted {
+    pub(super) fn new(capacity: usize) -> PoolExhausted {
+        PoolExhausted { capacity }
+    }
+
     /// The capacity that was reached.
     pub fn capacity(&self) -> usize {
         self.capacity
@@ -56,7 +61,7 @@ impl From<PoolExhausted> for io::Error {
 }
 
 /// Runs on an object before it is handed out again.
-type ResetHook<T> = Box<dyn Fn(&mut T)>;
+pub(super) type ResetHook<T> = Box<dyn Fn(&mut T)>;
 
 /// The part of a pool that handles reach, possibly from other threads.
 struct Shared<T> {
@@ -211,6 +216,14 @@ impl<T: 'static> PoolBuilder<T> {
         self
     }
 
+    /// Creates a [`LocalPool`]: the same pool for objects whose handles
+    /// never leave the calling thread, without atomic operations.
+    pub fn build_local(self) -> LocalPool<T> {
+        let n = self.prefill.min(self.capacity);
+        let free = (0..n).map(|_| Box::new((self.make)())).collect();
+        LocalPool::new(free, self.make, self.reset, self.capacity, self.overflow)
+    }
+
     /// Creates the pool, owned by the calling thread.
     pub fn build(self) -> Pool<T> {
         let n = self.prefill.min(self.capacity);
@@ -329,7 +342,7 @@ impl<T> Pool<T> {
 /// from paying for its stack probes.
 #[cold]
 #[inline(never)]
-fn make_boxed<T>(make: &dyn Fn() -> T) -> Box<T> {
+pub(super) fn make_boxed<T>(make: &dyn Fn() -> T) -> Box<T> {
     Box::new(make())
 }
 

@@ -1,0 +1,267 @@
+//! `LocalPool<T>`: a pool whose handles never leave their shard, and the
+//! `LocalPooled<T>` handle that brings an object back when dropped.
+//!
+//! For state that is not `Send` anyway (it holds an `Rc`, or lives in a
+//! connection's task), the cross-thread machinery of [`Pool`](super::Pool)
+//! — an atomic reference count on every loan and return, a home check on
+//! every drop — buys nothing. A local pool keeps the same free list,
+//! capacity, overflow rule, reset hook and shard counters, with plain
+//! reference counting.
+
+use super::home;
+use super::object::{make_boxed, Overflow, PoolExhausted, ResetHook};
+use crate::buf::{IoBuf, IoBufMut};
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
+use std::rc::Rc;
+
+/// What handles reach: the free list.
+struct Shared<T> {
+    free: RefCell<Vec<Box<T>>>,
+    /// Pooled handles out.
+    out: Cell<usize>,
+    /// False once every `LocalPool` clone is gone: returns are dropped.
+    open: Cell<bool>,
+}
+
+struct Owner<T> {
+    shared: Rc<Shared<T>>,
+    make: Box<dyn Fn() -> T>,
+    reset: Option<ResetHook<T>>,
+    capacity: usize,
+    overflow: Overflow,
+}
+
+impl<T> Drop for Owner<T> {
+    fn drop(&mut self) {
+        self.shared.open.set(false);
+        // Taken out before the objects drop, in case one holds a handle
+        // of this pool.
+        let free = std::mem::take(&mut *self.shared.free.borrow_mut());
+        drop(free);
+    }
+}
+
+/// A bounded pool of reusable objects whose handles stay on the shard
+/// that created it: [`Pool`](super::Pool) without the cross-thread return
+/// path, and so without atomic operations.
+///
+/// Built with [`PoolBuilder::build_local`](super::PoolBuilder::build_local);
+/// capacity, [`Overflow`], the reset hook and the shard's pool counters
+/// work as for `Pool`. A [`LocalPooled<T>`] is neither `Send` nor `Sync`,
+/// so it can only be dropped at home: use this pool for per-connection and
+/// per-request state that never crosses shards.
+///
+/// # Examples
+///
+/// ```
+/// use shardio::pool::Pool;
+///
+/// shardio::block_on(async {
+///     let pool = Pool::builder(|| Vec::<u32>::with_capacity(64))
+///         .capacity(128)
+///         .reset(|v| v.clear())
+///         .build_local();
+///     let mut v = pool.get().unwrap();
+///     v.push(7);
+///     drop(v); // back in the pool
+///     assert_eq!(pool.free(), 1);
+///     assert!(pool.get().unwrap().is_empty(), "reset before reuse");
+/// })
+/// .unwrap();
+/// ```
+pub struct LocalPool<T> {
+    owner: Rc<Owner<T>>,
+}
+
+impl<T> Clone for LocalPool<T> {
+    fn clone(&self) -> Self {
+        LocalPool {
+            owner: self.owner.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for LocalPool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalPool")
+            .field("capacity", &self.owner.capacity)
+            .field("overflow", &self.owner.overflow)
+            .field("free", &self.free())
+            .field("live", &self.live())
+            .finish()
+    }
+}
+
+impl<T> LocalPool<T> {
+    pub(super) fn new(
+        free: Vec<Box<T>>,
+        make: Box<dyn Fn() -> T>,
+        reset: Option<ResetHook<T>>,
+        capacity: usize,
+        overflow: Overflow,
+    ) -> LocalPool<T> {
+        LocalPool {
+            owner: Rc::new(Owner {
+                shared: Rc::new(Shared {
+                    free: RefCell::new(free),
+                    out: Cell::new(0),
+                    open: Cell::new(true),
+                }),
+                make,
+                reset,
+                capacity,
+                overflow,
+            }),
+        }
+    }
+
+    /// Takes an object from the pool: the most recently returned one,
+    /// reset, or a new one.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolExhausted`] when `capacity` objects are handed out and the
+    /// pool was built with [`Overflow::Fail`].
+    pub fn get(&self) -> Result<LocalPooled<T>, PoolExhausted> {
+        let owner = &*self.owner;
+        let shared = &owner.shared;
+        let popped = shared.free.borrow_mut().pop();
+        if let Some(mut obj) = popped {
+            shared.out.set(shared.out.get() + 1);
+            home::with(|h| {
+                home::bump(&h.hits, 1);
+                home::bump(&h.live, 1);
+            });
+            if let Some(reset) = &owner.reset {
+                reset(&mut obj);
+            }
+            return Ok(LocalPooled::new(obj, Some(shared.clone())));
+        }
+        let pooled = shared.out.get() < owner.capacity;
+        if !pooled && owner.overflow == Overflow::Fail {
+            return Err(PoolExhausted::new(owner.capacity));
+        }
+        if pooled {
+            shared.out.set(shared.out.get() + 1);
+        }
+        home::with(|h| {
+            home::bump(&h.misses, 1);
+            if pooled {
+                home::bump(&h.live, 1);
+            }
+        });
+        let obj = make_boxed(&*owner.make);
+        Ok(LocalPooled::new(obj, pooled.then(|| shared.clone())))
+    }
+
+    /// Objects waiting in the free list.
+    pub fn free(&self) -> usize {
+        self.owner.shared.free.borrow().len()
+    }
+
+    /// Pooled handles currently out.
+    pub fn live(&self) -> usize {
+        self.owner.shared.out.get()
+    }
+
+    /// The most objects this pool owns at once.
+    pub fn capacity(&self) -> usize {
+        self.owner.capacity
+    }
+}
+
+/// An object on loan from a [`LocalPool`]; derefs to `T` and returns the
+/// object to the free list when dropped.
+pub struct LocalPooled<T> {
+    obj: ManuallyDrop<Box<T>>,
+    /// `None` for an object made past capacity: dropped, not kept.
+    home: Option<Rc<Shared<T>>>,
+}
+
+impl<T> LocalPooled<T> {
+    fn new(obj: Box<T>, home: Option<Rc<Shared<T>>>) -> LocalPooled<T> {
+        LocalPooled {
+            obj: ManuallyDrop::new(obj),
+            home,
+        }
+    }
+
+    /// A handle to an object of no pool, dropped with the handle: for code
+    /// that takes pooled objects and is handed one made elsewhere.
+    pub fn unpooled(obj: T) -> LocalPooled<T> {
+        LocalPooled::new(Box::new(obj), None)
+    }
+
+    /// Whether the object goes back to a pool when this handle drops.
+    pub fn is_pooled(this: &Self) -> bool {
+        this.home.is_some()
+    }
+}
+
+impl<T> Drop for LocalPooled<T> {
+    fn drop(&mut self) {
+        // SAFETY: `obj` is taken exactly once, here, and not used after.
+        let obj = unsafe { ManuallyDrop::take(&mut self.obj) };
+        let Some(shared) = &self.home else {
+            return;
+        };
+        shared.out.set(shared.out.get() - 1);
+        home::with(|h| home::drop_one(&h.live, 1));
+        if !shared.open.get() {
+            return;
+        }
+        // Busy only if dropping a pooled object drops another handle of
+        // its own pool; that one is simply freed.
+        if let Ok(mut free) = shared.free.try_borrow_mut() {
+            free.push(obj);
+        }
+    }
+}
+
+impl<T> Deref for LocalPooled<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.obj
+    }
+}
+
+impl<T> DerefMut for LocalPooled<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.obj
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for LocalPooled<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self.obj, f)
+    }
+}
+
+// SAFETY: the object lives in its own heap box, which moves with the handle
+// without moving the box's contents; `T`'s own guarantees (stable storage,
+// initialized prefix) carry over unchanged.
+unsafe impl<T: IoBuf> IoBuf for LocalPooled<T> {
+    fn stable_ptr(&self) -> *const u8 {
+        self.obj.stable_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.obj.bytes_init()
+    }
+    fn bytes_total(&self) -> usize {
+        self.obj.bytes_total()
+    }
+}
+
+// SAFETY: as for `IoBuf`; writes go to `T`'s storage under `T`'s contract.
+unsafe impl<T: IoBufMut> IoBufMut for LocalPooled<T> {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        self.obj.stable_mut_ptr()
+    }
+    unsafe fn set_init(&mut self, pos: usize) {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { self.obj.set_init(pos) }
+    }
+}
