@@ -10,11 +10,9 @@
 
 use super::home;
 use super::object::{make_boxed, Overflow, PoolExhausted, ResetHook};
-use crate::buf::{IoBuf, IoBufMut};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::mem::ManuallyDrop;
-use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
 
 /// What handles reach: the free list.
@@ -221,47 +219,4 @@ impl<T> Drop for LocalPooled<T> {
     }
 }
 
-impl<T> Deref for LocalPooled<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.obj
-    }
-}
-
-impl<T> DerefMut for LocalPooled<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.obj
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for LocalPooled<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self.obj, f)
-    }
-}
-
-// SAFETY: the object lives in its own heap box, which moves with the handle
-// without moving the box's contents; `T`'s own guarantees (stable storage,
-// initialized prefix) carry over unchanged.
-unsafe impl<T: IoBuf> IoBuf for LocalPooled<T> {
-    fn stable_ptr(&self) -> *const u8 {
-        self.obj.stable_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.obj.bytes_init()
-    }
-    fn bytes_total(&self) -> usize {
-        self.obj.bytes_total()
-    }
-}
-
-// SAFETY: as for `IoBuf`; writes go to `T`'s storage under `T`'s contract.
-unsafe impl<T: IoBufMut> IoBufMut for LocalPooled<T> {
-    fn stable_mut_ptr(&mut self) -> *mut u8 {
-        self.obj.stable_mut_ptr()
-    }
-    unsafe fn set_init(&mut self, pos: usize) {
-        // SAFETY: forwarded from the caller's contract.
-        unsafe { self.obj.set_init(pos) }
-    }
-}
+super::handle::handle_impls!(LocalPooled);

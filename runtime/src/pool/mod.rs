@@ -18,6 +18,7 @@
 //! counted per shard in [`ShardStats`](crate::ShardStats).
 
 mod buffers;
+mod handle;
 mod home;
 mod local;
 mod object;
