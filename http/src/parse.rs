@@ -31,6 +31,8 @@ pub(crate) struct Line {
     pub(crate) query: Option<Span>,
     /// A name and a value for each field, in order.
     pub(crate) headers: Vec<(Span, Span)>,
+    /// What the connection needs of the head, once it is complete.
+    pub(crate) head: Head,
 }
 
 impl Default for Line {
@@ -41,6 +43,12 @@ impl Default for Line {
             path: (0, 0),
             query: None,
             headers: Vec::new(),
+            head: Head {
+                len: 0,
+                framing: Framing::None,
+                keep_alive: true,
+                expect_continue: false,
+            },
         }
     }
 }
@@ -62,16 +70,26 @@ pub(crate) struct Rejection {
     pub(crate) reason: &'static str,
 }
 
-const fn reject(status: u16, reason: &'static str) -> Rejection {
-    Rejection { status, reason }
+/// A `&'static Rejection`: every refusal is a constant, and a reference
+/// keeps [`Parsed`] small enough to come back in registers.
+macro_rules! reject {
+    ($status:expr, $reason:expr) => {
+        &Rejection {
+            status: $status,
+            reason: $reason,
+        }
+    };
 }
 
+/// What [`parse`] found. A complete head's framing is in the `Line` it
+/// wrote (`line.head`), so that this is two words, returned in registers
+/// rather than through memory the caller would copy it out of.
 #[derive(Debug)]
 pub(crate) enum Parsed {
-    Complete(Head),
+    Complete,
     /// More bytes are needed.
     Partial,
-    Invalid(Rejection),
+    Invalid(&'static Rejection),
 }
 
 /// Parses the head at the start of `bytes` into `line` (its vector
@@ -80,7 +98,10 @@ pub(crate) enum Parsed {
 pub(crate) fn parse(bytes: &[u8], base: usize, limits: &Limits, line: &mut Line) -> Parsed {
     line.headers.clear();
     match parse_inner(bytes, base, limits, line) {
-        Ok(Some(head)) => Parsed::Complete(head),
+        Ok(Some(head)) => {
+            line.head = head;
+            Parsed::Complete
+        }
         Ok(None) => Parsed::Partial,
         Err(r) => Parsed::Invalid(r),
     }
@@ -91,7 +112,7 @@ fn parse_inner(
     base: usize,
     limits: &Limits,
     line: &mut Line,
-) -> Result<Option<Head>, Rejection> {
+) -> Result<Option<Head>, &'static Rejection> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
     let mut req = httparse::Request::new(&mut []);
     let parsed = req.parse_with_uninit_headers(bytes, &mut slots);
@@ -109,7 +130,7 @@ fn parse_inner(
         unfinished => return not_complete(unfinished, bytes, limits),
     };
     if len > limits.max_head {
-        return Err(reject(431, "request head too large"));
+        return Err(reject!(431, "request head too large"));
     }
     // httparse hands out slices of `bytes`, except that an empty value may
     // point anywhere: it gets an empty span.
@@ -125,23 +146,23 @@ fn parse_inner(
 
     let method = req.method.unwrap_or_default();
     let method =
-        Method::from_bytes(method.as_bytes()).ok_or(reject(501, "unknown request method"))?;
+        Method::from_bytes(method.as_bytes()).ok_or(reject!(501, "unknown request method"))?;
     if method == Method::Connect {
-        return Err(reject(501, "CONNECT is not supported"));
+        return Err(reject!(501, "CONNECT is not supported"));
     }
     let minor = req.version.unwrap_or(1);
     let target = req.path.unwrap_or_default();
     let (path, query) = split_target(target, method)?;
 
     if req.headers.len() > limits.max_headers {
-        return Err(reject(431, "too many header fields"));
+        return Err(reject!(431, "too many header fields"));
     }
     let mut fields = Framer::new(minor);
     let headers = &mut line.headers;
     headers.reserve(req.headers.len());
     for h in req.headers.iter() {
         if h.name.len() + 1 + h.value.len() > limits.max_header_field {
-            return Err(reject(431, "header field too large"));
+            return Err(reject!(431, "header field too large"));
         }
         fields.see(h.name, h.value)?;
         headers.push((span(h.name.as_bytes()), span(h.value)));
@@ -159,7 +180,7 @@ fn parse_inner(
     }))
 }
 
-const LINE_TOO_LONG: Rejection = reject(414, "request line too long");
+const LINE_TOO_LONG: &Rejection = reject!(414, "request line too long");
 
 /// What a head that httparse did not complete means: `414` for an
 /// over-long request line whatever else is wrong, otherwise more bytes
@@ -168,22 +189,22 @@ fn not_complete(
     parsed: httparse::Result<usize>,
     bytes: &[u8],
     limits: &Limits,
-) -> Result<Option<Head>, Rejection> {
+) -> Result<Option<Head>, &'static Rejection> {
     check_request_line(bytes, limits)?;
     match parsed {
         Ok(httparse::Status::Partial) if bytes.len() > limits.max_head => {
-            Err(reject(431, "request head too large"))
+            Err(reject!(431, "request head too large"))
         }
         // Partial (a complete head never comes here): wait for more.
         Ok(_) => Ok(None),
-        Err(httparse::Error::TooManyHeaders) => Err(reject(431, "too many header fields")),
+        Err(httparse::Error::TooManyHeaders) => Err(reject!(431, "too many header fields")),
         Err(httparse::Error::Version) => Err(version_rejection(bytes)),
-        Err(e) => Err(reject(400, parse_error_reason(e))),
+        Err(e) => Err(parse_error(e)),
     }
 }
 
 /// `414` for a request line over the limit, complete or not.
-fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), Rejection> {
+fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), &'static Rejection> {
     // Empty lines before the request line are skipped (RFC 9112 §2.2).
     let start = bytes
         .iter()
@@ -205,7 +226,7 @@ fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), Rejection> {
 
 /// httparse knows only HTTP/1.x: `505` for a well-formed later version,
 /// `400` for anything else.
-fn version_rejection(bytes: &[u8]) -> Rejection {
+fn version_rejection(bytes: &[u8]) -> &'static Rejection {
     let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
@@ -215,24 +236,25 @@ fn version_rejection(bytes: &[u8]) -> Rejection {
                 && *major >= b'2'
                 && (rest.is_empty() || matches!(rest, [b'.', m] if m.is_ascii_digit())) =>
         {
-            reject(505, "HTTP version not supported")
+            reject!(505, "HTTP version not supported")
         }
-        _ => reject(400, "malformed HTTP version"),
+        _ => reject!(400, "malformed HTTP version"),
     }
 }
 
-fn parse_error_reason(e: httparse::Error) -> &'static str {
+/// The `400` for a head httparse refused.
+fn parse_error(e: httparse::Error) -> &'static Rejection {
     match e {
-        httparse::Error::HeaderName => "malformed header field name",
-        httparse::Error::HeaderValue => "malformed header field value",
-        httparse::Error::NewLine => "malformed line ending",
-        httparse::Error::Token => "malformed request line",
-        _ => "malformed request",
+        httparse::Error::HeaderName => reject!(400, "malformed header field name"),
+        httparse::Error::HeaderValue => reject!(400, "malformed header field value"),
+        httparse::Error::NewLine => reject!(400, "malformed line ending"),
+        httparse::Error::Token => reject!(400, "malformed request line"),
+        _ => reject!(400, "malformed request"),
     }
 }
 
 /// Splits the request target into path and query (RFC 9112 §3.2).
-fn split_target(target: &str, method: Method) -> Result<(&str, Option<&str>), Rejection> {
+fn split_target(target: &str, method: Method) -> Result<(&str, Option<&str>), &'static Rejection> {
     let path = if target.starts_with('/') {
         target
     } else if target == "*" && method == Method::Options {
@@ -249,7 +271,7 @@ fn split_target(target: &str, method: Method) -> Result<(&str, Option<&str>), Re
             None => &rest[rest.len()..],
         }
     } else {
-        return Err(reject(400, "malformed request target"));
+        return Err(reject!(400, "malformed request target"));
     };
     // A byte loop: targets are short, and an out-of-line search costs more
     // than it saves on them.
@@ -290,7 +312,7 @@ impl Framer {
         }
     }
 
-    fn see(&mut self, name: &str, value: &[u8]) -> Result<(), Rejection> {
+    fn see(&mut self, name: &str, value: &[u8]) -> Result<(), &'static Rejection> {
         let is = |n: &str| is_named(name.as_bytes(), n.as_bytes());
         if is("host") {
             self.hosts += 1;
@@ -311,7 +333,7 @@ impl Framer {
             if trim(value).eq_ignore_ascii_case(b"100-continue") {
                 self.expect_continue = true;
             } else {
-                return Err(reject(417, "unsupported expectation"));
+                return Err(reject!(417, "unsupported expectation"));
             }
         }
         Ok(())
@@ -319,29 +341,29 @@ impl Framer {
 
     /// RFC 9112 §6.3: a list of identical values is that value; differing
     /// or malformed values are unrecoverable framing errors.
-    fn content_length(&mut self, value: &[u8]) -> Result<(), Rejection> {
+    fn content_length(&mut self, value: &[u8]) -> Result<(), &'static Rejection> {
         let mut any = false;
         for item in value.split(|&b| b == b',') {
             let item = trim(item);
             if item.is_empty() || item.len() > 18 || !item.iter().all(u8::is_ascii_digit) {
-                return Err(reject(400, "malformed Content-Length"));
+                return Err(reject!(400, "malformed Content-Length"));
             }
             let n = item.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
             match self.length {
-                Some(m) if m != n => return Err(reject(400, "conflicting Content-Length")),
+                Some(m) if m != n => return Err(reject!(400, "conflicting Content-Length")),
                 _ => self.length = Some(n),
             }
             any = true;
         }
         if !any {
-            return Err(reject(400, "malformed Content-Length"));
+            return Err(reject!(400, "malformed Content-Length"));
         }
         Ok(())
     }
 
     /// RFC 9112 §6.1: chunked must be the final coding, and only once; we
     /// decode no other coding, so any other is `501`.
-    fn transfer_encoding(&mut self, value: &[u8]) -> Result<(), Rejection> {
+    fn transfer_encoding(&mut self, value: &[u8]) -> Result<(), &'static Rejection> {
         let mut any = false;
         for coding in list(value) {
             any = true;
@@ -350,41 +372,41 @@ impl Framer {
             let name = trim(coding.split(|&b| b == b';').next().unwrap_or_default());
             let chunked = name.eq_ignore_ascii_case(b"chunked");
             if chunked && self.chunked_seen {
-                return Err(reject(400, "chunked applied twice"));
+                return Err(reject!(400, "chunked applied twice"));
             }
             if !chunked && !is_registered_coding(name) {
-                return Err(reject(501, "unknown transfer coding"));
+                return Err(reject!(501, "unknown transfer coding"));
             }
             self.chunked_seen |= chunked;
             self.last_coding_chunked = chunked;
             self.coding_count += 1;
         }
         if !any {
-            return Err(reject(400, "empty Transfer-Encoding"));
+            return Err(reject!(400, "empty Transfer-Encoding"));
         }
         Ok(())
     }
 
-    fn finish(self) -> Result<(Framing, bool, bool), Rejection> {
+    fn finish(self) -> Result<(Framing, bool, bool), &'static Rejection> {
         if self.minor == 1 && self.hosts != 1 {
             // RFC 9112 §3.2: exactly one Host in HTTP/1.1.
-            return Err(reject(400, "HTTP/1.1 needs exactly one Host"));
+            return Err(reject!(400, "HTTP/1.1 needs exactly one Host"));
         }
         if self.hosts > 1 {
-            return Err(reject(400, "repeated Host"));
+            return Err(reject!(400, "repeated Host"));
         }
         let framing = if self.coding_count > 0 {
             if self.length.is_some() {
-                return Err(reject(400, "Content-Length with Transfer-Encoding"));
+                return Err(reject!(400, "Content-Length with Transfer-Encoding"));
             }
             if self.minor == 0 {
-                return Err(reject(400, "Transfer-Encoding in HTTP/1.0"));
+                return Err(reject!(400, "Transfer-Encoding in HTTP/1.0"));
             }
             if !self.last_coding_chunked {
-                return Err(reject(400, "final transfer coding is not chunked"));
+                return Err(reject!(400, "final transfer coding is not chunked"));
             }
             if self.coding_count > 1 {
-                return Err(reject(501, "transfer coding other than chunked"));
+                return Err(reject!(501, "transfer coding other than chunked"));
             }
             Framing::Chunked
         } else {
@@ -454,7 +476,7 @@ mod tests {
 
     fn status(req: &str) -> u16 {
         match parse(req.as_bytes(), 0, &Limits::default(), &mut Line::default()) {
-            Parsed::Complete(_) => 200,
+            Parsed::Complete => 200,
             Parsed::Partial => 0,
             Parsed::Invalid(r) => r.status,
         }
@@ -554,9 +576,10 @@ mod tests {
         let req = b"\r\nGET /a/b?x=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nrest";
         let mut line = Line::default();
         line.headers.push(((0, 0), (0, 0)));
-        let Parsed::Complete(h) = parse(req, 10, &Limits::default(), &mut line) else {
+        let Parsed::Complete = parse(req, 10, &Limits::default(), &mut line) else {
             panic!("not parsed");
         };
+        let h = line.head;
         assert_eq!(line.headers.len(), 1, "cleared, then the one field");
         assert_eq!(line.method, Method::Get);
         assert_eq!(line.minor, 0);

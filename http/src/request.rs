@@ -143,7 +143,7 @@ impl Request {
         let buf = Rc::new(Storage::Heap(bytes.into()));
         let mut parts = LocalPooled::unpooled(Parts::new());
         let head = match parse::parse(&buf, 0, &Limits::default(), &mut parts.line) {
-            Parsed::Complete(head) => head,
+            Parsed::Complete => parts.line.head,
             Parsed::Partial => {
                 return Err(ParseError {
                     status: 0,
@@ -357,7 +357,7 @@ mod tests {
         let pool = Pool::builder(Parts::new).capacity(1).build_local();
         let buf = Rc::new(Storage::Heap(bytes.as_slice().into()));
         let mut parts = pool.get().unwrap();
-        let Parsed::Complete(_) = parse::parse(&buf, 0, &Limits::default(), &mut parts.line) else {
+        let Parsed::Complete = parse::parse(&buf, 0, &Limits::default(), &mut parts.line) else {
             panic!("not parsed");
         };
         let state: Rc<dyn Any> = Rc::new(5u32);

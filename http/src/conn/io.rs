@@ -131,7 +131,7 @@ impl Conn {
     }
 
     /// Queues a small error response that closes the connection.
-    pub(super) fn reject(&self, r: Rejection, minor: u8) {
+    pub(super) fn reject(&self, r: &Rejection, minor: u8) {
         let headers = Fields::with_known_content_type("text/plain; charset=utf-8");
         let mut out = self.out();
         let body = r.reason.len() + 1;

@@ -29,7 +29,7 @@ mod respond;
 
 use crate::body::chunked::Decoder;
 use crate::body::{Body, BodyErrorKind};
-use crate::parse::{self, Framing, Head, Parsed, Rejection};
+use crate::parse::{self, Framing, Parsed, Rejection};
 use crate::request::{Parts, Request};
 use crate::router::Router;
 use crate::server::Shared;
@@ -173,9 +173,9 @@ impl Conn {
                         After::Close
                     };
                 }
-                Some((Parsed::Complete(head), buf, parts)) => {
-                    self.input.borrow_mut().pos += head.len;
-                    if !self.respond(head, buf, parts, router).await {
+                Some((Parsed::Complete, buf, parts)) => {
+                    self.input.borrow_mut().pos += parts.line.head.len;
+                    if !self.respond(buf, parts, router).await {
                         self.flush().await;
                         return After::Close;
                     }
@@ -194,7 +194,7 @@ impl Conn {
                         Ok(false) => return After::Close,
                         Err(()) => {
                             self.reject(
-                                Rejection {
+                                &Rejection {
                                     status: 408,
                                     reason: "request head timed out",
                                 },
@@ -218,11 +218,11 @@ impl Conn {
     /// Returns whether the connection may carry another request.
     async fn respond(
         self: &Rc<Self>,
-        head: Head,
         buf: Rc<Storage>,
         parts: LocalPooled<Parts>,
         router: &Router,
     ) -> bool {
+        let head = parts.line.head;
         let minor = parts.line.minor;
         let is_head = parts.line.method == crate::Method::Head;
         let keep_alive = head.keep_alive;
@@ -240,7 +240,7 @@ impl Conn {
                 // Refused before the body is read: the rest of the stream
                 // is that body, so the connection cannot go on.
                 self.reject(
-                    Rejection {
+                    &Rejection {
                         status: 413,
                         reason: "request body too large",
                     },
