@@ -88,7 +88,7 @@ mod storage;
 pub use body::{Body, BodyError};
 pub use config::{Limits, Timeouts, MAX_HEADERS_CAP};
 pub use files::StaticFiles;
-pub use handler::Handler;
+pub use handler::{FutureSlot, Handler};
 pub use method::Method;
 pub use request::{Extensions, ParseError, Request};
 pub use response::{FilePart, FileParts, HeaderText, IntoResponse, Response, ResponseBody};

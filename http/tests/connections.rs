@@ -64,3 +64,45 @@ fn shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
         "still accepting"
     );
 }
+
+/// Sets its flag when dropped.
+struct DropFlag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_handler_still_running_at_the_grace_deadline_is_dropped_and_its_connection_closed() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = dropped.clone();
+    let mut s = TestServer::with(Server::new().grace(Duration::from_millis(200)), move || {
+        Router::new()
+            .get("/", |_r: Request| async { "root" })
+            .get("/stuck", move |_r: Request| {
+                let guard = DropFlag(flag.clone());
+                async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                    "never"
+                }
+            })
+    });
+    let mut c = s.connect();
+    // The answer to the first request does not wait for the stuck
+    // handler, whose future goes where the first one's went.
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /stuck HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.reply().unwrap().text(), "root");
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!dropped.load(Ordering::SeqCst));
+    s.stop();
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the stuck future was not dropped"
+    );
+    assert!(c.is_closed());
+}

@@ -3,8 +3,11 @@
 
 mod util;
 
+use shardio_http::middleware::RequestIds;
 use shardio_http::{Request, Router};
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use util::TestServer;
 
@@ -69,6 +72,49 @@ fn pipelined_requests_are_answered_in_order_in_one_send() {
         .collect();
     let want: Vec<String> = (0..16).map(|i| i.to_string()).collect();
     assert_eq!(bodies, want);
+}
+
+/// A router whose `/wait` answers only once `release` is set; with
+/// `middleware`, a router-wide middleware runs around every handler.
+fn waiting_router(release: Arc<AtomicBool>, middleware: bool) -> Router {
+    let router =
+        Router::new()
+            .get("/", |_r: Request| async { "root" })
+            .get("/wait", move |_r: Request| {
+                let release = release.clone();
+                async move {
+                    while !release.load(Ordering::SeqCst) {
+                        shardio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    "waited"
+                }
+            });
+    if middleware {
+        router.middleware(RequestIds::new())
+    } else {
+        router
+    }
+}
+
+#[test]
+fn a_handler_that_waits_holds_back_only_its_own_response() {
+    for middleware in [false, true] {
+        let release = Arc::new(AtomicBool::new(false));
+        let r2 = release.clone();
+        let s = TestServer::start(move || waiting_router(r2, middleware));
+        let mut c = s.connect();
+        c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /wait HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        // Only the waiting handler's release lets the second response come.
+        assert_eq!(
+            c.reply().unwrap().text(),
+            "root",
+            "middleware: {middleware}"
+        );
+        assert!(!release.load(Ordering::SeqCst));
+        release.store(true, Ordering::SeqCst);
+        assert_eq!(c.reply().unwrap().text(), "waited");
+        assert_eq!(c.reply().unwrap().text(), "root");
+    }
 }
 
 #[test]

@@ -20,7 +20,9 @@
 //!
 //! Every response produced from one read goes out in one send, in order:
 //! the output buffer is flushed only when the input runs out, when it
-//! grows past [`FLUSH_AT`], or before a streamed or file body.
+//! grows past [`FLUSH_AT`], before a streamed or file body, or when a
+//! handler is not ready at once (so a slow handler holds back its own
+//! response only, not those queued before it).
 
 mod body;
 mod io;
@@ -29,17 +31,22 @@ mod respond;
 
 use crate::body::chunked::Decoder;
 use crate::body::{Body, BodyErrorKind};
+use crate::handler::FutureSlot;
 use crate::parse::{self, Framing, Parsed, Rejection};
 use crate::request::{Parts, Request};
-use crate::router::Router;
+use crate::response::Response;
+use crate::router::{Answer, Router};
 use crate::server::Shared;
 use crate::storage::Storage;
 use respond::Queued;
 use shardio::net::TcpStream;
 use shardio::pool::LocalPooled;
 use std::cell::RefCell;
+use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Instant;
 
 /// Output beyond this many bytes is sent before more requests are parsed.
@@ -150,6 +157,8 @@ impl Conn {
         // complete however its bytes trickle in: a complete head (the usual
         // case) costs no clock read.
         let mut deadline: Option<Instant> = None;
+        // Where each handler's future goes: one allocation for the burst.
+        let mut slot = FutureSlot::new();
         loop {
             let parsed = {
                 let input = self.input.borrow();
@@ -175,7 +184,7 @@ impl Conn {
                 }
                 Some((Parsed::Complete, buf, parts)) => {
                     self.input.borrow_mut().pos += parts.line.head.len;
-                    if !self.respond(buf, parts, router).await {
+                    if !self.respond(buf, parts, router, &mut slot).await {
                         self.flush().await;
                         return After::Close;
                     }
@@ -221,6 +230,7 @@ impl Conn {
         buf: Rc<Storage>,
         parts: LocalPooled<Parts>,
         router: &Router,
+        slot: &mut FutureSlot,
     ) -> bool {
         let head = parts.line.head;
         let minor = parts.line.minor;
@@ -254,7 +264,13 @@ impl Conn {
             }
         };
         let req = Request::new(parts, buf, body, Some(self.peer));
-        let mut res = router.call(req).await;
+        let res = match router.call_in(req, slot) {
+            Answer::InSlot => self.run_handler(slot).await,
+            Answer::Boxed(fut) => self.run_handler(fut).await,
+        };
+        let Some(mut res) = res else {
+            return false;
+        };
         let body_done = if has_body {
             match self.settle_body() {
                 Some(done) => done,
@@ -270,5 +286,23 @@ impl Conn {
             Queued::Later(keep) => Box::pin(self.write_response(res, is_head, keep, minor)).await,
         };
         keep && (self.out_len() < FLUSH_AT || self.flush().await)
+    }
+
+    /// Runs a handler's future to its response. One that is not ready at
+    /// once first lets the responses queued before it go out, so a slow
+    /// handler holds back its own response only. `None`: that send
+    /// failed, and the connection must close.
+    async fn run_handler<F>(&self, mut fut: F) -> Option<Response>
+    where
+        F: Future<Output = Response> + Unpin,
+    {
+        let first = poll_fn(|cx| Poll::Ready(Pin::new(&mut fut).poll(cx))).await;
+        if let Poll::Ready(res) = first {
+            return Some(res);
+        }
+        if !self.flush().await {
+            return None;
+        }
+        Some(fut.await)
     }
 }

@@ -3,7 +3,7 @@
 
 mod tree;
 
-use crate::handler::Handler;
+use crate::handler::{FutureSlot, Handler};
 use crate::method::Method;
 use crate::middleware::{Middleware, Next, Target};
 use crate::request::Request;
@@ -194,8 +194,9 @@ impl Router {
     /// Answers `req`: router-wide middleware, then the route's group
     /// middleware and handler (or `404`/`405`/automatic `OPTIONS`).
     ///
-    /// The server calls this for every request; it is public so that tests
-    /// and benches can drive a router without a socket.
+    /// The server runs requests through the same steps, with the handler's
+    /// future put in a slot it reuses; this is public so that tests and
+    /// benches can drive a router without a socket.
     pub fn call(&self, mut req: Request) -> LocalBoxFuture<'_, Response> {
         req.set_state(self.state.clone());
         if self.middleware.is_empty() {
@@ -205,8 +206,38 @@ impl Router {
         }
     }
 
+    /// Answers `req` as [`call`](Router::call) does, putting the handler's
+    /// future in `slot` when no middleware runs around it.
+    pub(crate) fn call_in(&self, mut req: Request, slot: &mut FutureSlot) -> Answer<'_> {
+        req.set_state(self.state.clone());
+        if !self.middleware.is_empty() {
+            return Answer::Boxed(Next::new(&self.middleware, Target::Route(self)).run(req));
+        }
+        match self.find(req) {
+            Found::Handler(handler, req) => handler.call_in(req, slot),
+            Found::Chain(chain, handler, req) => {
+                return Answer::Boxed(Next::new(chain, Target::Handler(handler)).run(req));
+            }
+            Found::Answer(res) => slot.put(std::future::ready(res)),
+        }
+        Answer::InSlot
+    }
+
     /// Finds the route for `req` and runs it.
-    pub(crate) fn dispatch(&self, mut req: Request) -> LocalBoxFuture<'_, Response> {
+    pub(crate) fn dispatch(&self, req: Request) -> LocalBoxFuture<'_, Response> {
+        match self.find(req) {
+            Found::Handler(handler, req) => handler.call(req),
+            Found::Chain(chain, handler, req) => {
+                Next::new(chain, Target::Handler(handler)).run(req)
+            }
+            Found::Answer(res) => Box::pin(std::future::ready(res)),
+        }
+    }
+
+    /// Finds what answers `req`: its route's handler (after the group's
+    /// middleware), the not-found handler, or a `404`, `405` or automatic
+    /// `OPTIONS` answer.
+    fn find(&self, mut req: Request) -> Found<'_> {
         let (start, end) = req.path_span();
         let mut spans = Vec::new();
         let path = req.path_bytes();
@@ -217,8 +248,8 @@ impl Router {
         .map(|i| &self.routes[i]);
         let Some(route) = found else {
             return match &self.not_found {
-                Some(h) => h.call(req),
-                None => Box::pin(async { Response::error(404) }),
+                Some(h) => Found::Handler(&**h, req),
+                None => Found::Answer(Response::error(404)),
             };
         };
         debug_assert!(end >= start);
@@ -235,18 +266,29 @@ impl Router {
             _ => None,
         });
         match endpoint {
-            Some(e) if e.chain.is_empty() => e.handler.call(req),
-            Some(e) => Next::new(&e.chain, Target::Handler(&*e.handler)).run(req),
+            Some(e) if e.chain.is_empty() => Found::Handler(&*e.handler, req),
+            Some(e) => Found::Chain(&e.chain, &*e.handler, req),
             None if method == Method::Options => {
-                let allow = route.allow.clone();
-                Box::pin(async move { Response::new(204).with_header("allow", allow) })
+                Found::Answer(Response::new(204).with_header("allow", route.allow.clone()))
             }
-            None => {
-                let allow = route.allow.clone();
-                Box::pin(async move { Response::error(405).with_header("allow", allow) })
-            }
+            None => Found::Answer(Response::error(405).with_header("allow", route.allow.clone())),
         }
     }
+}
+
+/// Where [`Router::call_in`] left the answer's future.
+pub(crate) enum Answer<'a> {
+    /// In the slot it was given.
+    InSlot,
+    /// Boxed: middleware runs around the handler.
+    Boxed(LocalBoxFuture<'a, Response>),
+}
+
+/// What answers a request, as [`Router::find`] found it.
+enum Found<'a> {
+    Handler(&'a dyn Handler, Request),
+    Chain(&'a [Rc<dyn Middleware>], &'a dyn Handler, Request),
+    Answer(Response),
 }
 
 /// `Allow` for a route: its methods, plus the automatic `HEAD` (with
