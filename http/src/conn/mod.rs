@@ -34,7 +34,6 @@ use crate::body::{Body, BodyErrorKind};
 use crate::handler::FutureSlot;
 use crate::parse::{self, Framing, Parsed, Rejection};
 use crate::request::{Parts, Request};
-use crate::response::Response;
 use crate::router::{Answer, Router};
 use crate::server::Shared;
 use crate::storage::Storage;
@@ -264,12 +263,27 @@ impl Conn {
             }
         };
         let req = Request::new(parts, buf, body, Some(self.peer));
-        let res = match router.call_in(req, slot) {
-            Answer::InSlot => self.run_handler(slot).await,
-            Answer::Boxed(fut) => self.run_handler(fut).await,
-        };
-        let Some(mut res) = res else {
-            return false;
+        let mut answer = router.call_in(req, slot);
+        let first = poll_fn(|cx| {
+            Poll::Ready(match &mut answer {
+                Answer::InSlot => Pin::new(&mut *slot).poll(cx),
+                Answer::Boxed(fut) => fut.as_mut().poll(cx),
+            })
+        })
+        .await;
+        let mut res = match first {
+            Poll::Ready(res) => res,
+            Poll::Pending => {
+                // A handler not ready at once lets the responses queued
+                // before it go out: it holds back its own response only.
+                if !self.flush().await {
+                    return false;
+                }
+                match answer {
+                    Answer::InSlot => slot.await,
+                    Answer::Boxed(fut) => fut.await,
+                }
+            }
         };
         let body_done = if has_body {
             match self.settle_body() {
@@ -286,23 +300,5 @@ impl Conn {
             Queued::Later(keep) => Box::pin(self.write_response(res, is_head, keep, minor)).await,
         };
         keep && (self.out_len() < FLUSH_AT || self.flush().await)
-    }
-
-    /// Runs a handler's future to its response. One that is not ready at
-    /// once first lets the responses queued before it go out, so a slow
-    /// handler holds back its own response only. `None`: that send
-    /// failed, and the connection must close.
-    async fn run_handler<F>(&self, mut fut: F) -> Option<Response>
-    where
-        F: Future<Output = Response> + Unpin,
-    {
-        let first = poll_fn(|cx| Poll::Ready(Pin::new(&mut fut).poll(cx))).await;
-        if let Poll::Ready(res) = first {
-            return Some(res);
-        }
-        if !self.flush().await {
-            return None;
-        }
-        Some(fut.await)
     }
 }
