@@ -1,15 +1,17 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 //! Criterion benches for the HTTP layer without I/O:
 //!
-//! * `plaintext`: parse a request head, route it, run the handler, encode
-//!   the response — everything the server does per request but the socket.
+//! * `plaintext`: parse a request head, route it, run the handler (its
+//!   future in a reused `FutureSlot`, as the server runs it), encode the
+//!   response — everything the server does per request but the socket;
+//!   and the same with the handler's future boxed (`Router::call`).
 //! * `router`: lookup alone, among 10 and 1,000 routes.
 //! * `httparse alone`: the same head through httparse and nothing else —
 //!   the part of `plaintext` no HTTP layer built on httparse can avoid.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use futures_util::task::noop_waker_ref;
-use shardio_http::{Request, Response, Router};
+use shardio_http::{FutureSlot, Request, Response, Router};
 use std::future::Future;
 use std::task::{Context, Poll};
 
@@ -42,7 +44,19 @@ fn hello_router() -> Router {
 fn plaintext(c: &mut Criterion) {
     let router = hello_router();
     let mut out = Vec::with_capacity(4096);
+    let mut slot = FutureSlot::new();
     c.bench_function("plaintext: parse + route + respond", |b| {
+        b.iter(|| {
+            out.clear();
+            let req = Request::parse(black_box(REQUEST)).unwrap();
+            let res = now(router.call_in(req, &mut slot));
+            shardio_http::encode_response(res, false, 1, &mut out);
+            black_box(out.len())
+        })
+    });
+    // The same with the handler's future boxed (`Router::call`), as it was
+    // before the server reused a slot for it.
+    c.bench_function("plaintext: parse + route + respond, boxed future", |b| {
         b.iter(|| {
             out.clear();
             let req = Request::parse(black_box(REQUEST)).unwrap();
@@ -92,13 +106,14 @@ fn router_lookup(c: &mut Criterion) {
             .map(|p| format!("GET {p} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes())
             .collect();
         let mut i = 0;
+        let mut slot = FutureSlot::new();
         c.bench_function(&format!("router: route + handler, {n} routes"), |b| {
             b.iter_batched(
                 || {
                     i = (i + 1) % requests.len();
                     Request::parse(&requests[i]).unwrap()
                 },
-                |req| black_box(now(router.call(req)).status()),
+                |req| black_box(now(router.call_in(req, &mut slot)).status()),
                 criterion::BatchSize::SmallInput,
             )
         });

@@ -92,7 +92,7 @@ pub use handler::{FutureSlot, Handler};
 pub use method::Method;
 pub use request::{Extensions, ParseError, Request};
 pub use response::{FilePart, FileParts, HeaderText, IntoResponse, Response, ResponseBody};
-pub use router::{Group, Router};
+pub use router::{Answer, Group, Router};
 pub use server::Server;
 pub use status::reason;
 pub use storage::Chunk;

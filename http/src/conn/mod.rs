@@ -34,7 +34,7 @@ use crate::body::{Body, BodyErrorKind};
 use crate::handler::FutureSlot;
 use crate::parse::{self, Framing, Parsed, Rejection};
 use crate::request::{Parts, Request};
-use crate::router::{Answer, Router};
+use crate::router::Router;
 use crate::server::Shared;
 use crate::storage::Storage;
 use respond::Queued;
@@ -264,13 +264,7 @@ impl Conn {
         };
         let req = Request::new(parts, buf, body, Some(self.peer));
         let mut answer = router.call_in(req, slot);
-        let first = poll_fn(|cx| {
-            Poll::Ready(match &mut answer {
-                Answer::InSlot => Pin::new(&mut *slot).poll(cx),
-                Answer::Boxed(fut) => fut.as_mut().poll(cx),
-            })
-        })
-        .await;
+        let first = poll_fn(|cx| Poll::Ready(Pin::new(&mut answer).poll(cx))).await;
         let mut res = match first {
             Poll::Ready(res) => res,
             Poll::Pending => {
@@ -279,10 +273,7 @@ impl Conn {
                 if !self.flush().await {
                     return false;
                 }
-                match answer {
-                    Answer::InSlot => slot.await,
-                    Answer::Boxed(fut) => fut.await,
-                }
+                answer.await
             }
         };
         let body_done = if has_body {

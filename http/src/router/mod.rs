@@ -12,7 +12,10 @@ use futures_util::future::LocalBoxFuture;
 use rustc_hash::FxHashMap;
 use std::any::Any;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 use tree::{pieces, Node, Piece};
 
 /// A handler with the group middleware that runs before it.
@@ -206,21 +209,40 @@ impl Router {
         }
     }
 
-    /// Answers `req` as [`call`](Router::call) does, putting the handler's
-    /// future in `slot` when no middleware runs around it.
-    pub(crate) fn call_in(&self, mut req: Request, slot: &mut FutureSlot) -> Answer<'_> {
+    /// Answers `req` as [`call`](Router::call) does, with the handler's
+    /// future put in `slot` rather than boxed: what the server does for
+    /// every request, with a slot it reuses for a connection's burst of
+    /// requests. Middleware still boxes its chain.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::FutureExt;
+    /// use shardio_http::{FutureSlot, Request, Router};
+    ///
+    /// let router = Router::new().get("/", |_req: Request| async { "home" });
+    /// let mut slot = FutureSlot::new();
+    /// for _ in 0..2 {
+    ///     let req = Request::parse(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    ///     let res = router.call_in(req, &mut slot).now_or_never().unwrap();
+    ///     assert_eq!(res.status(), 200);
+    /// }
+    /// ```
+    pub fn call_in<'a>(&'a self, mut req: Request, slot: &'a mut FutureSlot) -> Answer<'a> {
         req.set_state(self.state.clone());
         if !self.middleware.is_empty() {
-            return Answer::Boxed(Next::new(&self.middleware, Target::Route(self)).run(req));
+            let chain = Next::new(&self.middleware, Target::Route(self)).run(req);
+            return Answer(Pending::Boxed(chain));
         }
         match self.find(req) {
             Found::Handler(handler, req) => handler.call_in(req, slot),
             Found::Chain(chain, handler, req) => {
-                return Answer::Boxed(Next::new(chain, Target::Handler(handler)).run(req));
+                let chain = Next::new(chain, Target::Handler(handler)).run(req);
+                return Answer(Pending::Boxed(chain));
             }
             Found::Answer(res) => slot.put(std::future::ready(res)),
         }
-        Answer::InSlot
+        Answer(Pending::InSlot(slot))
     }
 
     /// Finds the route for `req` and runs it.
@@ -276,12 +298,36 @@ impl Router {
     }
 }
 
-/// Where [`Router::call_in`] left the answer's future.
-pub(crate) enum Answer<'a> {
-    /// In the slot it was given.
-    InSlot,
-    /// Boxed: middleware runs around the handler.
+/// The answer to a request from [`Router::call_in`]: a future of its
+/// response.
+pub struct Answer<'a>(Pending<'a>);
+
+enum Pending<'a> {
+    /// The handler's future, in the slot it was given.
+    InSlot(&'a mut FutureSlot),
+    /// A middleware chain's future.
     Boxed(LocalBoxFuture<'a, Response>),
+}
+
+impl Future for Answer<'_> {
+    type Output = Response;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        match &mut self.0 {
+            Pending::InSlot(slot) => Pin::new(&mut **slot).poll(cx),
+            Pending::Boxed(fut) => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+impl fmt::Debug for Answer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = match self.0 {
+            Pending::InSlot(_) => "slot",
+            Pending::Boxed(_) => "boxed",
+        };
+        f.debug_tuple("Answer").field(&at).finish()
+    }
 }
 
 /// What answers a request, as [`Router::find`] found it.
