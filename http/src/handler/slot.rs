@@ -18,15 +18,13 @@ const MIN_CAPACITY: usize = 128;
 /// the next.
 ///
 /// The server keeps a slot for each connection while it answers a burst of
-/// requests and has each handler [place](Handler::call_in) its future
+/// requests and has each handler [place](crate::Handler::call_in) its future
 /// there, so that the burst allocates once instead of once per request.
 /// The memory grows to the largest future put in it and is freed with the
 /// slot.
 ///
 /// A slot is itself a future: it polls the future it holds, and drops that
 /// future (in place, keeping its memory) once it completes.
-///
-/// [`Handler::call_in`]: crate::Handler::call_in
 ///
 /// # Examples
 ///
