@@ -41,9 +41,7 @@ use respond::Queued;
 use shardio::net::TcpStream;
 use shardio::pool::LocalPooled;
 use std::cell::RefCell;
-use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Instant;
@@ -264,8 +262,7 @@ impl Conn {
         };
         let req = Request::new(parts, buf, body, Some(self.peer));
         let mut answer = router.call_in(req, slot);
-        let first = poll_fn(|cx| Poll::Ready(Pin::new(&mut answer).poll(cx))).await;
-        let mut res = match first {
+        let mut res = match futures_util::poll!(&mut answer) {
             Poll::Ready(res) => res,
             Poll::Pending => {
                 // A handler not ready at once lets the responses queued

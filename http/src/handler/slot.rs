@@ -110,10 +110,10 @@ impl FutureSlot {
         if need.size() > self.layout.size() || need.align() > self.layout.align() {
             self.grow(need);
         }
-        // SAFETY: `mem` is valid for writes of `need` (its size and
-        // alignment were checked above, and a zero-sized `F` needs only an
-        // aligned pointer, which `grow` gives when the alignment is more
-        // than the dangling pointer's), and holds no live value (cleared).
+        // `mem` now fits `F` (a zero-sized `F` needs only an aligned
+        // pointer, which `grow` gives when the dangling one is not).
+        // SAFETY: the slot owns `mem` (freed only in `release`), it is
+        // valid for writes of `F`, and it holds no live value (cleared).
         unsafe { self.mem.cast::<F>().as_ptr().write(fut) };
         self.live = Some(&VTableOf::<F>::VTABLE);
     }

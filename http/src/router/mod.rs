@@ -236,24 +236,15 @@ impl Router {
         }
         match self.find(req) {
             Found::Handler(handler, req) => handler.call_in(req, slot),
-            Found::Chain(chain, handler, req) => {
-                let chain = Next::new(chain, Target::Handler(handler)).run(req);
-                return Answer(Pending::Boxed(chain));
-            }
             Found::Answer(res) => slot.put(std::future::ready(res)),
+            chain @ Found::Chain(..) => return Answer(Pending::Boxed(chain.run())),
         }
         Answer(Pending::InSlot(slot))
     }
 
     /// Finds the route for `req` and runs it.
     pub(crate) fn dispatch(&self, req: Request) -> LocalBoxFuture<'_, Response> {
-        match self.find(req) {
-            Found::Handler(handler, req) => handler.call(req),
-            Found::Chain(chain, handler, req) => {
-                Next::new(chain, Target::Handler(handler)).run(req)
-            }
-            Found::Answer(res) => Box::pin(std::future::ready(res)),
-        }
+        self.find(req).run()
     }
 
     /// Finds what answers `req`: its route's handler (after the group's
@@ -335,6 +326,19 @@ enum Found<'a> {
     Handler(&'a dyn Handler, Request),
     Chain(&'a [Rc<dyn Middleware>], &'a dyn Handler, Request),
     Answer(Response),
+}
+
+impl<'a> Found<'a> {
+    /// Runs it, its future boxed.
+    fn run(self) -> LocalBoxFuture<'a, Response> {
+        match self {
+            Found::Handler(handler, req) => handler.call(req),
+            Found::Chain(chain, handler, req) => {
+                Next::new(chain, Target::Handler(handler)).run(req)
+            }
+            Found::Answer(res) => Box::pin(std::future::ready(res)),
+        }
+    }
 }
 
 /// `Allow` for a route: its methods, plus the automatic `HEAD` (with
