@@ -5,6 +5,8 @@
 
 mod util;
 
+use socket2::{Domain, Socket, Type};
+use std::net::SocketAddr;
 use std::time::Duration;
 use util::{config, run, Answer, Server};
 
@@ -12,13 +14,15 @@ const SHORT: Duration = Duration::from_millis(400);
 
 #[test]
 fn refused_connects_are_connect_errors() {
-    // A port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port that is bound but never listened on refuses every connect, and
+    // while the socket is held no other test's server can take the port.
+    let bound = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    bound
+        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    let port = bound.local_addr().unwrap().as_socket().unwrap().port();
     let report = run(config(&format!("http://127.0.0.1:{port}/"), 2, SHORT));
+    drop(bound);
     assert_eq!(report.responses, 0);
     assert!(report.errors.connect >= 2, "{report:#?}");
     assert_eq!(report.errors.total(), report.errors.connect);

@@ -6,7 +6,8 @@ mod util;
 use bytes::{Bytes, BytesMut};
 use shardio::net::TcpStream;
 use shardio::IoBuf;
-use std::net::Shutdown;
+use socket2::{Domain, Socket, Type};
+use std::net::{Shutdown, SocketAddr};
 
 #[test]
 fn readv_and_writev() {
@@ -70,11 +71,14 @@ fn options_and_addresses() {
 #[test]
 fn connect_refused_is_an_error() {
     shardio::block_on(async {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let err = TcpStream::connect(("127.0.0.1", port)).await.unwrap_err();
+        // Bound but never listened on: the port refuses connects, and no
+        // other test's listener can take it while the socket is held.
+        let bound = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        bound
+            .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        let addr = bound.local_addr().unwrap().as_socket().unwrap();
+        let err = TcpStream::connect(addr).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
         assert_eq!(shardio::stats().connections_open, 0);
     })
