@@ -1,6 +1,7 @@
 //! The router: a radix tree from path patterns to per-method handlers, with
 //! route groups and middleware.
 
+mod exact;
 mod tree;
 
 use crate::handler::{FutureSlot, Handler};
@@ -8,8 +9,8 @@ use crate::method::Method;
 use crate::middleware::{Middleware, Next, Target};
 use crate::request::Request;
 use crate::response::Response;
+use exact::Exact;
 use futures_util::future::LocalBoxFuture;
-use rustc_hash::FxHashMap;
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -65,9 +66,8 @@ struct Route {
 pub struct Router {
     tree: Node,
     /// Patterns with no parameter, by their text: a path equal to one is
-    /// routed there (static beats everything) with one hash lookup, not a
-    /// walk down the tree.
-    exact: FxHashMap<Box<[u8]>, usize>,
+    /// routed there (static beats everything) without a walk down the tree.
+    exact: Exact,
     routes: Vec<Route>,
     middleware: Vec<Rc<dyn Middleware>>,
     state: Option<Rc<dyn Any>>,
@@ -103,7 +103,7 @@ impl Router {
     pub fn new() -> Router {
         Router {
             tree: Node::default(),
-            exact: FxHashMap::default(),
+            exact: Exact::default(),
             routes: Vec::new(),
             middleware: Vec::new(),
             state: None,
@@ -167,7 +167,7 @@ impl Router {
         if index == next {
             // Patterns start with `/`, so a parameterless one is one piece.
             if let [Piece::Static(_)] = &pieces[..] {
-                self.exact.insert(pattern.as_bytes().into(), index);
+                self.exact.insert(pattern.as_bytes(), index);
             }
             let names = pieces
                 .iter()
@@ -255,7 +255,7 @@ impl Router {
         let mut spans = Vec::new();
         let path = req.path_bytes();
         let found = match self.exact.get(path) {
-            Some(&i) => Some(i),
+            Some(i) => Some(i),
             None => self.tree.lookup(path, 0, &mut spans),
         }
         .map(|i| &self.routes[i]);
@@ -457,7 +457,7 @@ mod tests {
             .collect();
         assert_eq!(router.exact.len(), statics.len());
         for p in statics {
-            let exact = router.exact.get(p.as_bytes()).copied();
+            let exact = router.exact.get(p.as_bytes());
             let tree = router.tree.lookup(p.as_bytes(), 0, &mut Vec::new());
             assert!(exact.is_some(), "{p}");
             assert_eq!(exact, tree, "{p}");
