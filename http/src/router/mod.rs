@@ -255,8 +255,8 @@ impl Router {
         let mut spans = Vec::new();
         let path = req.path_bytes();
         let found = match self.exact.get(path) {
-            Some(i) => Some(i),
             None => self.tree.lookup(path, 0, &mut spans),
+            hit => hit,
         }
         .map(|i| &self.routes[i]);
         let Some(route) = found else {
