@@ -82,6 +82,7 @@ mod request;
 mod response;
 mod router;
 mod server;
+mod slots;
 mod status;
 mod storage;
 

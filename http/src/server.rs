@@ -2,10 +2,12 @@
 //! (`SO_REUSEPORT`), connection cap and drain.
 
 use crate::config::{Limits, Timeouts, MAX_HEADERS_CAP};
-use crate::conn::Conn;
+use crate::conn::{After, Conn};
 use crate::idle::IdleTable;
 use crate::request::Parts;
+use crate::response::Response;
 use crate::router::Router;
+use crate::slots::{PooledSlot, SlotPool};
 use shardio::buf::BufRing;
 use shardio::net::TcpListener;
 use shardio::pool::{LocalPool, LocalPooled, Pool};
@@ -27,6 +29,9 @@ const OUTPUT_KEEP_MAX: usize = 256 * 1024;
 /// Request states kept for reuse per server (one per request in flight;
 /// more are made, and dropped after, when a burst needs them).
 const PARTS_POOL: usize = 1024;
+/// Future slots kept for reuse per server, of each kind (one of each per
+/// connection answering a burst of requests).
+const SLOT_POOL: usize = 1024;
 
 /// An HTTP/1.1 server: configuration, then [`serve`](Server::serve) on each
 /// shard.
@@ -231,6 +236,10 @@ pub(crate) struct Shared {
     output: LocalPool<Vec<u8>>,
     /// What requests hold; see [`Parts`].
     parts: LocalPool<Parts>,
+    /// Where a connection's burst of requests runs.
+    bursts: SlotPool<After>,
+    /// Where the handlers of a burst run, one after the other.
+    handlers: SlotPool<Response>,
     draining: Cell<bool>,
     /// Connections waiting for their next request.
     pub(crate) idle: IdleTable,
@@ -258,6 +267,8 @@ impl Shared {
             ring,
             output,
             parts,
+            bursts: SlotPool::new(SLOT_POOL),
+            handlers: SlotPool::new(SLOT_POOL),
             draining: Cell::new(false),
             idle,
             open: Cell::new(0),
@@ -279,6 +290,16 @@ impl Shared {
         self.parts
             .get()
             .unwrap_or_else(|_| unreachable!("the parts pool allocates on overflow"))
+    }
+
+    /// An empty slot for a connection's burst of requests.
+    pub(crate) fn burst_slot(&self) -> PooledSlot<After> {
+        self.bursts.get()
+    }
+
+    /// An empty slot for the handlers of one burst.
+    pub(crate) fn handler_slot(&self) -> PooledSlot<Response> {
+        self.handlers.get()
     }
 
     /// Counts a connection open.

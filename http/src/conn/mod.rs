@@ -126,14 +126,18 @@ impl Drop for Conn {
 /// Serves one connection until it closes.
 ///
 /// This future is the connection's task, and an idle connection is little
-/// more than it: the busy states (answering, closing) live in allocations
-/// of their own, so what stays while idle is the wait for the next request.
+/// more than it: the busy states live elsewhere (a burst of requests in a
+/// future slot from the shard's pool, closing in an allocation of its
+/// own), so what stays while idle is the wait for the next request.
 pub(crate) async fn serve(conn: Rc<Conn>, router: Rc<Router>) {
     loop {
         if !conn.wait_for_request().await {
             return;
         }
-        let next = Box::pin(conn.process(&router)).await;
+        let mut burst = conn.shared.burst_slot();
+        burst.put(Conn::burst(conn.clone(), router.clone()));
+        let next = (&mut *burst).await;
+        drop(burst);
         match next {
             After::Idle => conn.release_output(),
             After::Close => return Box::pin(conn.close()).await,
@@ -142,20 +146,27 @@ pub(crate) async fn serve(conn: Rc<Conn>, router: Rc<Router>) {
 }
 
 /// What happens after a burst of requests.
-enum After {
+pub(crate) enum After {
     Idle,
     Close,
 }
 
 impl Conn {
+    /// [`process`](Conn::process), owning what it borrows, so that its
+    /// future can go in a pooled slot.
+    async fn burst(conn: Rc<Conn>, router: Rc<Router>) -> After {
+        conn.process(&router).await
+    }
+
     /// Parses and answers requests while input lasts.
     async fn process(self: &Rc<Self>, router: &Router) -> After {
         // Set when a head is first found incomplete, and kept until it is
         // complete however its bytes trickle in: a complete head (the usual
         // case) costs no clock read.
         let mut deadline: Option<Instant> = None;
-        // Where each handler's future goes: one allocation for the burst.
-        let mut slot = FutureSlot::new();
+        // Where each handler's future goes: a slot from the shard's pool,
+        // reused by every request of the burst.
+        let mut slot = self.shared.handler_slot();
         loop {
             let parsed = {
                 let input = self.input.borrow();

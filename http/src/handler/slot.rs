@@ -1,5 +1,6 @@
 //! [`FutureSlot`]: one allocation reused for the futures of the handlers
-//! that answer a connection's requests.
+//! that answer a connection's requests (and, inside the server, for the
+//! futures of a connection's bursts of requests).
 
 use crate::response::Response;
 use std::alloc::{self, Layout};
@@ -16,6 +17,9 @@ const MIN_CAPACITY: usize = 128;
 
 /// Storage for one handler future at a time, reused from one request to
 /// the next.
+///
+/// `T` is what the futures it holds produce: a [`Response`] unless said
+/// otherwise.
 ///
 /// The server keeps a slot for each connection while it answers a burst of
 /// requests and has each handler [place](crate::Handler::call_in) its future
@@ -39,7 +43,7 @@ const MIN_CAPACITY: usize = 128;
 ///     assert_eq!(res.status(), 200);
 /// }
 /// ```
-pub struct FutureSlot {
+pub struct FutureSlot<T: 'static = Response> {
     /// The memory; dangling while `layout` has size zero.
     // INVARIANT: a live allocation of `layout` when `layout.size() > 0`.
     mem: NonNull<u8>,
@@ -47,14 +51,14 @@ pub struct FutureSlot {
     /// How to poll and drop the future in `mem`; `None` when it holds none.
     // INVARIANT: when `Some`, `mem` holds a live value of the type the
     // vtable was made for, which has not moved since it was written.
-    live: Option<&'static VTable>,
+    live: Option<&'static VTable<T>>,
     /// Holds `!Send` futures (and is not `Send` itself: `NonNull`).
-    _futures: PhantomData<Pin<Box<dyn Future<Output = Response>>>>,
+    _futures: PhantomData<Pin<Box<dyn Future<Output = T>>>>,
 }
 
 /// What a slot needs to know about the type of the future it holds.
-struct VTable {
-    poll: unsafe fn(NonNull<u8>, &mut Context<'_>) -> Poll<Response>,
+struct VTable<T> {
+    poll: unsafe fn(NonNull<u8>, &mut Context<'_>) -> Poll<T>,
     drop: unsafe fn(NonNull<u8>),
 }
 
@@ -62,8 +66,8 @@ struct VTable {
 /// is `'static`).
 struct VTableOf<F>(PhantomData<F>);
 
-impl<F: Future<Output = Response>> VTableOf<F> {
-    const VTABLE: VTable = VTable {
+impl<F: Future> VTableOf<F> {
+    const VTABLE: VTable<F::Output> = VTable {
         poll: poll_in_place::<F>,
         drop: drop_in_place::<F>,
     };
@@ -72,10 +76,7 @@ impl<F: Future<Output = Response>> VTableOf<F> {
 /// # Safety
 ///
 /// `mem` holds a live `F` that stays where it is until it is dropped.
-unsafe fn poll_in_place<F: Future<Output = Response>>(
-    mem: NonNull<u8>,
-    cx: &mut Context<'_>,
-) -> Poll<Response> {
+unsafe fn poll_in_place<F: Future>(mem: NonNull<u8>, cx: &mut Context<'_>) -> Poll<F::Output> {
     // SAFETY: the caller guarantees `mem` holds a live `F`; the slot never
     // moves it (it is dropped in place before the memory is reused or
     // freed), so pinning it is sound.
@@ -92,8 +93,16 @@ unsafe fn drop_in_place<F>(mem: NonNull<u8>) {
 }
 
 impl FutureSlot {
-    /// An empty slot; it allocates when a future is first put in it.
+    /// An empty slot for handler futures; it allocates when a future is
+    /// first put in it. ([`FutureSlot::default`] makes one for futures of
+    /// any output.)
     pub const fn new() -> FutureSlot {
+        FutureSlot::empty()
+    }
+}
+
+impl<T: 'static> FutureSlot<T> {
+    const fn empty() -> FutureSlot<T> {
         FutureSlot {
             mem: NonNull::dangling(),
             layout: Layout::new::<()>(),
@@ -104,7 +113,7 @@ impl FutureSlot {
 
     /// Drops the future the slot holds, if any, and puts `fut` in its
     /// place, growing the memory if `fut` does not fit.
-    pub fn put<F: Future<Output = Response> + 'static>(&mut self, fut: F) {
+    pub fn put<F: Future<Output = T> + 'static>(&mut self, fut: F) {
         self.clear();
         let need = Layout::new::<F>();
         if need.size() > self.layout.size() || need.align() > self.layout.align() {
@@ -118,13 +127,19 @@ impl FutureSlot {
         self.live = Some(&VTableOf::<F>::VTABLE);
     }
 
+    /// The bytes of memory the slot holds: the size of the largest future
+    /// put in it (0 before the first, or for zero-sized futures).
+    pub fn capacity(&self) -> usize {
+        self.layout.size()
+    }
+
     /// Whether the slot holds a future that has not completed.
     pub fn is_occupied(&self) -> bool {
         self.live.is_some()
     }
 
-    /// Drops the future the slot holds, keeping the memory.
-    fn clear(&mut self) {
+    /// Drops the future the slot holds, if any, keeping the memory.
+    pub fn clear(&mut self) {
         // Taken first: a drop that panics is not run twice.
         if let Some(vtable) = self.live.take() {
             // SAFETY: `live` was `Some`, so `mem` holds a live value of
@@ -163,21 +178,22 @@ impl FutureSlot {
     }
 }
 
-impl Default for FutureSlot {
-    fn default() -> FutureSlot {
-        FutureSlot::new()
+impl<T: 'static> Default for FutureSlot<T> {
+    /// An empty slot.
+    fn default() -> FutureSlot<T> {
+        FutureSlot::empty()
     }
 }
 
-impl Future for FutureSlot {
-    type Output = Response;
+impl<T: 'static> Future for FutureSlot<T> {
+    type Output = T;
 
     /// Polls the future the slot holds, dropping it once it completes.
     ///
     /// # Panics
     ///
     /// If the slot holds no future.
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let this = &mut *self;
         let vtable = this.live.expect("polled a FutureSlot that holds no future");
         // SAFETY: `live` is `Some`, so `mem` holds a live value of the
@@ -190,14 +206,14 @@ impl Future for FutureSlot {
     }
 }
 
-impl Drop for FutureSlot {
+impl<T: 'static> Drop for FutureSlot<T> {
     fn drop(&mut self) {
         self.clear();
         self.release();
     }
 }
 
-impl fmt::Debug for FutureSlot {
+impl<T: 'static> fmt::Debug for FutureSlot<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FutureSlot")
             .field("capacity", &self.layout.size())
