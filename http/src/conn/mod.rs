@@ -294,10 +294,13 @@ impl Conn {
             true
         };
         let keep = keep_alive && body_done && !self.shared.is_draining();
-        let keep = match self.queue_response(&mut res, is_head, keep, minor) {
-            Queued::Done(keep) => keep,
-            Queued::Later(keep) => Box::pin(self.write_response(res, is_head, keep, minor)).await,
+        let (keep, full) = match self.queue_response(&mut res, is_head, keep, minor) {
+            Queued::Done { keep, full } => (keep, full),
+            Queued::Later(keep) => {
+                let keep = Box::pin(self.write_response(res, is_head, keep, minor)).await;
+                (keep, self.out_len() >= FLUSH_AT)
+            }
         };
-        keep && (self.out_len() < FLUSH_AT || self.flush().await)
+        keep && (!full || self.flush().await)
     }
 }

@@ -17,8 +17,10 @@ const SEND_DIRECT_AT: usize = 16 * 1024;
 /// What [`Conn::queue_response`] did with a response; each carries
 /// whether the connection may carry another request.
 pub(super) enum Queued {
-    /// It is in the output buffer.
-    Done(bool),
+    /// It is in the output buffer, which is `full` when it has reached
+    /// [`FLUSH_AT`](super::FLUSH_AT) and must be sent before more requests
+    /// are parsed.
+    Done { keep: bool, full: bool },
     /// Its body needs writes of its own ([`Conn::write_response`]).
     Later(bool),
 }
@@ -44,8 +46,9 @@ impl Conn {
             ResponseBody::Bytes(b) if !send_body || b.len() < SEND_DIRECT_AT => {}
             _ => return Queued::Later(keep),
         }
+        let mut out = self.out();
         encode::sized(
-            &mut self.out(),
+            &mut out,
             res.status(),
             res.fields(),
             res.body(),
@@ -53,7 +56,9 @@ impl Conn {
             keep,
             minor,
         );
-        Queued::Done(keep)
+        // Read while the buffer is at hand, rather than borrowed again.
+        let full = out.len() >= super::FLUSH_AT;
+        Queued::Done { keep, full }
     }
 
     /// Writes `res`, which [`queue_response`](Conn::queue_response) gave
