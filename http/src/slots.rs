@@ -8,7 +8,10 @@
 
 use crate::handler::FutureSlot;
 use shardio::pool::{LocalPool, LocalPooled, Pool};
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// Slots whose memory grew past this are freed rather than kept: a rare
 /// huge future does not pin its memory in the pool.
@@ -55,6 +58,16 @@ impl<T: 'static> Deref for PooledSlot<T> {
 impl<T: 'static> DerefMut for PooledSlot<T> {
     fn deref_mut(&mut self) -> &mut FutureSlot<T> {
         &mut self.0
+    }
+}
+
+/// Polls the future in the slot: awaiting a `PooledSlot` by value keeps
+/// just the loan (two words) in the awaiting future's state.
+impl<T: 'static> Future for PooledSlot<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut **self).poll(cx)
     }
 }
 

@@ -36,6 +36,7 @@ use crate::parse::{self, Framing, Parsed, Rejection};
 use crate::request::{Parts, Request};
 use crate::router::Router;
 use crate::server::Shared;
+use crate::slots::PooledSlot;
 use crate::storage::Storage;
 use respond::Queued;
 use shardio::net::TcpStream;
@@ -134,11 +135,7 @@ pub(crate) async fn serve(conn: Rc<Conn>, router: Rc<Router>) {
         if !conn.wait_for_request().await {
             return;
         }
-        let mut burst = conn.shared.burst_slot();
-        burst.put(Conn::burst(conn.clone(), router.clone()));
-        let next = (&mut *burst).await;
-        drop(burst);
-        match next {
+        match Conn::start_burst(&conn, &router).await {
             After::Idle => conn.release_output(),
             After::Close => return Box::pin(conn.close()).await,
         }
@@ -152,6 +149,15 @@ pub(crate) enum After {
 }
 
 impl Conn {
+    /// A burst of requests ([`process`](Conn::process)), set up in a slot
+    /// from the shard's pool: awaiting it keeps only the slot's loan in
+    /// the connection's task.
+    fn start_burst(conn: &Rc<Conn>, router: &Rc<Router>) -> PooledSlot<After> {
+        let mut burst = conn.shared.burst_slot();
+        burst.put(Conn::burst(conn.clone(), router.clone()));
+        burst
+    }
+
     /// [`process`](Conn::process), owning what it borrows, so that its
     /// future can go in a pooled slot.
     async fn burst(conn: Rc<Conn>, router: Rc<Router>) -> After {
