@@ -21,9 +21,10 @@ const MIN_CAPACITY: usize = 128;
 /// `T` is what the futures it holds produce: a [`Response`] unless said
 /// otherwise.
 ///
-/// The server keeps a slot for each connection while it answers a burst of
-/// requests and has each handler [place](crate::Handler::call_in) its future
-/// there, so that the burst allocates once instead of once per request.
+/// The server lends a slot from its shard's pool to each connection while
+/// it answers a burst of requests and has each handler
+/// [place](crate::Handler::call_in) its future there, so that a request
+/// allocates nothing for its handler's future.
 /// The memory grows to the largest future put in it and is freed with the
 /// slot.
 ///
