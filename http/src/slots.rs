@@ -86,32 +86,27 @@ impl<T: 'static> Drop for PooledSlot<T> {
 mod tests {
     use super::*;
     use futures_util::FutureExt;
-    use std::cell::Cell;
     use std::rc::Rc;
-
-    /// Counts its drops.
-    struct Tracked(Rc<Cell<u32>>);
-
-    impl Drop for Tracked {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() + 1);
-        }
-    }
 
     #[test]
     fn a_slot_is_emptied_as_it_goes_back_and_its_memory_reused() {
         let pool = SlotPool::<u32>::new(4);
-        let drops = Rc::new(Cell::new(0));
+        // What the pending future holds: released only when it drops.
+        let held = Rc::new(());
         let mut slot = pool.get();
-        let t = Tracked(drops.clone());
+        let in_future = held.clone();
         slot.put(async move {
-            let _t = t;
+            let _held = in_future;
             std::future::pending::<u32>().await
         });
         assert!((&mut *slot).now_or_never().is_none());
         let capacity = slot.capacity();
         drop(slot);
-        assert_eq!(drops.get(), 1, "the pending future dropped on return");
+        assert_eq!(
+            Rc::strong_count(&held),
+            1,
+            "the pending future dropped on return"
+        );
         let mut slot = pool.get();
         assert!(!slot.is_occupied());
         assert_eq!(slot.capacity(), capacity, "the same memory, kept");
