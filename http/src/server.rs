@@ -3,11 +3,12 @@
 
 use crate::config::{Limits, Timeouts, MAX_HEADERS_CAP};
 use crate::conn::{After, Conn};
-use crate::idle::IdleTable;
+use crate::deadlines::Deadlines;
 use crate::request::Parts;
 use crate::response::Response;
 use crate::router::Router;
 use crate::slots::{PooledSlot, SlotPool};
+use crate::storage::Spares;
 use shardio::buf::BufRing;
 use shardio::net::TcpListener;
 use shardio::pool::{LocalPool, LocalPooled, Pool};
@@ -33,6 +34,9 @@ const PARTS_POOL: usize = 1024;
 /// connection answering a burst of requests; a burst's is about 720 B).
 /// More are made, and freed after, when more connections are busy at once.
 const SLOT_POOL: usize = 256;
+/// Receive wrappers kept for reuse per server (one per connection
+/// answering a burst; 40 B each).
+const STORAGE_SPARES: usize = 1024;
 
 /// An HTTP/1.1 server: configuration, then [`serve`](Server::serve) on each
 /// shard.
@@ -169,7 +173,10 @@ impl Server {
         let _guard = DrainOnDrop(shared.clone());
         let sweeper = shared.clone();
         shardio::spawn_detached(async move {
-            sweeper.idle.sweep(|| sweeper.is_draining()).await;
+            // Until the last connection closes: a send under way in a
+            // drain keeps its write timeout.
+            let stop = || sweeper.is_draining() && sweeper.open.get() == 0;
+            sweeper.deadlines.sweep(stop).await;
         });
         let mut signal = pin!(signal);
         loop {
@@ -241,9 +248,11 @@ pub(crate) struct Shared {
     bursts: SlotPool<After>,
     /// Where the handlers of a burst run, one after the other.
     handlers: SlotPool<Response>,
+    /// What a burst's receive is shared in.
+    pub(crate) storage: Spares,
     draining: Cell<bool>,
-    /// Connections waiting for their next request.
-    pub(crate) idle: IdleTable,
+    /// Connections waiting for their next request, or for a send.
+    pub(crate) deadlines: Deadlines,
     open: Cell<usize>,
     /// The accept loop, waiting for a connection to close.
     accept_waiter: RefCell<Option<Waker>>,
@@ -261,7 +270,7 @@ impl Shared {
             })
             .build_local();
         let parts = Pool::builder(Parts::new).capacity(PARTS_POOL).build_local();
-        let idle = IdleTable::new(timeouts.idle);
+        let deadlines = Deadlines::new(timeouts.idle.min(timeouts.write));
         Shared {
             limits,
             timeouts,
@@ -270,8 +279,9 @@ impl Shared {
             parts,
             bursts: SlotPool::new(SLOT_POOL),
             handlers: SlotPool::new(SLOT_POOL),
+            storage: Spares::new(STORAGE_SPARES),
             draining: Cell::new(false),
-            idle,
+            deadlines,
             open: Cell::new(0),
             accept_waiter: RefCell::new(None),
         }
@@ -326,7 +336,7 @@ impl Shared {
             return;
         }
         crate::date::server_stopped();
-        self.idle.wake_all();
+        self.deadlines.wake_all();
     }
 }
 

@@ -105,3 +105,32 @@ fn a_client_that_stops_reading_is_dropped() {
         "the whole body arrived ({total} bytes): no write deadline"
     );
 }
+
+#[test]
+fn a_drain_still_drops_a_client_that_stopped_reading_at_the_write_deadline() {
+    let timeouts = Timeouts {
+        write: Duration::from_millis(300),
+        ..Timeouts::default()
+    };
+    let server = Server::new()
+        .timeouts(timeouts)
+        .grace(Duration::from_secs(30));
+    let mut s = TestServer::with(server, || {
+        Router::new().get("/big", |_r: Request| async {
+            Response::with_body("application/octet-stream", Bytes::from(vec![7u8; 64 << 20]))
+        })
+    });
+    let mut c = s.connect();
+    c.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    // The write is under way and stalled; the drain waits for it, but
+    // not for the whole grace period.
+    let start = Instant::now();
+    s.stop();
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "the drain waited {took:?} for a stalled write (write timeout 300 ms)"
+    );
+    drop(c);
+}

@@ -2,6 +2,7 @@
 //! output buffer, closing.
 
 use super::{Conn, Input};
+use crate::deadlines::Within;
 use crate::encode;
 use crate::fields::Fields;
 use crate::parse::Rejection;
@@ -14,7 +15,6 @@ use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -62,10 +62,16 @@ impl Conn {
             joined.extend_from_slice(&buf);
             Storage::Heap(joined.into_boxed_slice())
         };
-        *input = Input {
-            buf: Some(Rc::new(storage)),
-            pos: 0,
-        };
+        let old = std::mem::replace(
+            &mut *input,
+            Input {
+                buf: Some(self.shared.storage.wrap(storage)),
+                pos: 0,
+            },
+        );
+        if let Some(old) = old.buf {
+            self.shared.storage.give_back(old);
+        }
     }
 
     /// The output buffer, taken from the server's pool if the connection
@@ -85,16 +91,12 @@ impl Conn {
     /// buffer, when the connection goes idle.
     pub(super) fn release_output(&self) {
         self.out.borrow_mut().take();
-        if self.input.borrow().remaining() == 0 {
-            self.input.borrow_mut().buf = None;
+        let mut input = self.input.borrow_mut();
+        if input.remaining() == 0 {
+            if let Some(buf) = input.buf.take() {
+                self.shared.storage.give_back(buf);
+            }
         }
-    }
-
-    /// When a write starting now gives up: the write timeout from the
-    /// shard's turn clock, a clock read shared with the other connections
-    /// the turn serves (the timeout is in seconds; the turn, microseconds).
-    fn write_deadline(&self) -> Instant {
-        shardio::time::coarse_now() + self.shared.timeouts.write
     }
 
     /// Sends what the output buffer holds, within the write timeout.
@@ -108,14 +110,14 @@ impl Conn {
             return true;
         }
         let write = self.stream.write_all(out);
-        match shardio::time::timeout_at(self.write_deadline(), write).await {
-            Ok((Ok(()), mut out)) => {
+        match self.within_write_timeout(write).await {
+            Some((Ok(()), mut out)) => {
                 out.clear();
                 *self.out.borrow_mut() = Some(out);
                 true
             }
             // A timed-out write was cancelled; its buffer went with it.
-            Ok((Err(_), _)) | Err(_) => false,
+            Some((Err(_), _)) | None => false,
         }
     }
 
@@ -124,10 +126,25 @@ impl Conn {
         if !self.flush().await {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
-        match shardio::time::timeout_at(self.write_deadline(), self.stream.write_all(buf)).await {
-            Ok((r, _)) => r,
-            Err(e) => Err(e.into()),
+        match self.within_write_timeout(self.stream.write_all(buf)).await {
+            Some((r, _)) => r,
+            None => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading (write timeout)",
+            )),
         }
+    }
+
+    /// `write`, given up (`None`, the write cancelled) if the client has
+    /// not taken it all within the write timeout. The deadline is an entry
+    /// in the server's table of waiting connections, counted from the
+    /// start of the shard's turn: a clock read shared with the other
+    /// connections the turn serves (the timeout is in seconds; the turn,
+    /// microseconds).
+    fn within_write_timeout<F: Future + Unpin>(&self, write: F) -> Within<'_, F> {
+        self.shared
+            .deadlines
+            .within(self.shared.timeouts.write, write)
     }
 
     /// Queues a small error response that closes the connection.
@@ -170,12 +187,12 @@ impl Conn {
 }
 
 /// What an idle connection's task waits in: its receive, and its entry
-/// in the server's idle table (its deadline, and what a drain wakes). A
+/// in the server's table of waiting connections (its deadline, and what a drain wakes). A
 /// struct rather than an `async` block, to keep an idle connection small.
 pub(super) struct WaitForRequest<'a> {
     conn: &'a Conn,
     recv: RecvRing<'a>,
-    /// The key in `Shared::idle`, once registered.
+    /// The key in `Shared::deadlines`, once registered.
     idle_key: Option<u32>,
 }
 
@@ -204,14 +221,13 @@ impl Future for WaitForRequest<'_> {
         }
         match this.idle_key {
             None => {
-                // The turn's clock: one read shared by every connection
-                // the turn sends back to idle.
-                let deadline = shardio::time::coarse_now() + shared.timeouts.idle;
-                let key = shared.idle.insert(cx.waker(), deadline);
+                // From the turn's clock: one read, and one conversion,
+                // shared by every connection the turn sends back to idle.
+                let key = shared.deadlines.insert(cx.waker(), shared.timeouts.idle);
                 this.idle_key = Some(u32::try_from(key).expect("under 2^32 idle connections"));
             }
             Some(key) => {
-                if shared.idle.poll_expired(key as usize, cx.waker()) {
+                if shared.deadlines.poll_expired(key as usize, cx.waker()) {
                     return Poll::Ready(false);
                 }
             }
@@ -223,7 +239,7 @@ impl Future for WaitForRequest<'_> {
 impl Drop for WaitForRequest<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.idle_key {
-            self.conn.shared.idle.remove(key as usize);
+            self.conn.shared.deadlines.remove(key as usize);
         }
     }
 }
