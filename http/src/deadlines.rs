@@ -77,8 +77,8 @@ impl Deadlines {
             self.turn.set((now, ms));
             ms
         };
-        let timeout = u64::try_from(timeout.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
-        now.saturating_add(timeout)
+        let ms = u64::from(timeout.subsec_nanos().div_ceil(1_000_000));
+        now.saturating_add(timeout.as_secs().saturating_mul(1000).saturating_add(ms))
     }
 
     fn add(&self, waker: &Waker, deadline: u64) -> usize {
