@@ -7,7 +7,10 @@
 # per write, 64 connections), closed loop. Records requests/s, p50/p99 and
 # requests per second of server CPU (utime+stime of the server's process
 # tree from /proc), then prints the medians with each server's ratio to
-# tokio + hyper and draws a chart (SVG, gnuplot; installed if missing).
+# tokio + hyper, the lowest and highest ratio of a single round (each
+# server against hyper's run in the same round: how much this machine's
+# noise moves a ratio), and draws a chart (SVG, gnuplot; installed if
+# missing).
 # A seventh server, the runtime's `fixed_answer` example, answers every
 # request head with the same bytes as hello's `GET /` and parses nothing:
 # the floor for shardio-http (the runtime and the kernel, no HTTP layer).
@@ -79,28 +82,38 @@ python3 - "$out" "$secs" "$(getconf CLK_TCK)" <<'PY'
 import json, sys, statistics as st
 out, secs, tck = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 cells = {}
+per_round = {}  # (server, scenario, round) -> requests per server CPU-s
 for line in open(f"{out}/raw.tsv"):
-    _, server, scen, path, ticks = line.rstrip("\n").split("\t")
+    rnd, server, scen, path, ticks = line.rstrip("\n").split("\t")
     r = json.load(open(path))
     cpu = float(ticks) / tck
     p = r["latency_us"]["percentiles"]
     errors = sum(r["errors"].values()) + sum(n for s, n in r["statuses"].items() if s != "200")
     cells.setdefault((server, scen), []).append(
         (r["requests_per_sec"], r["responses"] / cpu if cpu else float("nan"), p["p50"], p["p99"], errors))
+    per_round[(server, scen, rnd)] = cells[(server, scen)][-1][1]
 servers = list(dict.fromkeys(s for s, _ in cells))
 scens = ["c64", "c256", "pipe16"]
 med = {k: [st.median(x[i] for x in v) for i in range(4)] + [sum(x[4] for x in v)] for k, v in cells.items()}
 base = "hyper" if "hyper" in servers else servers[0]
+
+def spread(s, scen):
+    """The lowest and highest ratio to the base of one round's pair."""
+    ratios = [v / per_round[(base, scen, r)] for (s2, c, r), v in per_round.items()
+              if s2 == s and c == scen and per_round.get((base, scen, r))]
+    return f"{min(ratios):.2f}–{max(ratios):.2f}x" if ratios else "—"
+
 with open(f"{out}/results.md", "w") as f:
     for scen in scens:
         f.write(f"\n**{scen}** (ratios to {base})\n\n")
-        f.write("| server | req/s | req/s per server CPU-s | p50 | p99 | errors | ratio req/s | ratio per CPU-s |\n")
-        f.write("|---|---|---|---|---|---|---|---|\n")
+        f.write("| server | req/s | req/s per server CPU-s | p50 | p99 | errors | ratio req/s "
+                "| ratio per CPU-s | per-round ratios per CPU-s |\n")
+        f.write("|---|---|---|---|---|---|---|---|---|\n")
         b = med[(base, scen)]
         for s in servers:
             m = med[(s, scen)]
             f.write(f"| {s} | {m[0]:,.0f} | {m[1]:,.0f} | {m[2]/1000:.3f} ms | {m[3]/1000:.3f} ms | {m[4]} | "
-                    f"{m[0]/b[0]:.2f}x | {m[1]/b[1]:.2f}x |\n")
+                    f"{m[0]/b[0]:.2f}x | {m[1]/b[1]:.2f}x | {spread(s, scen)} |\n")
 with open(f"{out}/base.txt", "w") as f:
     f.write(base)
 with open(f"{out}/chart.dat", "w") as f:
