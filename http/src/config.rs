@@ -40,7 +40,14 @@ impl Default for Limits {
     }
 }
 
-/// Per-connection deadlines, kept on the shard's timer wheel.
+/// Per-connection deadlines.
+///
+/// The header and body-read deadlines are timers on the shard's wheel
+/// (millisecond precision). The idle and write deadlines, which every
+/// request meets, are entries in a table that one task per server sweeps
+/// every eighth of the shorter of the two (between 5 ms and 1 s): a
+/// connection gives up between its deadline and one sweep later, never
+/// before.
 #[derive(Clone, Debug)]
 pub struct Timeouts {
     /// From when the server first finds a request head incomplete (right

@@ -187,8 +187,9 @@ impl Conn {
 }
 
 /// What an idle connection's task waits in: its receive, and its entry
-/// in the server's table of waiting connections (its deadline, and what a drain wakes). A
-/// struct rather than an `async` block, to keep an idle connection small.
+/// in the server's table of waiting connections (its deadline, and what
+/// a drain wakes). A struct rather than an `async` block, to keep an idle
+/// connection small.
 pub(super) struct WaitForRequest<'a> {
     conn: &'a Conn,
     recv: RecvRing<'a>,
