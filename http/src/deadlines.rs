@@ -42,13 +42,14 @@ pub(crate) struct Deadlines {
 }
 
 impl Deadlines {
-    /// A table for timeouts no shorter than `shortest`.
-    pub(crate) fn new(shortest: Duration) -> Deadlines {
+    /// A table for the idle and write timeouts: swept every eighth of the
+    /// shorter one.
+    pub(crate) fn new(idle: Duration, write: Duration) -> Deadlines {
         let epoch = Instant::now();
         Deadlines {
             entries: RefCell::new(Slab::new()),
             epoch,
-            tick: (shortest / 8).clamp(MIN_TICK, MAX_TICK),
+            tick: (idle.min(write) / 8).clamp(MIN_TICK, MAX_TICK),
             turn: Cell::new((epoch, 1)),
         }
     }
@@ -207,18 +208,19 @@ mod tests {
     }
 
     #[test]
-    fn tick_is_an_eighth_of_the_timeout_within_bounds() {
-        assert_eq!(Deadlines::new(Duration::from_secs(60)).tick, MAX_TICK);
-        assert_eq!(
-            Deadlines::new(Duration::from_millis(800)).tick,
-            Duration::from_millis(100)
-        );
-        assert_eq!(Deadlines::new(Duration::from_millis(1)).tick, MIN_TICK);
+    fn tick_is_an_eighth_of_the_shorter_timeout_within_bounds() {
+        let (long, short) = (Duration::from_secs(60), Duration::from_millis(800));
+        assert_eq!(Deadlines::new(long, long).tick, MAX_TICK);
+        // Whichever of the two is shorter sets it.
+        assert_eq!(Deadlines::new(short, long).tick, Duration::from_millis(100));
+        assert_eq!(Deadlines::new(long, short).tick, Duration::from_millis(100));
+        let tiny = Duration::from_millis(1);
+        assert_eq!(Deadlines::new(tiny, long).tick, MIN_TICK);
     }
 
     #[test]
     fn expire_wakes_only_entries_past_their_deadline_and_only_once() {
-        let t = Deadlines::new(Duration::from_secs(1));
+        let t = Deadlines::new(Duration::from_secs(1), Duration::from_secs(1));
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         let now = t.epoch;
@@ -243,7 +245,7 @@ mod tests {
 
     #[test]
     fn one_turn_shares_a_conversion_and_each_timeout_rounds_up() {
-        let t = Deadlines::new(Duration::from_secs(1));
+        let t = Deadlines::new(Duration::from_secs(1), Duration::from_secs(1));
         let turn = t.epoch + Duration::from_micros(2_300);
         // 2.3 ms rounds up to 3, plus one (never `EXPIRED`).
         assert_eq!(t.deadline(turn, Duration::from_millis(10)), 4 + 10);
@@ -255,7 +257,7 @@ mod tests {
 
     #[test]
     fn within_gives_up_only_once_its_deadline_is_swept() {
-        let t = Deadlines::new(Duration::from_secs(1));
+        let t = Deadlines::new(Duration::from_secs(1), Duration::from_secs(1));
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         let mut cx = Context::from_waker(&waker);

@@ -270,7 +270,7 @@ impl Shared {
             })
             .build_local();
         let parts = Pool::builder(Parts::new).capacity(PARTS_POOL).build_local();
-        let deadlines = Deadlines::new(timeouts.idle.min(timeouts.write));
+        let deadlines = Deadlines::new(timeouts.idle, timeouts.write);
         Shared {
             limits,
             timeouts,
