@@ -154,7 +154,9 @@ impl Conn {
     /// the connection's task.
     fn start_burst(conn: &Rc<Conn>, router: &Rc<Router>) -> PooledSlot<After> {
         let mut burst = conn.shared.burst_slot();
-        burst.put(Conn::burst(conn.clone(), router.clone()));
+        // Built in place: the future is hundreds of bytes, of which a
+        // call writes three words.
+        burst.put_with(|| Conn::burst(conn.clone(), router.clone()));
         burst
     }
 

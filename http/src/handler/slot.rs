@@ -115,6 +115,39 @@ impl<T: 'static> FutureSlot<T> {
     /// Drops the future the slot holds, if any, and puts `fut` in its
     /// place, growing the memory if `fut` does not fit.
     pub fn put<F: Future<Output = T> + 'static>(&mut self, fut: F) {
+        self.put_with(move || fut);
+    }
+
+    /// Like [`put`](FutureSlot::put), with the future made by `make` once
+    /// the slot is ready for it, so that it is built where it will stay.
+    ///
+    /// A future is as large as the most its body holds across an `await`,
+    /// but calling an async function writes only its arguments and start
+    /// state. `put(f(x))` builds the whole future first and then copies
+    /// all of it into the slot; `put_with(|| f(x))` writes those few
+    /// words in the slot and copies nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::FutureExt;
+    /// use shardio_http::{FutureSlot, Response};
+    ///
+    /// async fn answer(n: u32) -> Response {
+    ///     Response::text(format!("answer {n}"))
+    /// }
+    ///
+    /// let mut slot = FutureSlot::new();
+    /// slot.put_with(|| answer(7));
+    /// let res = (&mut slot).now_or_never().expect("ready at once");
+    /// assert_eq!(res.status(), 200);
+    /// ```
+    #[inline]
+    pub fn put_with<F, M>(&mut self, make: M)
+    where
+        F: Future<Output = T> + 'static,
+        M: FnOnce() -> F,
+    {
         self.clear();
         let need = Layout::new::<F>();
         if need.size() > self.layout.size() || need.align() > self.layout.align() {
@@ -122,9 +155,11 @@ impl<T: 'static> FutureSlot<T> {
         }
         // `mem` now fits `F` (a zero-sized `F` needs only an aligned
         // pointer, which `grow` gives when the dangling one is not).
+        let mem = self.mem.cast::<F>().as_ptr();
         // SAFETY: the slot owns `mem` (freed only in `release`), it is
         // valid for writes of `F`, and it holds no live value (cleared).
-        unsafe { self.mem.cast::<F>().as_ptr().write(fut) };
+        // Should `make` panic, nothing was written and `live` stays `None`.
+        unsafe { mem.write(make()) };
         self.live = Some(&VTableOf::<F>::VTABLE);
     }
 
@@ -309,6 +344,37 @@ mod tests {
         empty.put(Now);
         assert_eq!(empty.layout.size(), 0);
         assert_eq!((&mut empty).now_or_never().unwrap().status(), 204);
+    }
+
+    #[test]
+    fn put_with_builds_once_the_old_future_is_gone_and_a_panic_leaves_it_empty() {
+        let drops = Rc::new(Cell::new(0));
+        let mut slot = FutureSlot::new();
+        let t = Tracked(drops.clone());
+        slot.put(async move {
+            let _t = t;
+            std::future::pending::<Response>().await
+        });
+        let seen = drops.clone();
+        slot.put_with(|| {
+            assert_eq!(seen.get(), 1, "the old future dropped before `make` runs");
+            async { Response::new(201) }
+        });
+        assert_eq!((&mut slot).now_or_never().unwrap().status(), 201);
+
+        let t = Tracked(drops.clone());
+        slot.put(async move {
+            let _t = t;
+            std::future::pending::<Response>().await
+        });
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            slot.put_with(|| -> std::future::Ready<Response> { panic!("make failed") });
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(drops.get(), 2, "the old future was dropped");
+        assert!(!slot.is_occupied(), "nothing half-written is live");
+        slot.put(async { Response::new(202) });
+        assert_eq!((&mut slot).now_or_never().unwrap().status(), 202);
     }
 
     #[test]
