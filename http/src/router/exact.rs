@@ -31,6 +31,7 @@ impl Exact {
     }
 
     /// The route of the pattern equal to `path`.
+    #[inline]
     pub(super) fn get(&self, path: &[u8]) -> Option<usize> {
         if self.many.is_empty() {
             self.few
