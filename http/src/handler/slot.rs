@@ -274,6 +274,15 @@ mod tests {
         }
     }
 
+    /// Puts a future that never completes and counts its drop in `drops`.
+    fn put_pending(slot: &mut FutureSlot, drops: &Rc<Cell<u32>>) {
+        let t = Tracked(drops.clone());
+        slot.put(async move {
+            let _t = t;
+            std::future::pending::<Response>().await
+        });
+    }
+
     #[test]
     fn a_completed_future_is_dropped_and_the_memory_reused() {
         let drops = Rc::new(Cell::new(0));
@@ -307,11 +316,7 @@ mod tests {
         assert_eq!(drops.get(), 0);
         slot.put(async { Response::new(204) });
         assert_eq!(drops.get(), 1, "replaced");
-        let t = Tracked(drops.clone());
-        slot.put(async move {
-            let _t = t;
-            std::future::pending::<Response>().await
-        });
+        put_pending(&mut slot, &drops);
         drop(slot);
         assert_eq!(drops.get(), 2, "dropped with the slot");
     }
@@ -350,11 +355,7 @@ mod tests {
     fn put_with_builds_once_the_old_future_is_gone_and_a_panic_leaves_it_empty() {
         let drops = Rc::new(Cell::new(0));
         let mut slot = FutureSlot::new();
-        let t = Tracked(drops.clone());
-        slot.put(async move {
-            let _t = t;
-            std::future::pending::<Response>().await
-        });
+        put_pending(&mut slot, &drops);
         let seen = drops.clone();
         slot.put_with(|| {
             assert_eq!(seen.get(), 1, "the old future dropped before `make` runs");
@@ -362,11 +363,7 @@ mod tests {
         });
         assert_eq!((&mut slot).now_or_never().unwrap().status(), 201);
 
-        let t = Tracked(drops.clone());
-        slot.put(async move {
-            let _t = t;
-            std::future::pending::<Response>().await
-        });
+        put_pending(&mut slot, &drops);
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             slot.put_with(|| -> std::future::Ready<Response> { panic!("make failed") });
         }));
