@@ -62,7 +62,11 @@ where
     }
 
     fn call_in(&self, req: Request, slot: &mut FutureSlot) {
-        let fut = self(req);
-        slot.put(async move { fut.await.into_response() });
+        // Built in the slot: a handler that awaits (a body, another
+        // service) has a future of hundreds of bytes.
+        slot.put_with(|| {
+            let fut = self(req);
+            async move { fut.await.into_response() }
+        });
     }
 }
