@@ -85,6 +85,8 @@ mod server;
 mod slots;
 mod status;
 mod storage;
+#[cfg(test)]
+mod test_alloc;
 
 pub use body::{Body, BodyError};
 pub use config::{Limits, Timeouts, MAX_HEADERS_CAP};

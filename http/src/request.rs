@@ -258,11 +258,21 @@ impl Request {
         self.parts.params.values.get(i).map(|&s| self.str_at(s))
     }
 
-    pub(crate) fn set_params(&mut self, names: Rc<[Box<str>]>, values: impl Iterator<Item = Span>) {
+    /// The request's vector of parameter spans, emptied and taken out
+    /// (its capacity with it) for the router to fill and
+    /// [give back](Request::set_params).
+    pub(crate) fn take_param_spans(&mut self) -> Vec<Span> {
+        let mut values = std::mem::take(&mut self.parts.params.values);
+        values.clear();
+        values
+    }
+
+    /// The route's parameter names (`None`: it has none) and their spans
+    /// in the received buffer, in the same order.
+    pub(crate) fn set_params(&mut self, names: Option<Rc<[Box<str>]>>, values: Vec<Span>) {
         let params = &mut self.parts.params;
-        params.names = Some(names);
-        params.values.clear();
-        params.values.extend(values);
+        params.names = names;
+        params.values = values;
     }
 
     pub(crate) fn path_span(&self) -> Span {
@@ -365,7 +375,7 @@ mod tests {
         };
         let state: Rc<dyn Any> = Rc::new(5u32);
         let mut req = Request::new(parts, buf.clone(), Body::empty(), None);
-        req.set_params(Rc::from(vec![Box::from("p")]), [(5, 6)].into_iter());
+        req.set_params(Some(Rc::from(vec![Box::from("p")])), vec![(5, 6)]);
         req.set_state(Some(state.clone()));
         req.extensions_mut().insert(7u8);
         assert_eq!((req.path(), req.query()), ("/a/b", Some("q")));

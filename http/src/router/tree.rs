@@ -6,6 +6,8 @@
 //! wildcard, and backtracks, so `/users/new` beats `/users/:id`, which
 //! beats `/users/*rest`, whatever the order routes were added in.
 
+use crate::parse::Span;
+
 /// One piece of a route pattern.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Piece<'p> {
@@ -146,13 +148,9 @@ impl Node {
     }
 
     /// Finds the route for `path`; `params` gets each parameter's byte
-    /// range in `path`, in pattern order.
-    pub(crate) fn lookup(
-        &self,
-        path: &[u8],
-        at: usize,
-        params: &mut Vec<(usize, usize)>,
-    ) -> Option<usize> {
+    /// range in `path`, in pattern order (a path is at most a request
+    /// line long, so its offsets fit a `u32`).
+    pub(crate) fn lookup(&self, path: &[u8], at: usize, params: &mut Vec<Span>) -> Option<usize> {
         let rest = strip_prefix(&path[at..], &self.prefix)?;
         let at = at + self.prefix.len();
         if rest.is_empty() {
@@ -170,7 +168,7 @@ impl Node {
         if let Some(param) = &self.param {
             let len = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
             if len > 0 {
-                params.push((at, at + len));
+                params.push((at as u32, (at + len) as u32));
                 if let Some(r) = param.1.lookup(path, at + len, params) {
                     return Some(r);
                 }
@@ -178,7 +176,7 @@ impl Node {
             }
         }
         if let Some((_, r)) = self.wildcard {
-            params.push((at, path.len()));
+            params.push((at as u32, path.len() as u32));
             return Some(r);
         }
         None
