@@ -23,6 +23,12 @@ fn server() -> TestServer {
                 Ok::<_, shardio_http::BodyError>(format!("{pieces} {total}"))
             })
             .post("/ignore", |_r: Request| async { Response::text("ignored") })
+            .post("/later", |_r: Request| async {
+                // Not ready on its first poll, leaves its body unread, and
+                // answers with a body large enough to be sent on its own.
+                shardio::time::sleep(Duration::from_millis(5)).await;
+                vec![b'l'; 100 * 1024]
+            })
     })
 }
 
@@ -100,6 +106,22 @@ fn a_small_unread_body_is_skipped_and_the_connection_reused() {
     c.send("POST /ignore HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n");
     assert_eq!(c.reply().unwrap().text(), "ignored");
     c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok");
+    assert_eq!(c.reply().unwrap().text(), "ok");
+}
+
+#[test]
+fn a_waiting_handler_that_leaves_its_body_and_answers_at_length_keeps_the_connection() {
+    let s = server();
+    let mut c = s.connect();
+    // Pipelined: the second request waits behind all three steps of the
+    // first (the handler, the skipped body, the large write).
+    c.send(concat!(
+        "POST /later HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789",
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok",
+    ));
+    let r = c.reply().unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, vec![b'l'; 100 * 1024]);
     assert_eq!(c.reply().unwrap().text(), "ok");
 }
 

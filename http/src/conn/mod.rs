@@ -24,27 +24,26 @@
 //! handler is not ready at once (so a slow handler holds back its own
 //! response only, not those queued before it).
 
+mod answer;
 mod body;
 mod io;
 mod progress;
 mod respond;
 
 use crate::body::chunked::Decoder;
-use crate::body::{Body, BodyErrorKind};
-use crate::handler::FutureSlot;
-use crate::parse::{self, Framing, Parsed, Rejection};
-use crate::request::{Parts, Request};
+use crate::body::BodyErrorKind;
+use crate::parse::{self, Parsed, Rejection};
 use crate::router::Router;
 use crate::server::Shared;
 use crate::slots::PooledSlot;
 use crate::storage::Storage;
-use respond::Queued;
+use answer::Step;
 use shardio::net::TcpStream;
 use shardio::pool::LocalPooled;
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// Output beyond this many bytes is sent before more requests are parsed.
@@ -175,6 +174,11 @@ impl Conn {
         // Where each handler's future goes: a slot from the shard's pool,
         // reused by every request of the burst.
         let mut slot = self.shared.handler_slot();
+        // The task's waker, for the handlers' first polls, which happen
+        // outside any future of their own (`answer_now`). A handler that
+        // is not ready keeps it to wake the task; any waker of the task
+        // does, and this future is polled by the connection's task only.
+        let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
         loop {
             let parsed = {
                 let input = self.input.borrow();
@@ -200,7 +204,14 @@ impl Conn {
                 }
                 Some((Parsed::Complete, buf, parts)) => {
                     self.input.borrow_mut().pos += parts.line.head.len;
-                    if !self.respond(buf, parts, router, &mut slot).await {
+                    let mut cx = Context::from_waker(&waker);
+                    let go_on = match self.answer_now(&mut cx, buf, parts, router, &mut slot) {
+                        Step::Next => true,
+                        Step::Flush => self.flush().await,
+                        Step::Close => false,
+                        Step::Wait(rest) => self.answer_rest(rest).await,
+                    };
+                    if !go_on {
                         self.flush().await;
                         return After::Close;
                     }
@@ -237,78 +248,5 @@ impl Conn {
                 }
             }
         }
-    }
-
-    /// Runs one request through the router and queues its response.
-    /// Returns whether the connection may carry another request.
-    async fn respond(
-        self: &Rc<Self>,
-        buf: Rc<Storage>,
-        parts: LocalPooled<Parts>,
-        router: &Router,
-        slot: &mut FutureSlot,
-    ) -> bool {
-        let head = parts.line.head;
-        let minor = parts.line.minor;
-        let is_head = parts.line.method == crate::Method::Head;
-        let keep_alive = head.keep_alive;
-        let framing = match head.framing {
-            Framing::None => None,
-            Framing::Length(n) => Some((BodyFraming::Length(n), Some(n))),
-            Framing::Chunked => Some((BodyFraming::Chunked(Decoder::new()), None)),
-        };
-        // A request without a body (most of them) leaves the connection's
-        // body state alone: nothing can read it.
-        let has_body = framing.is_some();
-        let body = match framing {
-            None => Body::empty(),
-            Some((_, Some(n))) if n > self.shared.limits.max_body => {
-                // Refused before the body is read: the rest of the stream
-                // is that body, so the connection cannot go on.
-                self.reject(
-                    &Rejection {
-                        status: 413,
-                        reason: "request body too large",
-                    },
-                    minor,
-                );
-                return false;
-            }
-            Some((framing, length)) => {
-                let generation = self.begin_body(framing, head.expect_continue);
-                Body::streaming(self.clone(), generation, length)
-            }
-        };
-        let req = Request::new(parts, buf, body, Some(self.peer));
-        let mut answer = router.call_in(req, slot);
-        let mut res = match futures_util::poll!(&mut answer) {
-            Poll::Ready(res) => res,
-            Poll::Pending => {
-                // A handler not ready at once lets the responses queued
-                // before it go out: it holds back its own response only.
-                if !self.flush().await {
-                    return false;
-                }
-                answer.await
-            }
-        };
-        let body_done = if has_body {
-            match self.settle_body() {
-                Some(done) => done,
-                // Rare, and large: boxed, to keep this future small.
-                None => Box::pin(self.drain_body()).await,
-            }
-        } else {
-            true
-        };
-        let keep = keep_alive && body_done && !self.shared.is_draining();
-        let (keep, full) = match self.queue_response(&mut res, is_head, keep, minor) {
-            Queued::Done { keep, full } => (keep, full),
-            Queued::Later(keep) => {
-                let keep = Box::pin(self.write_response(res, is_head, keep, minor)).await;
-                (keep, self.out_len() >= FLUSH_AT)
-            }
-        };
-        keep && (!full || self.flush().await)
     }
 }
