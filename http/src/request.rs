@@ -112,18 +112,24 @@ impl std::error::Error for ParseError {}
 
 impl Request {
     /// The request whose head [`parse::parse`] put into `parts`, with the
-    /// receive buffer its offsets point into.
+    /// receive buffer its offsets point into, and no body (parts are
+    /// cleared to an empty one; [`set_body`](Request::set_body) gives one).
     pub(crate) fn new(
         mut parts: LocalPooled<Parts>,
         buf: Rc<Storage>,
-        body: Body,
         peer: Option<SocketAddr>,
     ) -> Request {
         let p = &mut *parts;
         p.buf = Some(buf);
-        p.body = body;
         p.peer = peer;
         Request { parts }
+    }
+
+    /// Gives the request its body. Apart from [`new`](Request::new), so
+    /// that a request without one (most) does not pass an empty body
+    /// through memory only to copy it over the empty body its parts hold.
+    pub(crate) fn set_body(&mut self, body: Body) {
+        self.parts.body = body;
     }
 
     /// Parses one whole request from `bytes` — head and (sized) body — with
@@ -172,7 +178,9 @@ impl Request {
                 })
             }
         };
-        Ok(Request::new(parts, buf.clone(), body, None))
+        let mut req = Request::new(parts, buf.clone(), None);
+        req.set_body(body);
+        Ok(req)
     }
 
     /// The bytes at `span` of the received buffer.
@@ -374,7 +382,7 @@ mod tests {
             panic!("not parsed");
         };
         let state: Rc<dyn Any> = Rc::new(5u32);
-        let mut req = Request::new(parts, buf.clone(), Body::empty(), None);
+        let mut req = Request::new(parts, buf.clone(), None);
         req.set_params(Some(Rc::from(vec![Box::from("p")])), vec![(5, 6)]);
         req.set_state(Some(state.clone()));
         req.extensions_mut().insert(7u8);

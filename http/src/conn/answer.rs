@@ -85,9 +85,10 @@ impl Conn {
             minor: parts.line.minor,
         };
         // A request without a body (most of them) leaves the connection's
-        // body state alone: nothing can read it.
-        let body = match head.framing {
-            Framing::None => Body::empty(),
+        // body state alone (nothing can read it) and keeps the empty body
+        // its parts were cleared to.
+        let framing = match head.framing {
+            Framing::None => None,
             Framing::Length(n) if n > self.shared.limits.max_body => {
                 // Refused before the body is read: the rest of the stream
                 // is that body, so the connection cannot go on.
@@ -100,17 +101,14 @@ impl Conn {
                 );
                 return Step::Close;
             }
-            Framing::Length(n) => {
-                let generation = self.begin_body(BodyFraming::Length(n), head.expect_continue);
-                Body::streaming(self.clone(), generation, Some(n))
-            }
-            Framing::Chunked => {
-                let framing = BodyFraming::Chunked(Decoder::new());
-                let generation = self.begin_body(framing, head.expect_continue);
-                Body::streaming(self.clone(), generation, None)
-            }
+            Framing::Length(n) => Some((BodyFraming::Length(n), Some(n))),
+            Framing::Chunked => Some((BodyFraming::Chunked(Decoder::new()), None)),
         };
-        let req = Request::new(parts, buf, body, Some(self.peer));
+        let mut req = Request::new(parts, buf, Some(self.peer));
+        if let Some((framing, length)) = framing {
+            let generation = self.begin_body(framing, head.expect_continue);
+            req.set_body(Body::streaming(self.clone(), generation, length));
+        }
         let mut answer = router.call_in(req, slot);
         let mut res = match Pin::new(&mut answer).poll(cx) {
             Poll::Ready(res) => res,

@@ -52,37 +52,58 @@ pub struct FutureSlot<T: 'static = Response> {
     /// How to poll and drop the future in `mem`; `None` when it holds none.
     // INVARIANT: when `Some`, `mem` holds a live value of the type the
     // vtable was made for, which has not moved since it was written.
-    live: Option<&'static VTable<T>>,
+    live: Live<T>,
     /// Holds `!Send` futures (and is not `Send` itself: `NonNull`).
     _futures: PhantomData<Pin<Box<dyn Future<Output = T>>>>,
 }
 
 /// What a slot needs to know about the type of the future it holds.
-struct VTable<T> {
-    poll: unsafe fn(NonNull<u8>, &mut Context<'_>) -> Poll<T>,
+struct VTable<T: 'static> {
+    poll: unsafe fn(NonNull<u8>, &mut Live<T>, &mut Context<'_>) -> Poll<T>,
     drop: unsafe fn(NonNull<u8>),
 }
+
+/// A slot's `live` field.
+type Live<T> = Option<&'static VTable<T>>;
 
 /// The vtable for futures of type `F`, as a constant (so a reference to it
 /// is `'static`).
 struct VTableOf<F>(PhantomData<F>);
 
-impl<F: Future> VTableOf<F> {
+impl<F: Future<Output: 'static>> VTableOf<F> {
     const VTABLE: VTable<F::Output> = VTable {
         poll: poll_in_place::<F>,
         drop: drop_in_place::<F>,
     };
 }
 
+/// Polls the `F` in `mem` and, once it completes, drops it there and sets
+/// `live` to `None` (first, so that a drop that panics is not run again).
+/// Dropping it here rather than in the caller lets the output be written
+/// straight into the caller's place: a call between the poll and the
+/// return would make the compiler keep the output aside and copy it.
+///
 /// # Safety
 ///
-/// `mem` holds a live `F` that stays where it is until it is dropped.
-unsafe fn poll_in_place<F: Future>(mem: NonNull<u8>, cx: &mut Context<'_>) -> Poll<F::Output> {
+/// `mem` holds a live `F` that stays where it is until it is dropped, and
+/// `live` is the field that says so.
+unsafe fn poll_in_place<F: Future<Output: 'static>>(
+    mem: NonNull<u8>,
+    live: &mut Live<F::Output>,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    let mem = mem.cast::<F>().as_ptr();
     // SAFETY: the caller guarantees `mem` holds a live `F`; the slot never
     // moves it (it is dropped in place before the memory is reused or
     // freed), so pinning it is sound.
-    let fut = unsafe { Pin::new_unchecked(&mut *mem.cast::<F>().as_ptr()) };
-    fut.poll(cx)
+    let out = unsafe { Pin::new_unchecked(&mut *mem) }.poll(cx);
+    if out.is_ready() {
+        *live = None;
+        // SAFETY: `mem` holds the live `F` just polled, and `live` no
+        // longer says so: nothing uses it again.
+        unsafe { ptr::drop_in_place(mem) }
+    }
+    out
 }
 
 /// # Safety
@@ -233,12 +254,9 @@ impl<T: 'static> Future for FutureSlot<T> {
         let this = &mut *self;
         let vtable = this.live.expect("polled a FutureSlot that holds no future");
         // SAFETY: `live` is `Some`, so `mem` holds a live value of the
-        // vtable's type, which has not moved since it was written.
-        let out = unsafe { (vtable.poll)(this.mem, cx) };
-        if out.is_ready() {
-            this.clear();
-        }
-        out
+        // vtable's type, which has not moved since it was written; the
+        // poll drops it, and empties `live`, once it completes.
+        unsafe { (vtable.poll)(this.mem, &mut this.live, cx) }
     }
 }
 
@@ -372,6 +390,41 @@ mod tests {
         assert!(!slot.is_occupied(), "nothing half-written is live");
         slot.put(async { Response::new(202) });
         assert_eq!((&mut slot).now_or_never().unwrap().status(), 202);
+    }
+
+    #[test]
+    fn a_completed_future_whose_drop_panics_is_dropped_once() {
+        /// Ready at once; its drop counts, then panics.
+        struct Bad(Rc<Cell<u32>>);
+        impl Future for Bad {
+            type Output = Response;
+            fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Response> {
+                Poll::Ready(Response::new(200))
+            }
+        }
+        impl Drop for Bad {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() + 1);
+                panic!("drop failed");
+            }
+        }
+        let drops = Rc::new(Cell::new(0));
+        let mut slot = FutureSlot::new();
+        slot.put(Bad(drops.clone()));
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = (&mut slot).now_or_never();
+        }));
+        assert!(unwound.is_err());
+        assert!(!slot.is_occupied(), "emptied before the drop ran");
+        slot.clear();
+        slot.put(async { Response::new(203) });
+        assert_eq!((&mut slot).now_or_never().unwrap().status(), 203);
+        drop(slot);
+        assert_eq!(
+            drops.get(),
+            1,
+            "dropped once, not again by clear, put or drop"
+        );
     }
 
     #[test]

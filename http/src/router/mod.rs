@@ -458,7 +458,7 @@ mod tests {
             let mut parts = pool.get().unwrap();
             let parsed = parse::parse(buf, 0, &Limits::default(), &mut parts.line);
             assert!(matches!(parsed, Parsed::Complete));
-            let req = Request::new(parts, buf.clone(), crate::body::Body::empty(), None);
+            let req = Request::new(parts, buf.clone(), None);
             router
                 .call_in(req, &mut slot)
                 .now_or_never()
