@@ -7,9 +7,14 @@
 //! sweeper per server, ticking at an eighth of the shorter timeout (at most
 //! once a second), wakes the connections whose deadline passed. A
 //! connection therefore gives up between its deadline and one tick later.
-//! An idle connection costs one small entry instead of a timer and a
-//! waiter, and a send costs an entry put in and taken out (about 100
-//! instructions), where a timer on the wheel cost about 450.
+//! A connection has one entry, made at its first wait and kept until the
+//! connection goes: each wait (for a request, for a send) re-arms it with
+//! its own deadline, a store into the entry, rather than putting an entry
+//! in and taking it out again (about 100 instructions a wait) or setting a
+//! timer on the wheel (about 450). An idle connection costs one small
+//! entry instead of a timer and a waiter. A deadline left armed after its
+//! wait ended (the wait that follows re-arms it first) can at most wake
+//! a busy connection once for nothing.
 
 use slab::Slab;
 use std::cell::{Cell, RefCell};
@@ -31,6 +36,12 @@ struct Entry {
 }
 
 const EXPIRED: u64 = 0;
+
+/// Where a connection's entry is, once it has one ([`Deadlines::arm`]).
+/// The connection waits on it for one thing at a time: each wait arms it
+/// afresh.
+#[derive(Debug, Default)]
+pub(crate) struct EntryKey(Cell<Option<u32>>);
 
 pub(crate) struct Deadlines {
     entries: RefCell<Slab<Entry>>,
@@ -60,11 +71,26 @@ impl Deadlines {
         u64::try_from(ms).unwrap_or(u64::MAX - 1) + 1
     }
 
-    /// Adds a connection that waits for `timeout` from the start of this
-    /// turn ([`shardio::time::coarse_now`]); returns its key.
-    pub(crate) fn insert(&self, waker: &Waker, timeout: Duration) -> usize {
+    /// Arms `key`'s entry, made now if it has none: it expires `timeout`
+    /// from the start of this turn ([`shardio::time::coarse_now`]) and
+    /// wakes `waker`.
+    pub(crate) fn arm(&self, key: &EntryKey, waker: &Waker, timeout: Duration) {
         let deadline = self.deadline(shardio::time::coarse_now(), timeout);
-        self.add(waker, deadline)
+        match key.0.get() {
+            Some(at) => {
+                let mut entries = self.entries.borrow_mut();
+                let entry = &mut entries[at as usize];
+                entry.deadline = deadline;
+                if !entry.waker.will_wake(waker) {
+                    entry.waker = waker.clone();
+                }
+            }
+            None => {
+                let at = self.add(waker, deadline);
+                key.0
+                    .set(Some(u32::try_from(at).expect("under 2^32 connections")));
+            }
+        }
     }
 
     /// `timeout` after `now`, in the entries' unit, rounded up so that the
@@ -89,22 +115,29 @@ impl Deadlines {
         })
     }
 
-    /// Whether the deadline of `key` has passed; keeps its waker current.
-    pub(crate) fn poll_expired(&self, key: usize, waker: &Waker) -> bool {
+    /// Whether the deadline `key` was last armed with has passed; keeps
+    /// its waker current. An entry never armed has not expired.
+    pub(crate) fn expired(&self, key: &EntryKey, waker: &Waker) -> bool {
+        let Some(at) = key.0.get() else {
+            return false;
+        };
         let mut entries = self.entries.borrow_mut();
-        let entry = &mut entries[key];
+        let entry = &mut entries[at as usize];
         if !entry.waker.will_wake(waker) {
             entry.waker = waker.clone();
         }
         entry.deadline == EXPIRED
     }
 
-    pub(crate) fn remove(&self, key: usize) {
-        self.entries.borrow_mut().remove(key);
+    /// Removes `key`'s entry, if it has one: its connection is gone.
+    pub(crate) fn forget(&self, key: &EntryKey) {
+        if let Some(at) = key.0.take() {
+            self.entries.borrow_mut().remove(at as usize);
+        }
     }
 
-    /// Wakes every waiting connection (the server is draining: an idle one
-    /// sees that and closes; a sending one goes on waiting).
+    /// Wakes every connection with an entry (the server is draining: an
+    /// idle one sees that and closes; a sending or busy one goes on).
     pub(crate) fn wake_all(&self) {
         let wakers: Vec<Waker> = self
             .entries
@@ -141,12 +174,19 @@ impl Deadlines {
     }
 
     /// `future`, given up (`None`) if it is still pending `timeout` after
-    /// this turn began. Its entry is made the first time it is pending.
-    pub(crate) fn within<F: Future + Unpin>(&self, timeout: Duration, future: F) -> Within<'_, F> {
+    /// this turn began. `key`'s entry is armed the first time it is
+    /// pending.
+    pub(crate) fn within<'a, F: Future + Unpin>(
+        &'a self,
+        key: &'a EntryKey,
+        timeout: Duration,
+        future: F,
+    ) -> Within<'a, F> {
         Within {
             table: self,
+            key,
             timeout,
-            key: None,
+            armed: false,
             future,
         }
     }
@@ -160,8 +200,9 @@ impl Deadlines {
 /// Future returned by [`Deadlines::within`].
 pub(crate) struct Within<'a, F> {
     table: &'a Deadlines,
+    key: &'a EntryKey,
     timeout: Duration,
-    key: Option<usize>,
+    armed: bool,
     future: F,
 }
 
@@ -173,23 +214,13 @@ impl<F: Future + Unpin> Future for Within<'_, F> {
         if let Poll::Ready(out) = Pin::new(&mut this.future).poll(cx) {
             return Poll::Ready(Some(out));
         }
-        match this.key {
-            None => this.key = Some(this.table.insert(cx.waker(), this.timeout)),
-            Some(key) => {
-                if this.table.poll_expired(key, cx.waker()) {
-                    return Poll::Ready(None);
-                }
-            }
+        if !this.armed {
+            this.table.arm(this.key, cx.waker(), this.timeout);
+            this.armed = true;
+        } else if this.table.expired(this.key, cx.waker()) {
+            return Poll::Ready(None);
         }
         Poll::Pending
-    }
-}
-
-impl<F> Drop for Within<'_, F> {
-    fn drop(&mut self) {
-        if let Some(key) = self.key {
-            self.table.remove(key);
-        }
     }
 }
 
@@ -218,28 +249,52 @@ mod tests {
         assert_eq!(Deadlines::new(tiny, long).tick, MIN_TICK);
     }
 
+    /// A key to the entry just added, as [`Deadlines::arm`] leaves it.
+    fn key_of(at: usize) -> EntryKey {
+        EntryKey(Cell::new(Some(at as u32)))
+    }
+
     #[test]
     fn expire_wakes_only_entries_past_their_deadline_and_only_once() {
         let t = Deadlines::new(Duration::from_secs(1), Duration::from_secs(1));
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         let now = t.epoch;
-        let early = t.add(&waker, t.deadline(now, Duration::from_micros(4_500)));
-        let late = t.add(&waker, t.deadline(now, Duration::from_secs(10)));
+        let early = key_of(t.add(&waker, t.deadline(now, Duration::from_micros(4_500))));
+        let late = key_of(t.add(&waker, t.deadline(now, Duration::from_secs(10))));
         // Never early: 4 ms in, the first deadline has not passed.
         t.expire(now + Duration::from_millis(4));
         assert_eq!(count.0.load(Ordering::Relaxed), 0);
-        assert!(!t.poll_expired(early, &waker));
+        assert!(!t.expired(&early, &waker));
         t.expire(now + Duration::from_millis(5));
         assert_eq!(count.0.load(Ordering::Relaxed), 1);
-        assert!(t.poll_expired(early, &waker));
-        assert!(!t.poll_expired(late, &waker));
+        assert!(t.expired(&early, &waker));
+        assert!(!t.expired(&late, &waker));
         t.expire(now + Duration::from_millis(6));
         assert_eq!(count.0.load(Ordering::Relaxed), 1, "woken twice");
         t.wake_all();
         assert_eq!(count.0.load(Ordering::Relaxed), 3);
-        t.remove(early);
-        t.remove(late);
+        t.forget(&early);
+        t.forget(&late);
+        assert_eq!(t.len(), 0);
+        t.forget(&late);
+        assert!(!t.expired(&late, &waker), "a forgotten key has no entry");
+    }
+
+    #[test]
+    fn arming_again_reuses_the_entry_and_clears_an_expiry() {
+        let t = Deadlines::new(Duration::from_secs(1), Duration::from_secs(1));
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let key = EntryKey::default();
+        assert!(!t.expired(&key, &waker), "never armed");
+        t.arm(&key, &waker, Duration::ZERO);
+        t.expire(Instant::now() + Duration::from_millis(2));
+        assert!(t.expired(&key, &waker));
+        t.arm(&key, &waker, Duration::from_secs(10));
+        assert_eq!(t.len(), 1, "one entry per key");
+        assert!(!t.expired(&key, &waker), "the new deadline is ahead");
+        t.forget(&key);
         assert_eq!(t.len(), 0);
     }
 
@@ -262,11 +317,12 @@ mod tests {
         let waker = Waker::from(count.clone());
         let mut cx = Context::from_waker(&waker);
 
-        let mut ready = t.within(Duration::ZERO, std::future::ready(7));
+        let key = EntryKey::default();
+        let mut ready = t.within(&key, Duration::ZERO, std::future::ready(7));
         assert_eq!(Pin::new(&mut ready).poll(&mut cx), Poll::Ready(Some(7)));
         assert_eq!(t.len(), 0, "a future ready at once needs no entry");
 
-        let mut stuck = t.within(Duration::ZERO, std::future::pending::<()>());
+        let mut stuck = t.within(&key, Duration::ZERO, std::future::pending::<()>());
         assert_eq!(Pin::new(&mut stuck).poll(&mut cx), Poll::Pending);
         assert_eq!(t.len(), 1);
         // A drain's wake is not a deadline.
@@ -275,7 +331,12 @@ mod tests {
         t.expire(Instant::now() + Duration::from_millis(2));
         assert_eq!(count.0.load(Ordering::Relaxed), 2, "drained, then swept");
         assert_eq!(Pin::new(&mut stuck).poll(&mut cx), Poll::Ready(None));
-        drop(stuck);
-        assert_eq!(t.len(), 0, "the entry goes with the future");
+        // The next wait re-arms the same entry, with a deadline of its own.
+        let mut next = t.within(&key, Duration::from_secs(10), std::future::pending::<()>());
+        assert_eq!(Pin::new(&mut next).poll(&mut cx), Poll::Pending);
+        assert_eq!(Pin::new(&mut next).poll(&mut cx), Poll::Pending);
+        assert_eq!(t.len(), 1, "one entry per key");
+        t.forget(&key);
+        assert_eq!(t.len(), 0, "the entry goes when forgotten");
     }
 }

@@ -22,7 +22,6 @@ impl Conn {
             limit: self.shared.limits.max_body,
             received: 0,
             expect_continue: expect_continue && !done,
-            failed: None,
         };
         st.generation
     }
@@ -41,7 +40,7 @@ impl Conn {
     pub(super) fn settle_body(&self) -> Option<bool> {
         let verdict = {
             let st = self.body.borrow();
-            if st.failed.is_some() {
+            if matches!(st.framing, BodyFraming::Failed(_)) {
                 Some(false)
             } else if matches!(st.framing, BodyFraming::Done) {
                 Some(true)
@@ -88,7 +87,7 @@ impl Conn {
     }
 
     fn fail(&self, kind: BodyErrorKind) -> BodyError {
-        self.body.borrow_mut().failed = Some(kind);
+        self.body.borrow_mut().framing = BodyFraming::Failed(kind);
         BodyError::new(kind)
     }
 
@@ -125,14 +124,13 @@ impl Conn {
         if st.generation != generation {
             return Next::Ready(Err(BodyError::new(BodyErrorKind::Detached)));
         }
-        if let Some(kind) = st.failed {
-            return Next::Ready(Err(BodyError::new(kind)));
-        }
-        if matches!(st.framing, BodyFraming::Done) {
-            return Next::Ready(Ok(None));
+        match st.framing {
+            BodyFraming::Failed(kind) => return Next::Ready(Err(BodyError::new(kind))),
+            BodyFraming::Done => return Next::Ready(Ok(None)),
+            BodyFraming::Length(_) | BodyFraming::Chunked(_) => {}
         }
         let failed = |st: &mut BodyState, kind| {
-            st.failed = Some(kind);
+            st.framing = BodyFraming::Failed(kind);
             Next::Ready(Err(BodyError::new(kind)))
         };
         if let BodyFraming::Length(left) = st.framing {
@@ -204,6 +202,7 @@ fn take(st: &mut BodyState, input: &mut Input, buf: &Rc<Storage>) -> Taken {
             }
             Err(why) => Taken::Malformed(why),
         },
-        BodyFraming::Done => Taken::End,
+        // `next_piece` answers these before taking anything.
+        BodyFraming::Done | BodyFraming::Failed(_) => Taken::End,
     }
 }

@@ -31,7 +31,7 @@ impl Conn {
         WaitForRequest {
             conn: self,
             recv: self.stream.recv_ring(&self.shared.ring),
-            idle_key: None,
+            armed: false,
         }
     }
 
@@ -144,7 +144,7 @@ impl Conn {
     fn within_write_timeout<F: Future + Unpin>(&self, write: F) -> Within<'_, F> {
         self.shared
             .deadlines
-            .within(self.shared.timeouts.write, write)
+            .within(&self.deadline, self.shared.timeouts.write, write)
     }
 
     /// Queues a small error response that closes the connection.
@@ -186,15 +186,15 @@ impl Conn {
     }
 }
 
-/// What an idle connection's task waits in: its receive, and its entry
-/// in the server's table of waiting connections (its deadline, and what
-/// a drain wakes). A struct rather than an `async` block, to keep an idle
-/// connection small.
+/// What an idle connection's task waits in: its receive, with the
+/// connection's entry in the server's table of waiting connections armed
+/// with the idle deadline (and woken by a drain). A struct rather than an
+/// `async` block, to keep an idle connection small.
 pub(super) struct WaitForRequest<'a> {
     conn: &'a Conn,
     recv: RecvRing<'a>,
-    /// The key in `Shared::deadlines`, once registered.
-    idle_key: Option<u32>,
+    /// Whether this wait has armed the connection's entry.
+    armed: bool,
 }
 
 impl Future for WaitForRequest<'_> {
@@ -220,27 +220,16 @@ impl Future for WaitForRequest<'_> {
                 Ok(None) | Err(_) => false,
             });
         }
-        match this.idle_key {
-            None => {
-                // From the turn's clock: one read, and one conversion,
-                // shared by every connection the turn sends back to idle.
-                let key = shared.deadlines.insert(cx.waker(), shared.timeouts.idle);
-                this.idle_key = Some(u32::try_from(key).expect("under 2^32 idle connections"));
-            }
-            Some(key) => {
-                if shared.deadlines.poll_expired(key as usize, cx.waker()) {
-                    return Poll::Ready(false);
-                }
-            }
+        if !this.armed {
+            // From the turn's clock: one read, and one conversion, shared
+            // by every connection the turn sends back to idle.
+            shared
+                .deadlines
+                .arm(&conn.deadline, cx.waker(), shared.timeouts.idle);
+            this.armed = true;
+        } else if shared.deadlines.expired(&conn.deadline, cx.waker()) {
+            return Poll::Ready(false);
         }
         Poll::Pending
-    }
-}
-
-impl Drop for WaitForRequest<'_> {
-    fn drop(&mut self) {
-        if let Some(key) = self.idle_key {
-            self.conn.shared.deadlines.remove(key as usize);
-        }
     }
 }

@@ -32,6 +32,7 @@ mod respond;
 
 use crate::body::chunked::Decoder;
 use crate::body::BodyErrorKind;
+use crate::deadlines::EntryKey;
 use crate::parse::{self, Parsed, Rejection};
 use crate::router::Router;
 use crate::server::Shared;
@@ -68,6 +69,8 @@ enum BodyFraming {
     Length(u64),
     Chunked(Decoder),
     Done,
+    /// Reading it failed; every later read fails the same way.
+    Failed(BodyErrorKind),
 }
 
 struct BodyState {
@@ -79,7 +82,6 @@ struct BodyState {
     received: u64,
     /// `100 Continue` is owed before the first body read.
     expect_continue: bool,
-    failed: Option<BodyErrorKind>,
 }
 
 pub(crate) struct Conn {
@@ -91,6 +93,9 @@ pub(crate) struct Conn {
     /// when the connection goes idle.
     out: RefCell<Option<LocalPooled<Vec<u8>>>>,
     body: RefCell<BodyState>,
+    /// The connection's entry in `Shared::deadlines`, armed by each wait
+    /// for the client (a request, a send) with that wait's deadline.
+    deadline: EntryKey,
 }
 
 impl Conn {
@@ -111,14 +116,15 @@ impl Conn {
                 limit: 0,
                 received: 0,
                 expect_continue: false,
-                failed: None,
             }),
+            deadline: EntryKey::default(),
         })
     }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
+        self.shared.deadlines.forget(&self.deadline);
         self.shared.closed();
     }
 }

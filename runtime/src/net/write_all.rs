@@ -9,7 +9,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 /// The future of [`TcpStream::write_all`](super::TcpStream::write_all).
 ///
@@ -51,41 +51,37 @@ impl<B: IoBuf> Future for WriteAll<'_, B> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         loop {
-            match std::mem::replace(&mut this.state, State::Finished) {
-                State::Idle { buf, done } => {
-                    if done >= buf.bytes_init() {
-                        return Poll::Ready((Ok(()), buf));
+            // The send in flight is polled where it lies: a pending poll
+            // (one of the two every send takes) moves nothing.
+            if let State::Sending { op, done } = &mut this.state {
+                let (res, slice) = ready!(Pin::new(op).poll(cx));
+                let (buf, done) = (slice.into_inner(), *done);
+                this.state = match res {
+                    Ok(0) => {
+                        this.state = State::Finished;
+                        return Poll::Ready((Err(io::ErrorKind::WriteZero.into()), buf));
                     }
-                    match ops::send(this.fd, buf.slice(done..)) {
-                        Ok(op) => this.state = State::Sending { op, done },
-                        Err((e, slice)) => return Poll::Ready((Err(e), slice.into_inner())),
+                    Ok(n) => State::Idle {
+                        buf,
+                        done: done + n,
+                    },
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => State::Idle { buf, done },
+                    Err(e) => {
+                        this.state = State::Finished;
+                        return Poll::Ready((Err(e), buf));
                     }
-                }
-                State::Sending { mut op, done } => match Pin::new(&mut op).poll(cx) {
-                    Poll::Pending => {
-                        this.state = State::Sending { op, done };
-                        return Poll::Pending;
-                    }
-                    Poll::Ready((res, slice)) => {
-                        let buf = slice.into_inner();
-                        match res {
-                            Ok(0) => {
-                                return Poll::Ready((Err(io::ErrorKind::WriteZero.into()), buf))
-                            }
-                            Ok(n) => {
-                                this.state = State::Idle {
-                                    buf,
-                                    done: done + n,
-                                }
-                            }
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                                this.state = State::Idle { buf, done };
-                            }
-                            Err(e) => return Poll::Ready((Err(e), buf)),
-                        }
-                    }
-                },
-                State::Finished => panic!("WriteAll polled after completion"),
+                };
+            }
+            let State::Idle { buf, done } = std::mem::replace(&mut this.state, State::Finished)
+            else {
+                panic!("WriteAll polled after completion");
+            };
+            if done >= buf.bytes_init() {
+                return Poll::Ready((Ok(()), buf));
+            }
+            match ops::send(this.fd, buf.slice(done..)) {
+                Ok(op) => this.state = State::Sending { op, done },
+                Err((e, slice)) => return Poll::Ready((Err(e), slice.into_inner())),
             }
         }
     }

@@ -15,7 +15,8 @@ static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 /// home thread ever writes them.
 #[derive(Debug)]
 pub(crate) struct Home {
-    pub(crate) token: u64,
+    /// 0 until [`token`] first asks for it.
+    pub(crate) token: Cell<u64>,
     pub(crate) hits: Cell<u64>,
     pub(crate) misses: Cell<u64>,
     pub(crate) live: Cell<u64>,
@@ -23,12 +24,16 @@ pub(crate) struct Home {
 }
 
 thread_local! {
-    static HOME: Home = Home {
-        token: NEXT_TOKEN.fetch_add(1, Ordering::Relaxed),
-        hits: Cell::new(0),
-        misses: Cell::new(0),
-        live: Cell::new(0),
-        remote_returns: Cell::new(0),
+    // Built by a constant, and with nothing to drop: reaching it is one
+    // address computation, with no first-use check on every loan.
+    static HOME: Home = const {
+        Home {
+            token: Cell::new(0),
+            hits: Cell::new(0),
+            misses: Cell::new(0),
+            live: Cell::new(0),
+            remote_returns: Cell::new(0),
+        }
     };
 }
 
@@ -38,10 +43,16 @@ pub(crate) fn with<R>(f: impl FnOnce(&Home) -> R) -> Option<R> {
     HOME.try_with(f).ok()
 }
 
-/// This thread's token (0 while the thread is being torn down, which no pool
-/// has).
+/// This thread's token, drawn on first use (0 while the thread is being
+/// torn down, which no pool has).
 pub(crate) fn token() -> u64 {
-    with(|h| h.token).unwrap_or(0)
+    with(|h| {
+        if h.token.get() == 0 {
+            h.token.set(NEXT_TOKEN.fetch_add(1, Ordering::Relaxed));
+        }
+        h.token.get()
+    })
+    .unwrap_or(0)
 }
 
 /// A snapshot of this thread's pool counters.

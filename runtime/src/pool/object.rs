@@ -408,7 +408,7 @@ impl<T> Drop for Pooled<T> {
         let mut obj = Some(obj);
         // One thread-local access both checks for home and counts.
         home::with(|h| {
-            if h.token != shared.token {
+            if h.token.get() != shared.token {
                 return;
             }
             // Re-entrant at home (dropped while the pool was busy): queue it.
