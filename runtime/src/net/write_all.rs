@@ -55,22 +55,15 @@ impl<B: IoBuf> Future for WriteAll<'_, B> {
             // (one of the two every send takes) moves nothing.
             if let State::Sending { op, done } = &mut this.state {
                 let (res, slice) = ready!(Pin::new(op).poll(cx));
-                let (buf, done) = (slice.into_inner(), *done);
-                this.state = match res {
-                    Ok(0) => {
-                        this.state = State::Finished;
-                        return Poll::Ready((Err(io::ErrorKind::WriteZero.into()), buf));
-                    }
-                    Ok(n) => State::Idle {
-                        buf,
-                        done: done + n,
-                    },
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => State::Idle { buf, done },
-                    Err(e) => {
-                        this.state = State::Finished;
-                        return Poll::Ready((Err(e), buf));
-                    }
+                let buf = slice.into_inner();
+                let sent = match res {
+                    Ok(0) => return Poll::Ready((Err(io::ErrorKind::WriteZero.into()), buf)),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                    Err(e) => return Poll::Ready((Err(e), buf)),
                 };
+                let done = *done + sent;
+                this.state = State::Idle { buf, done };
             }
             let State::Idle { buf, done } = std::mem::replace(&mut this.state, State::Finished)
             else {

@@ -15,7 +15,8 @@ static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 /// home thread ever writes them.
 #[derive(Debug)]
 pub(crate) struct Home {
-    /// 0 until [`token`] first asks for it.
+    /// 0 until [`token`] first asks for it (no pool has token 0, so a
+    /// thread that never asked is home to none).
     pub(crate) token: Cell<u64>,
     pub(crate) hits: Cell<u64>,
     pub(crate) misses: Cell<u64>,
@@ -37,14 +38,14 @@ thread_local! {
     };
 }
 
-/// Runs `f` with this thread's pool home. `None` while the thread is being
-/// torn down (its thread-locals are gone).
-pub(crate) fn with<R>(f: impl FnOnce(&Home) -> R) -> Option<R> {
-    HOME.try_with(f).ok()
+/// Runs `f` with this thread's pool home. The home needs no destructor,
+/// so it is there even while the thread's other thread-locals are torn
+/// down.
+pub(crate) fn with<R>(f: impl FnOnce(&Home) -> R) -> R {
+    HOME.with(f)
 }
 
-/// This thread's token, drawn on first use (0 while the thread is being
-/// torn down, which no pool has).
+/// This thread's token, drawn on first use.
 pub(crate) fn token() -> u64 {
     with(|h| {
         if h.token.get() == 0 {
@@ -52,7 +53,6 @@ pub(crate) fn token() -> u64 {
         }
         h.token.get()
     })
-    .unwrap_or(0)
 }
 
 /// A snapshot of this thread's pool counters.
@@ -71,7 +71,6 @@ pub(crate) fn counts() -> PoolCounts {
         live: h.live.get(),
         remote_returns: h.remote_returns.get(),
     })
-    .unwrap_or_default()
 }
 
 pub(crate) fn bump(cell: &Cell<u64>, by: u64) {
