@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Server memory (RSS) per idle keep-alive HTTP connection: CONNS clients
 # each make one `GET /` to the hello example, then hold the connection
-# open. Same for the tokio + hyper peer. Server on core 0, client on core 1.
+# open. Same for the example with `--multishot` (a receive kept armed per
+# connection) and for the tokio + hyper peer. Server on core 0, client on
+# core 1.
 # Usage: scripts/bench-http-idle-rss.sh [CONNS]     (default 10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,10 +20,12 @@ source scripts/lib.sh
 printf '| server | RSS before (KiB) | RSS with %s idle conns (KiB) | bytes per connection |\n|---|---|---|---|\n' "$conns" \
     > "$out/results.md"
 port=9500
-for server in shardio hyper; do
+for server in shardio shardio-multishot hyper; do
     port=$((port + 1))
     case "$server" in
     shardio) taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" > "$out/server-$server.log" 2>&1 & ;;
+    shardio-multishot) taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" --multishot \
+        > "$out/server-$server.log" 2>&1 & ;;
     hyper) taskset -c 0 target/peers/release/hyper-hello "127.0.0.1:$port" > "$out/server-$server.log" 2>&1 & ;;
     esac
     server_pid=$!

@@ -8,6 +8,9 @@
 //! ```sh
 //! cargo run --release -p shardio-http --example hello -- --addr 127.0.0.1:8080 --shards 2
 //! ```
+//!
+//! `--multishot` keeps one receive armed per connection
+//! ([`Server::multishot_receive`]).
 
 use shardio_http::{BodyError, Request, Response, Router, Server};
 use std::io;
@@ -32,6 +35,7 @@ async fn echo(mut req: Request) -> Result<Response, BodyError> {
 fn main() -> io::Result<()> {
     let mut addr = String::from("127.0.0.1:8080");
     let mut shards = 1;
+    let mut multishot = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -41,6 +45,7 @@ fn main() -> io::Result<()> {
         };
         match arg.as_str() {
             "--addr" => addr = value()?,
+            "--multishot" => multishot = true,
             "--shards" => {
                 shards = value()?.parse().map_err(|e| {
                     io::Error::new(io::ErrorKind::InvalidInput, format!("--shards: {e}"))
@@ -50,7 +55,7 @@ fn main() -> io::Result<()> {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     format!(
-                        "unknown argument {other}; usage: hello [--addr HOST:PORT] [--shards N]"
+                        "unknown argument {other}; usage: hello [--addr HOST:PORT] [--shards N] [--multishot]"
                     ),
                 ))
             }
@@ -69,7 +74,10 @@ fn main() -> io::Result<()> {
                     .get("/json", json)
                     .get("/user/:id", user)
                     .post("/echo", echo);
-                Server::new().bind_and_serve(addr, router).await
+                Server::new()
+                    .multishot_receive(multishot)
+                    .bind_and_serve(addr, router)
+                    .await
             }
         })
 }

@@ -26,6 +26,16 @@ async fn drain_all(stream: &TcpStream, ring: &BufRing) -> std::io::Result<Vec<u8
     Ok(got)
 }
 
+/// Bytes received by the kernel and not yet read from `stream`.
+fn unread_bytes(stream: &TcpStream) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int into `n`, which outlives the call.
+    let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &mut n) };
+    assert_eq!(r, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+    n as usize
+}
+
 fn pattern(conn: usize, len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 + conn * 7) as u8).collect()
 }
@@ -299,6 +309,55 @@ fn queued_completions_return_their_buffers() {
             .unwrap()?;
         assert_eq!(a.len() + b.len(), 16);
         assert!(a.iter().chain(b.iter()).all(|&x| x == 6));
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap()
+    .unwrap();
+}
+
+/// A limited stream whose consumer stops taking: the driver cancels its
+/// receive once the limit's worth of filled buffers waits, so the rest
+/// stays in the socket instead of draining the ring; taking them arms a
+/// new receive, and every byte arrives, in order.
+#[test]
+fn a_limit_stops_the_receive_until_the_consumer_takes() {
+    let _serial = serial();
+    shardio::block_on(async {
+        let ring = BufRing::new(64, 256)?;
+        let (client, server) = util::pair().await;
+        let mut incoming = server.recv_stream_with(&ring);
+        incoming.limit(2);
+        // Arm the receive; nothing was sent yet.
+        let first = timeout(Duration::from_millis(20), incoming.next()).await;
+        assert!(first.is_err(), "nothing was sent yet");
+        // 32 KiB, 1 KiB (4 buffers) a write, with turns in between: without
+        // a limit the receive would fill all 64 buffers and run dry.
+        let data = pattern(3, 32 * 1024);
+        for piece in data.chunks(1024) {
+            let (r, _) = client.write_all(piece.to_vec()).await;
+            r?;
+            util::settle().await;
+        }
+        // Filled buffers wait in the op's queue, not yet `RingBuf`s: what
+        // the limit kept out of the ring is still in the socket.
+        let cancelled = shardio::stats().ops_cancelled;
+        assert!(cancelled > 0, "the limit cancelled the receive");
+        let unread = unread_bytes(&server);
+        assert!(
+            unread >= data.len() - 8 * 256,
+            "only {unread} bytes left in the socket: the receive went on"
+        );
+        client.close().await?;
+        let mut got = Vec::new();
+        while let Some(buf) = timeout(Duration::from_secs(5), incoming.next()).await? {
+            got.extend_from_slice(&buf?);
+        }
+        assert_eq!(got.len(), data.len());
+        assert!(got == data, "bytes out of order or corrupted");
+        drop(incoming);
+        util::settle().await;
+        assert_eq!(ring.in_use(), 0);
+        assert_eq!(shardio::stats().ops_in_flight, 0);
         Ok::<_, std::io::Error>(())
     })
     .unwrap()

@@ -107,7 +107,7 @@ impl Conn {
                 }
                 Next::Read => {
                     // Every received byte is used: read more.
-                    let read = self.stream.recv_ring(&self.shared.ring);
+                    let read = self.recv();
                     match shardio::time::timeout(self.shared.timeouts.body_read, read).await {
                         Ok(Ok(Some(buf))) => self.push_input(buf),
                         Ok(_) => return Err(self.fail(BodyErrorKind::Incomplete)),

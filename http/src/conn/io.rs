@@ -1,7 +1,7 @@
 //! Moving bytes: waiting for a request, reading more of one, flushing the
 //! output buffer, closing.
 
-use super::{Conn, Input};
+use super::Conn;
 use crate::deadlines::Within;
 use crate::encode;
 use crate::fields::Fields;
@@ -30,15 +30,37 @@ impl Conn {
     pub(super) fn wait_for_request(&self) -> WaitForRequest<'_> {
         WaitForRequest {
             conn: self,
-            recv: self.stream.recv_ring(&self.shared.ring),
+            recv: self.recv(),
             armed: false,
         }
+    }
+
+    /// The next bytes received: `Ok(None)` once the peer has closed its
+    /// side. Holds no buffer until bytes arrive.
+    pub(super) fn recv(&self) -> Recv<'_> {
+        if self.shared.multishot_receive {
+            Recv::Stream(self)
+        } else {
+            Recv::Once(self.stream.recv_ring(&self.shared.ring))
+        }
+    }
+
+    /// Polls the connection's multishot receive, arming it first if it has
+    /// none.
+    fn poll_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<Option<RingBuf>>> {
+        let mut input = self.input.borrow_mut();
+        let stream = input.stream.get_or_insert_with(|| {
+            let mut stream = self.stream.recv_stream_with(&self.shared.ring);
+            stream.limit(crate::MULTISHOT_LIMIT);
+            Box::new(stream)
+        });
+        stream.poll_next(cx).map(Option::transpose)
     }
 
     /// Reads more of a request head, by `deadline`. `Ok(false)`: the peer
     /// closed or the socket failed; `Err`: the deadline passed.
     pub(super) async fn read_more(&self, deadline: Instant) -> Result<bool, ()> {
-        match shardio::time::timeout_at(deadline, self.stream.recv_ring(&self.shared.ring)).await {
+        match shardio::time::timeout_at(deadline, self.recv()).await {
             Ok(Ok(Some(buf))) => {
                 self.push_input(buf);
                 Ok(true)
@@ -52,6 +74,7 @@ impl Conn {
     /// together only when a request head spans receives).
     pub(super) fn push_input(&self, buf: RingBuf) {
         let mut input = self.input.borrow_mut();
+        let input = &mut *input;
         let left = input.remaining();
         let storage = if left == 0 {
             Storage::Ring(buf)
@@ -62,14 +85,9 @@ impl Conn {
             joined.extend_from_slice(&buf);
             Storage::Heap(joined.into_boxed_slice())
         };
-        let old = std::mem::replace(
-            &mut *input,
-            Input {
-                buf: Some(self.shared.storage.wrap(storage)),
-                pos: 0,
-            },
-        );
-        if let Some(old) = old.buf {
+        let old = input.buf.replace(self.shared.storage.wrap(storage));
+        input.pos = 0;
+        if let Some(old) = old {
             self.shared.storage.give_back(old);
         }
     }
@@ -176,8 +194,7 @@ impl Conn {
         let deadline = Instant::now() + LINGER;
         let mut seen = 0;
         while seen < LINGER_BYTES {
-            match shardio::time::timeout_at(deadline, self.stream.recv_ring(&self.shared.ring))
-                .await
+            match shardio::time::timeout_at(deadline, self.recv()).await
             {
                 Ok(Ok(Some(buf))) => seen += buf.len(),
                 _ => break,
@@ -192,7 +209,7 @@ impl Conn {
 /// `async` block, to keep an idle connection small.
 pub(super) struct WaitForRequest<'a> {
     conn: &'a Conn,
-    recv: RecvRing<'a>,
+    recv: Recv<'a>,
     /// Whether this wait has armed the connection's entry.
     armed: bool,
 }
@@ -231,5 +248,23 @@ impl Future for WaitForRequest<'_> {
             return Poll::Ready(false);
         }
         Poll::Pending
+    }
+}
+
+/// The future of [`Conn::recv`]: a receive of its own, or the
+/// connection's multishot one.
+pub(super) enum Recv<'a> {
+    Once(RecvRing<'a>),
+    Stream(&'a Conn),
+}
+
+impl Future for Recv<'_> {
+    type Output = io::Result<Option<RingBuf>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Recv::Once(recv) => Pin::new(recv).poll(cx),
+            Recv::Stream(conn) => conn.poll_stream(cx),
+        }
     }
 }

@@ -39,7 +39,7 @@ use crate::server::Shared;
 use crate::slots::PooledSlot;
 use crate::storage::Storage;
 use answer::Step;
-use shardio::net::TcpStream;
+use shardio::net::{RecvStream, TcpStream};
 use shardio::pool::LocalPooled;
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -56,6 +56,10 @@ struct Input {
     buf: Option<Rc<Storage>>,
     // INVARIANT: pos <= buf.len()
     pos: usize,
+    /// With [`Server::multishot_receive`](crate::Server::multishot_receive):
+    /// the connection's receive, made at its first wait and kept armed.
+    /// Boxed: an idle connection without it pays one word.
+    stream: Option<Box<RecvStream>>,
 }
 
 impl Input {

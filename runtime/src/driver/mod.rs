@@ -61,6 +61,9 @@ const MAX_BUSY_RETRIES: usize = 1024;
 pub(crate) struct Driver {
     ring: IoUring,
     ops: Slab<Slot>,
+    /// Multishot ops that reached their limit of untaken CQEs during a
+    /// reap, cancelled once the completion queue is let go.
+    over_limit: Vec<usize>,
     mode: RingMode,
     /// The eventfd other threads write to wake this shard.
     doorbell_fd: RawFd,
@@ -95,6 +98,7 @@ impl Driver {
         Ok(Driver {
             ring,
             ops: Slab::with_capacity(config.entries as usize),
+            over_limit: Vec::new(),
             mode,
             doorbell_fd,
             doorbell_buf: Box::new(0),
@@ -290,8 +294,16 @@ impl Driver {
                         target.ring();
                     }
                 }
-                key => complete(&mut self.ops, key as usize, c, counters),
+                key => {
+                    if complete(&mut self.ops, key as usize, c, counters) {
+                        self.over_limit.push(key as usize);
+                    }
+                }
             }
+        }
+        drop(cq);
+        while let Some(key) = self.over_limit.pop() {
+            self.cancel(key, counters);
         }
         n
     }
@@ -395,6 +407,10 @@ impl Driver {
         self.ring.submitter().unregister_buf_ring(bgid)
     }
 
+    pub(crate) fn slot(&self, key: usize) -> &Slot {
+        &self.ops[key]
+    }
+
     pub(crate) fn slot_mut(&mut self, key: usize) -> &mut Slot {
         &mut self.ops[key]
     }
@@ -441,18 +457,22 @@ fn is_busy(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN))
 }
 
-/// Moves one CQE into its slot (the slot state machine).
-fn complete(ops: &mut Slab<Slot>, key: usize, c: Completion, counters: &Counters) {
+/// Moves one CQE into its slot (the slot state machine). `true`: the op
+/// is a multishot one that reached its limit and must be cancelled.
+fn complete(ops: &mut Slab<Slot>, key: usize, c: Completion, counters: &Counters) -> bool {
     let Some(slot) = ops.get_mut(key) else {
         debug_assert!(false, "CQE for unknown op slot {key}");
-        return;
+        return false;
     };
     let is_final = !io_uring::cqueue::more(c.flags);
     if is_final {
         counters.ops_completed.set(counters.ops_completed.get() + 1);
     }
-    if let AfterCqe::Release = slot.complete(c, is_final) {
+    match slot.complete(c, is_final) {
         // The final CQE of an orphaned op: now, and only now, its resources go.
-        drop(ops.remove(key));
+        AfterCqe::Release => drop(ops.remove(key)),
+        AfterCqe::Cancel => return true,
+        AfterCqe::Keep => {}
     }
+    false
 }

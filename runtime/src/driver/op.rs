@@ -90,6 +90,11 @@ pub(crate) struct Stream {
     queue: VecDeque<Completion>,
     waker: Option<Waker>,
     done: bool,
+    /// At most this many CQEs wait untaken before the op is cancelled
+    /// (0: no limit).
+    limit: u16,
+    /// The limit was reached and the op cancelled.
+    limited: bool,
 }
 
 pub(crate) struct Slot {
@@ -102,6 +107,8 @@ pub(crate) struct Slot {
 pub(crate) enum AfterCqe {
     Keep,
     Release,
+    /// A multishot op reached its limit of untaken CQEs: cancel it.
+    Cancel,
 }
 
 pub(crate) enum Orphaned {
@@ -119,12 +126,14 @@ impl Slot {
         }
     }
 
-    pub(crate) fn streaming() -> Slot {
+    pub(crate) fn streaming(limit: u16) -> Slot {
         Slot {
             state: State::Streaming(Box::new(Stream {
                 queue: VecDeque::new(),
                 waker: None,
                 done: false,
+                limit,
+                limited: false,
             })),
             first: None,
         }
@@ -156,6 +165,10 @@ impl Slot {
                 s.done |= is_final;
                 if let Some(w) = s.waker.take() {
                     w.wake();
+                }
+                if !s.done && !s.limited && s.limit != 0 && s.queue.len() >= usize::from(s.limit) {
+                    s.limited = true;
+                    return AfterCqe::Cancel;
                 }
             }
             State::Submitted | State::Waiting(_) => {
@@ -333,7 +346,23 @@ impl<T: Orphan> MultiOp<T> {
     /// As for [`Op::submit`].
     pub(crate) unsafe fn submit(data: T, sqe: io_uring::squeue::Entry) -> io::Result<MultiOp<T>> {
         // SAFETY: forwarded from the caller's contract.
-        let (shard, key) = unsafe { submit_slot(Slot::streaming(), sqe)? };
+        unsafe { MultiOp::submit_limited(data, sqe, 0) }
+    }
+
+    /// Like [`submit`](MultiOp::submit), but the driver cancels the op
+    /// once `limit` CQEs wait untaken (0: never), so that a consumer that
+    /// stops taking them bounds what the kernel produces for it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Op::submit`].
+    pub(crate) unsafe fn submit_limited(
+        data: T,
+        sqe: io_uring::squeue::Entry,
+        limit: u16,
+    ) -> io::Result<MultiOp<T>> {
+        // SAFETY: forwarded from the caller's contract.
+        let (shard, key) = unsafe { submit_slot(Slot::streaming(limit), sqe)? };
         Ok(MultiOp {
             shard,
             key,
@@ -351,7 +380,9 @@ impl<T: Orphan> MultiOp<T> {
         let State::Streaming(stream) = &mut driver.slot_mut(self.key).state else {
             unreachable!("multishot op in a single-shot slot");
         };
-        let Stream { queue, waker, done } = &mut **stream;
+        let Stream {
+            queue, waker, done, ..
+        } = &mut **stream;
         if let Some(c) = queue.pop_front() {
             if !crate::executor::coop::consume(cx) {
                 queue.push_front(c);
@@ -373,6 +404,18 @@ impl<T: Orphan> MultiOp<T> {
 }
 
 impl<T: Orphan> MultiOp<T> {
+    /// Whether the driver cancelled the op because its limit of untaken
+    /// CQEs was reached (see [`submit_limited`](MultiOp::submit_limited)):
+    /// its final CQE (`ECANCELED`) then means "taken too slowly", not an
+    /// error.
+    pub(crate) fn was_limited(&self) -> bool {
+        if self.data.is_none() {
+            return false;
+        }
+        let driver = self.shard.driver.borrow();
+        matches!(&driver.slot(self.key).state, State::Streaming(s) if s.limited)
+    }
+
     /// Asks the kernel to end the op. CQEs already queued are still yielded,
     /// then the final one (usually `ECANCELED`), then `None`.
     pub(crate) fn cancel(&mut self) {

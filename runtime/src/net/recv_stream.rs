@@ -40,6 +40,9 @@ pub struct RecvStream {
     /// The last receive ended with `ENOBUFS`; re-arm once a buffer is back.
     starved: bool,
     done: bool,
+    /// Filled buffers that may wait untaken before the receive is stopped
+    /// (0: no limit); see [`limit`](RecvStream::limit).
+    limit: u16,
 }
 
 impl fmt::Debug for RecvStream {
@@ -62,7 +65,22 @@ impl RecvStream {
             armed_at: 0,
             starved: false,
             done: false,
+            limit: 0,
         }
+    }
+
+    /// Bounds the buffers this stream may hold filled and untaken: once
+    /// `buffers` wait, the driver cancels the receive, and the next
+    /// [`next`](RecvStream::next) after they are taken arms a new one. In
+    /// between, the bytes stay in the socket (TCP flow control applies),
+    /// so a consumer that stops taking cannot drain the shared ring. A few
+    /// more may land while the cancellation is on its way (those the kernel
+    /// had filled before it). By default there is no limit. `0` removes it.
+    ///
+    /// Applies from the next receive armed.
+    pub fn limit(&mut self, buffers: u16) -> &mut RecvStream {
+        self.limit = buffers;
+        self
     }
 
     /// The next chunk of bytes, `None` once the peer has closed its side
@@ -86,7 +104,7 @@ impl RecvStream {
                 }
                 self.starved = false;
                 self.armed_at = ring.returned();
-                match ops::recv_multi(&self.fd, ring) {
+                match ops::recv_multi(&self.fd, ring, self.limit) {
                     Ok(op) => self.op = Some(op),
                     Err(e) => {
                         self.done = true;
@@ -125,6 +143,9 @@ impl RecvStream {
                     self.starved = true;
                     Shard::with_current(|s| Counters::incr(&s.counters.recv_starved));
                 }
+                // Stopped at the limit (the driver's cancel): everything it
+                // received has been taken, so receive again.
+                e if -e == libc::ECANCELED && op.was_limited() => {}
                 e => {
                     self.done = true;
                     return Poll::Ready(Some(Err(io::Error::from_raw_os_error(-e))));

@@ -21,7 +21,12 @@ impl Orphan for RecvMulti {
     }
 }
 
-pub(crate) fn recv_multi(fd: &SharedFd, ring: &Rc<RingInner>) -> io::Result<MultiOp<RecvMulti>> {
+/// Arms the receive; `limit` as for [`MultiOp::submit_limited`].
+pub(crate) fn recv_multi(
+    fd: &SharedFd,
+    ring: &Rc<RingInner>,
+    limit: u16,
+) -> io::Result<MultiOp<RecvMulti>> {
     let sqe = opcode::RecvMulti::new(types::Fd(fd.raw()), ring.group()).build();
     let data = RecvMulti {
         _fd: fd.clone(),
@@ -30,5 +35,5 @@ pub(crate) fn recv_multi(fd: &SharedFd, ring: &Rc<RingInner>) -> io::Result<Mult
     // SAFETY: no pointer of ours; the ring's buffers stay registered while
     // `data` (op, then slot, until the final CQE) holds its `Rc` to the ring,
     // and `data`'s fd share keeps the socket open.
-    unsafe { MultiOp::submit(data, sqe) }
+    unsafe { MultiOp::submit_limited(data, sqe, limit) }
 }
