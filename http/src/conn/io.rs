@@ -194,8 +194,7 @@ impl Conn {
         let deadline = Instant::now() + LINGER;
         let mut seen = 0;
         while seen < LINGER_BYTES {
-            match shardio::time::timeout_at(deadline, self.recv()).await
-            {
+            match shardio::time::timeout_at(deadline, self.recv()).await {
                 Ok(Ok(Some(buf))) => seen += buf.len(),
                 _ => break,
             }
