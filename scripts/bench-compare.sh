@@ -16,8 +16,9 @@
 # the floor for shardio-http (the runtime and the kernel, no HTTP layer).
 #
 # Usage: scripts/bench-compare.sh [SECS] [ROUNDS] [SERVERS...]
-#   defaults: 5 s per run, 3 rounds, all of shardio hyper monoio glommio
-#   may-minihttp actix fixed-answer. Takes about ROUNDS × servers × (3 × SECS + 3) s
+#   defaults: 5 s per run, 3 rounds, all of shardio shardio-multishot hyper
+#   monoio glommio may-minihttp actix fixed-answer (`shardio-multishot`: the
+#   hello example with `--multishot`, one receive kept armed per connection). Takes about ROUNDS × servers × (3 × SECS + 3) s
 #   plus building the peers (a few minutes the first time). Stops only the
 #   servers it started.
 set -euo pipefail
@@ -26,7 +27,7 @@ secs="${1:-5}"
 rounds="${2:-3}"
 shift $(($# < 2 ? $# : 2))
 servers=("$@")
-[ ${#servers[@]} -gt 0 ] || servers=(shardio hyper monoio glommio may-minihttp actix fixed-answer)
+[ ${#servers[@]} -gt 0 ] || servers=(shardio shardio-multishot hyper monoio glommio may-minihttp actix fixed-answer)
 source scripts/lib.sh
 need taskset util-linux
 need python3 python3
@@ -44,6 +45,7 @@ start_server() { # NAME PORT -> sets $server_pid
     local addr="127.0.0.1:$2" cmd
     case "$1" in
     shardio) cmd=(target/release/examples/hello --addr "$addr" --shards 1) ;;
+    shardio-multishot) cmd=(target/release/examples/hello --addr "$addr" --shards 1 --multishot) ;;
     fixed-answer) cmd=(target/release/examples/fixed_answer --addr "$addr" --shards 1) ;;
     may-minihttp) cmd=(target/peers/release/may-hello "$addr") ;;
     *) cmd=("target/peers/release/$1-hello" "$addr") ;;
