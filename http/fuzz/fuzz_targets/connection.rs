@@ -1,6 +1,8 @@
 //! The whole connection state machine fed arbitrary bytes over a real
 //! socket: the server never panics, answers only with well-formed status
 //! lines, and always ends the connection once the client has stopped.
+//! Every input goes to two servers, one per receive mode, whose answers
+//! must be the same.
 
 #![no_main]
 
@@ -11,43 +13,55 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-fn server() -> SocketAddr {
-    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            shardio::block_on(async move {
-                let listener = shardio::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                let router = Router::new()
-                    .get("/", |_r: Request| async { "root" })
-                    .get("/u/:id", |r: Request| async move { r.param("id").unwrap_or("").to_owned() })
-                    .post("/echo", |mut r: Request| async move { r.take_body().collect().await });
-                let limits = Limits {
-                    max_body: 64 * 1024,
-                    ..Limits::default()
-                };
-                let timeouts = Timeouts {
-                    header: Duration::from_millis(500),
-                    body_read: Duration::from_millis(500),
-                    idle: Duration::from_millis(500),
-                    write: Duration::from_millis(500),
-                };
-                Server::new()
-                    .limits(limits)
-                    .timeouts(timeouts)
-                    .serve_until(listener, router, std::future::pending())
-                    .await
-                    .unwrap();
-            })
-            .unwrap();
-        });
-        rx.recv().unwrap()
-    })
+/// The servers' addresses: one for each receive mode, single-shot and
+/// multishot ([`Server::multishot_receive`]), each on a shard of its own.
+fn servers() -> [SocketAddr; 2] {
+    static ADDRS: OnceLock<[SocketAddr; 2]> = OnceLock::new();
+    *ADDRS.get_or_init(|| [serve(false), serve(true)])
 }
 
-fuzz_target!(|data: &[u8]| {
-    let mut s = TcpStream::connect(server()).unwrap();
+fn serve(multishot: bool) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        shardio::block_on(async move {
+            let listener = shardio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let router = Router::new()
+                .get("/", |_r: Request| async { "root" })
+                .get("/u/:id", |r: Request| async move {
+                    r.param("id").unwrap_or("").to_owned()
+                })
+                .post("/echo", |mut r: Request| async move {
+                    r.take_body().collect().await
+                });
+            let limits = Limits {
+                max_body: 64 * 1024,
+                ..Limits::default()
+            };
+            let timeouts = Timeouts {
+                header: Duration::from_millis(500),
+                body_read: Duration::from_millis(500),
+                idle: Duration::from_millis(500),
+                write: Duration::from_millis(500),
+            };
+            Server::new()
+                .limits(limits)
+                .timeouts(timeouts)
+                .multishot_receive(multishot)
+                .serve_until(listener, router, std::future::pending())
+                .await
+                .unwrap();
+        })
+        .unwrap();
+    });
+    rx.recv().unwrap()
+}
+
+/// Sends `data`, ends the write side, and reads until the server closes.
+/// `None`: the server reset the connection (it closed with bytes unread),
+/// so how much of its answer arrived first is a race.
+fn exchange(addr: SocketAddr, data: &[u8]) -> Option<Vec<u8>> {
+    let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     // The server may close early (a bad request): a failed write is fine.
     let _ = s.write_all(data);
@@ -55,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
     let mut out = Vec::new();
     match s.read_to_end(&mut out) {
         Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
         Err(e) => panic!("the server neither answered nor closed: {e}"),
     }
     if !out.is_empty() {
@@ -63,6 +77,39 @@ fuzz_target!(|data: &[u8]| {
             out.starts_with(b"HTTP/1.1 ") || out.starts_with(b"HTTP/1.0 "),
             "not a status line: {:?}",
             String::from_utf8_lossy(&out[..out.len().min(64)])
+        );
+    }
+    Some(out)
+}
+
+/// The answer with every `date` field's value blanked: the two servers
+/// may answer in different seconds.
+fn without_dates(out: &[u8]) -> Vec<u8> {
+    let mut rest = out;
+    let mut kept = Vec::with_capacity(out.len());
+    while let Some(at) = find(rest, b"\r\ndate: ") {
+        let value = at + b"\r\ndate: ".len();
+        kept.extend_from_slice(&rest[..value]);
+        rest = &rest[value..];
+        let end = find(rest, b"\r\n").unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    kept.extend_from_slice(rest);
+    kept
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let [single, multi] = servers();
+    // Both receive modes see the same bytes and must answer alike.
+    if let (Some(a), Some(b)) = (exchange(single, data), exchange(multi, data)) {
+        assert_eq!(
+            without_dates(&a),
+            without_dates(&b),
+            "the receive modes answered differently"
         );
     }
 });
