@@ -37,7 +37,7 @@ fn hello_router() -> Router {
             Response::json(r#"{"message":"Hello, World!"}"#)
         })
         .get("/user/:id", |r: Request| async move {
-            r.param("id").unwrap_or_default().to_owned()
+            r.param("id").unwrap_or_default().into_owned()
         })
 }
 

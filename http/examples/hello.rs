@@ -24,7 +24,7 @@ async fn json(_req: Request) -> Response {
 }
 
 async fn user(req: Request) -> String {
-    req.param("id").unwrap_or_default().to_owned()
+    req.param("id").unwrap_or_default().into_owned()
 }
 
 async fn echo(mut req: Request) -> Result<Response, BodyError> {

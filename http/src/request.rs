@@ -7,8 +7,10 @@ use crate::config::Limits;
 use crate::method::Method;
 use crate::parse::{self, Framing, Line, Parsed, Span};
 use crate::storage::{Chunk, Storage};
+use percent_encoding::percent_decode_str;
 use shardio::pool::LocalPooled;
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -223,17 +225,35 @@ impl Request {
         }
     }
 
-    /// The query string after `?`, as sent.
+    /// The query string after `?`, as sent (not decoded).
     pub fn query(&self) -> Option<&str> {
         self.parts.line.query.map(|q| self.str_at(q))
     }
 
-    /// The value of query parameter `name` (the first one), as sent.
-    pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query()?.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k == name).then_some(v)
-        })
+    /// The value of the first query parameter named `name`, decoded as a
+    /// form (`application/x-www-form-urlencoded`): `+` is a space and
+    /// `%XX` a byte; bytes that are not UTF-8 once decoded become U+FFFD.
+    /// Names are compared decoded. A parameter without `=` has an empty
+    /// value.
+    ///
+    /// ```
+    /// use shardio_http::Request;
+    ///
+    /// let req = Request::parse(b"GET /search?q=caf%C3%A9+au+lait&page=2 HTTP/1.1\r\nHost: x\r\n\r\n")?;
+    /// assert_eq!(req.query_param("q").as_deref(), Some("café au lait"));
+    /// assert_eq!(req.query_param("page").as_deref(), Some("2"));
+    /// assert_eq!(req.query_param("sort"), None);
+    /// # Ok::<(), shardio_http::ParseError>(())
+    /// ```
+    pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Every query parameter, in order, names and values decoded as in
+    /// [`query_param`](Request::query_param). Empty pairs (`a=1&&b=2`) are
+    /// skipped; repeated names come once each.
+    pub fn query_pairs(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> + '_ {
+        form_urlencoded::parse(self.query().unwrap_or_default().as_bytes())
     }
 
     /// The first header field named `name` (case-insensitive), if its value
@@ -258,9 +278,20 @@ impl Request {
             .map(|&(n, v)| (self.str_at(n), self.bytes_at(v)))
     }
 
-    /// The route parameter `name` (`:name` or `*name` in the pattern), as
-    /// sent (not percent-decoded).
-    pub fn param(&self, name: &str) -> Option<&str> {
+    /// The route parameter `name` (`:name` or `*name` in the pattern),
+    /// percent-decoded: `%20` is a space, `%2F` a slash (which the router
+    /// matched as part of the parameter, not as a separator), and `+`
+    /// stays `+`. Bytes that are not UTF-8 once decoded become U+FFFD;
+    /// [`param_raw`](Request::param_raw) gives the value as sent.
+    ///
+    /// A value without `%` is borrowed from the receive buffer, not copied.
+    pub fn param(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.param_raw(name)
+            .map(|v| percent_decode_str(v).decode_utf8_lossy())
+    }
+
+    /// The route parameter `name` as sent, not percent-decoded.
+    pub fn param_raw(&self, name: &str) -> Option<&str> {
         let names = self.parts.params.names.as_ref()?;
         let i = names.iter().position(|n| &**n == name)?;
         self.parts.params.values.get(i).map(|&s| self.str_at(s))
@@ -387,7 +418,11 @@ mod tests {
         req.set_state(Some(state.clone()));
         req.extensions_mut().insert(7u8);
         assert_eq!((req.path(), req.query()), ("/a/b", Some("q")));
-        assert_eq!((req.header("x-a"), req.param("p")), (Some("1"), Some("a")));
+        assert_eq!(req.header("x-a"), Some("1"));
+        assert_eq!(
+            (req.param("p").as_deref(), req.param_raw("p")),
+            (Some("a"), Some("a"))
+        );
         assert_eq!(Rc::strong_count(&buf), 2);
         drop(req);
         assert_eq!(Rc::strong_count(&buf), 1, "the receive buffer is released");

@@ -16,7 +16,7 @@ fn server() -> TestServer {
         Router::new()
             .get("/", |_r: Request| async { "root" })
             .get("/n/:n", |r: Request| async move {
-                r.param("n").unwrap_or_default().to_owned()
+                r.param("n").unwrap_or_default().into_owned()
             })
     })
 }

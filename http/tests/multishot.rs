@@ -19,7 +19,7 @@ fn server_in(multishot: bool) -> TestServer {
         Router::new()
             .get("/", |_r: Request| async { "root" })
             .get("/n/:n", |r: Request| async move {
-                r.param("n").unwrap_or_default().to_owned()
+                r.param("n").unwrap_or_default().into_owned()
             })
             .post("/echo", |mut r: Request| async move {
                 r.take_body().collect().await

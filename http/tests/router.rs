@@ -32,6 +32,53 @@ fn echo_route(name: &'static str) -> impl Fn(Request) -> std::future::Ready<Stri
 }
 
 #[test]
+fn parameters_and_query_values_are_decoded() {
+    let r = Router::new()
+        .get("/files/:name", |req: Request| async move {
+            let (decoded, raw) = (req.param("name"), req.param_raw("name"));
+            format!(
+                "{}|{}",
+                decoded.unwrap_or_default(),
+                raw.unwrap_or_default()
+            )
+        })
+        .get("/all/*rest", |req: Request| async move {
+            req.param("rest").unwrap_or_default().into_owned()
+        })
+        .get("/search", |req: Request| async move {
+            let pairs: Vec<String> = req.query_pairs().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{:?} [{}]", req.query_param("q"), pairs.join(","))
+        });
+    let table = [
+        ("/files/a%20b", "a b|a%20b"),
+        // An encoded slash is part of the parameter, not a separator.
+        ("/files/a%2Fb", "a/b|a%2Fb"),
+        // `+` is a space in a query only.
+        ("/files/a+b", "a+b|a+b"),
+        ("/files/caf%C3%A9", "café|caf%C3%A9"),
+        ("/files/%FF", "\u{FFFD}|%FF"),
+        // Not an escape: kept as sent.
+        ("/files/100%", "100%|100%"),
+        ("/files/%zz", "%zz|%zz"),
+        ("/all/a%2Fb/c%20d", "a/b/c d"),
+        (
+            "/search?q=hello+world&x=%E2%9C%93&&q=second&flag",
+            r#"Some("hello world") [q=hello world,x=✓,q=second,flag=]"#,
+        ),
+        (
+            "/search?%71=by+encoded+name",
+            r#"Some("by encoded name") [q=by encoded name]"#,
+        ),
+        ("/search?q=a%26b%3Dc", r#"Some("a&b=c") [q=a&b=c]"#),
+        ("/search?qq=1", "None [qq=1]"),
+        ("/search", "None []"),
+    ];
+    for (path, want) in table {
+        assert_eq!(get(&r, path), (200, want.to_owned()), "{path}");
+    }
+}
+
+#[test]
 fn static_beats_param_beats_wildcard() {
     let r = Router::new()
         .get("/users/*rest", echo_route("wild"))

@@ -29,7 +29,7 @@ fn serve(multishot: bool) -> SocketAddr {
             let router = Router::new()
                 .get("/", |_r: Request| async { "root" })
                 .get("/u/:id", |r: Request| async move {
-                    r.param("id").unwrap_or("").to_owned()
+                    r.param("id").unwrap_or_default().into_owned()
                 })
                 .post("/echo", |mut r: Request| async move {
                     r.take_body().collect().await

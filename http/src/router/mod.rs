@@ -447,7 +447,8 @@ mod tests {
         let router = Router::new()
             .get("/", |_req: Request| async { Response::new(200) })
             .get("/user/:id/post/:post", |req: Request| async move {
-                let ok = (req.param("id"), req.param("post")) == (Some("7"), Some("42"));
+                let ok = (req.param("id").as_deref(), req.param("post").as_deref())
+                    == (Some("7"), Some("42"));
                 Response::new(if ok { 200 } else { 500 })
             });
         let pool = Pool::builder(Parts::new).capacity(1).build_local();
