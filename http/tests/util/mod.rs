@@ -90,7 +90,11 @@ impl Reply {
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
-        let s = TcpStream::connect(addr).unwrap();
+        Client::from_stream(TcpStream::connect(addr).unwrap())
+    }
+
+    /// A client on a stream connected elsewhere.
+    pub fn from_stream(s: TcpStream) -> Client {
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         Client {
             reader: BufReader::new(s),
