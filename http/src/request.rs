@@ -251,7 +251,7 @@ impl Request {
 
     /// Every query parameter, in order, names and values decoded as in
     /// [`query_param`](Request::query_param). Empty pairs (`a=1&&b=2`) are
-    /// skipped; repeated names come once each.
+    /// skipped; a repeated name comes as often as it was sent.
     pub fn query_pairs(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> + '_ {
         form_urlencoded::parse(self.query().unwrap_or_default().as_bytes())
     }
