@@ -10,7 +10,7 @@ use socket2::{Domain, Socket, Type};
 use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
 use std::time::Duration;
-use util::{Client, TestServer};
+use util::{take_every_free_descriptor, Client, LowerLimit, TestServer};
 
 #[test]
 fn out_of_descriptors_at_accept_is_survived_and_recovered_from() {
@@ -25,6 +25,7 @@ fn out_of_descriptors_at_accept_is_survived_and_recovered_from() {
     let waiting = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
 
     let hoard = take_every_free_descriptor();
+    assert!(!hoard.is_empty(), "the limit left no room to take");
     // The handshake completes in the listen backlog; the server's accept
     // fails with EMFILE, again after each pause, while this lasts.
     waiting.connect(&server.addr.into()).unwrap();
@@ -54,48 +55,4 @@ fn out_of_descriptors_at_accept_is_survived_and_recovered_from() {
     drop(limit);
     assert_eq!(server.connect().get("/").text(), "root");
     assert_eq!(before.get("/").text(), "root");
-}
-
-/// The process's descriptor limit, lowered until dropped.
-struct LowerLimit(libc::rlimit);
-
-impl LowerLimit {
-    /// To `room` descriptors above the highest one open now.
-    fn to_open_plus(room: u64) -> LowerLimit {
-        let highest = std::fs::read_dir("/proc/self/fd")
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
-            .max()
-            .unwrap();
-        let mut old = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `old` is a live local the call fills in.
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) }, 0);
-        let low = libc::rlimit {
-            rlim_cur: highest + 1 + room,
-            rlim_max: old.rlim_max,
-        };
-        // SAFETY: `low` is a live, initialized local.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) }, 0);
-        LowerLimit(old)
-    }
-}
-
-impl Drop for LowerLimit {
-    fn drop(&mut self) {
-        // SAFETY: `self.0` is a live, initialized field.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &self.0) }, 0);
-    }
-}
-
-/// Opens descriptors until the limit refuses one.
-fn take_every_free_descriptor() -> Vec<std::fs::File> {
-    let mut hoard = Vec::new();
-    while let Ok(f) = std::fs::File::open("/dev/null") {
-        hoard.push(f);
-    }
-    assert!(!hoard.is_empty(), "the limit left no room to take");
-    hoard
 }

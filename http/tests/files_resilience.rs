@@ -8,7 +8,7 @@ use shardio_http::{Server, Timeouts};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use util::{pattern, Site};
+use util::{pattern, take_every_free_descriptor, LowerLimit, Site};
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
@@ -112,32 +112,11 @@ fn failures_leak_nothing_and_are_survived() {
     // Out of fds: a lookup that needs one gets 503, and the server
     // recovers once fds are available again.
     assert_eq!(c.get("/f0.txt").text(), "file 0");
-    let highest = std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
-        .max()
-        .unwrap();
-    let mut old = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `old` is a live local the call fills in.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) }, 0);
-    let low = libc::rlimit {
-        rlim_cur: highest + 1,
-        rlim_max: old.rlim_max,
-    };
-    // SAFETY: `low` is a live, initialized local.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) }, 0);
-    // Fill the holes below the limit, so no fd is left at all.
-    let mut hoard = Vec::new();
-    while let Ok(f) = std::fs::File::open("/dev/null") {
-        hoard.push(f);
-    }
+    let limit = LowerLimit::to_open_plus(0);
+    let hoard = take_every_free_descriptor();
     let r = c.get("/f3.txt");
     drop(hoard);
-    // SAFETY: `old` is a live, initialized local.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) }, 0);
+    drop(limit);
     assert_eq!(r.status, 503);
     assert_eq!(c.get("/f3.txt").text(), "file 3");
 }

@@ -256,3 +256,46 @@ pub fn pattern(len: usize) -> Vec<u8> {
         .map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[3])
         .collect()
 }
+
+/// The process's descriptor limit, lowered until dropped.
+pub struct LowerLimit(libc::rlimit);
+
+impl LowerLimit {
+    /// To `room` descriptors above the highest one open now.
+    pub fn to_open_plus(room: u64) -> LowerLimit {
+        let highest = std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+            .max()
+            .unwrap();
+        let mut old = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `old` is a live local the call fills in.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) }, 0);
+        let low = libc::rlimit {
+            rlim_cur: highest + 1 + room,
+            rlim_max: old.rlim_max,
+        };
+        // SAFETY: `low` is a live, initialized local.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) }, 0);
+        LowerLimit(old)
+    }
+}
+
+impl Drop for LowerLimit {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is a live, initialized field.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &self.0) }, 0);
+    }
+}
+
+/// Opens descriptors until the limit refuses one: none is left free.
+pub fn take_every_free_descriptor() -> Vec<std::fs::File> {
+    let mut hoard = Vec::new();
+    while let Ok(f) = std::fs::File::open("/dev/null") {
+        hoard.push(f);
+    }
+    hoard
+}
