@@ -18,9 +18,16 @@ fn out_of_descriptors_at_accept_is_survived_and_recovered_from() {
     // lowered before the server starts: room for the server's own
     // descriptors and two connections, no more.
     let limit = LowerLimit::to_open_plus(64);
-    let server = TestServer::start(|| Router::new().get("/", |_r: Request| async { "root" }));
+    let server = TestServer::start(|| {
+        Router::new()
+            .get("/", |_r: Request| async { "root" })
+            .get("/accept-errors", |_r: Request| async {
+                shardio::stats().accept_errors.to_string()
+            })
+    });
     let mut before = server.connect();
     assert_eq!(before.get("/").text(), "root");
+    assert_eq!(before.get("/accept-errors").text(), "0");
     // Made while descriptors remain; connected once they are gone.
     let waiting = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
 
@@ -54,5 +61,9 @@ fn out_of_descriptors_at_accept_is_survived_and_recovered_from() {
     );
     drop(limit);
     assert_eq!(server.connect().get("/").text(), "root");
-    assert_eq!(before.get("/").text(), "root");
+    // Failed accepts are counted. With a 10 ms pause after each, the
+    // third of a second above makes a few dozen; a loop that did not
+    // pause would have made many thousands.
+    let errors: u64 = before.get("/accept-errors").text().parse().unwrap();
+    assert!((1..1_000).contains(&errors), "{errors} failed accepts");
 }

@@ -30,6 +30,10 @@ pub struct ShardStats {
     pub cq_overflows: u64,
     /// Connections accepted by listeners on this shard.
     pub connections_accepted: u64,
+    /// Accepts that failed on this shard (`EMFILE` and `ENFILE` when out of
+    /// descriptors, `ENOBUFS`, `ENOMEM`; a connection reset before its
+    /// address was read). The listener stays usable after each.
+    pub accept_errors: u64,
     /// TCP streams open on this shard (accepted or connected, not yet closed).
     pub connections_open: u64,
     /// Timers (sleeps, timeouts, intervals) currently registered.
@@ -61,6 +65,7 @@ pub(crate) struct Counters {
     pub(crate) submit_calls: Cell<u64>,
     pub(crate) cq_overflows: Cell<u64>,
     pub(crate) connections_accepted: Cell<u64>,
+    pub(crate) accept_errors: Cell<u64>,
     pub(crate) connections_open: Cell<u64>,
     pub(crate) recv_starved: Cell<u64>,
     pub(crate) messages_sent: Cell<u64>,
@@ -98,6 +103,7 @@ impl Counters {
             submit_calls: self.submit_calls.get(),
             cq_overflows: self.cq_overflows.get(),
             connections_accepted: self.connections_accepted.get(),
+            accept_errors: self.accept_errors.get(),
             connections_open: self.connections_open.get(),
             timers_pending: timers_pending as u64,
             recv_starved: self.recv_starved.get(),

@@ -92,8 +92,20 @@ impl TcpListener {
     ///
     /// The kernel's accept error, e.g. `EMFILE` when the process is out of
     /// file descriptors. The listener stays usable: a caller that backs off
-    /// and calls again recovers once descriptors are free.
+    /// and calls again recovers once descriptors are free. Each error is
+    /// counted in [`ShardStats::accept_errors`](crate::ShardStats::accept_errors).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let accepted = self.accept_inner().await;
+        Shard::with_current(|s| {
+            Counters::incr(match accepted {
+                Ok(_) => &s.counters.connections_accepted,
+                Err(_) => &s.counters.accept_errors,
+            })
+        });
+        accepted
+    }
+
+    async fn accept_inner(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let fd = loop {
             if self.single_shot.get() {
                 break ops::accept(&self.fd)?.await?;
@@ -107,7 +119,6 @@ impl TcpListener {
         };
         let stream = TcpStream::from_owned(fd);
         let peer = stream.peer_addr()?;
-        Shard::with_current(|s| Counters::incr(&s.counters.connections_accepted));
         Ok((stream, peer))
     }
 
