@@ -74,6 +74,7 @@ mod encode;
 mod fields;
 mod files;
 mod handler;
+mod host;
 mod method;
 pub mod middleware;
 mod negotiate;

@@ -29,6 +29,9 @@ pub(crate) struct Line {
     pub(crate) minor: u8,
     pub(crate) path: Span,
     pub(crate) query: Option<Span>,
+    /// The authority of an absolute-form target (`http://host:port/...`),
+    /// which stands in for `Host` (RFC 9112 §3.2.2).
+    pub(crate) authority: Option<Span>,
     /// A name and a value for each field, in order.
     pub(crate) headers: Vec<(Span, Span)>,
     /// What the connection needs of the head, once it is complete.
@@ -42,6 +45,7 @@ impl Default for Line {
             minor: 1,
             path: (0, 0),
             query: None,
+            authority: None,
             headers: Vec::new(),
             head: Head {
                 len: 0,
@@ -152,7 +156,7 @@ fn parse_inner(
     }
     let minor = req.version.unwrap_or(1);
     let target = req.path.unwrap_or_default();
-    let (path, query) = split_target(target, method)?;
+    let target = split_target(target, method)?;
 
     if req.headers.len() > limits.max_headers {
         return Err(reject!(431, "too many header fields"));
@@ -170,8 +174,9 @@ fn parse_inner(
     let (framing, keep_alive, expect_continue) = fields.finish()?;
     line.method = method;
     line.minor = minor;
-    line.path = span(path.as_bytes());
-    line.query = query.map(|q| span(q.as_bytes()));
+    line.path = span(target.path.as_bytes());
+    line.query = target.query.map(|q| span(q.as_bytes()));
+    line.authority = target.authority.map(|a| span(a.as_bytes()));
     Ok(Some(Head {
         len,
         framing,
@@ -225,7 +230,8 @@ fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), &'static Reje
 }
 
 /// httparse knows only HTTP/1.x: `505` for a well-formed later version,
-/// `400` for anything else.
+/// `400` for anything else (httparse also says "version" when a target
+/// has a space in it).
 fn version_rejection(bytes: &[u8]) -> &'static Rejection {
     let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -238,6 +244,9 @@ fn version_rejection(bytes: &[u8]) -> &'static Rejection {
         {
             reject!(505, "HTTP version not supported")
         }
+        // The line ends in a good version, so the trouble is before it:
+        // a space inside the target (`GET /a b HTTP/1.1`), say.
+        b"HTTP/1.0" | b"HTTP/1.1" => reject!(400, "malformed request line"),
         _ => reject!(400, "malformed HTTP version"),
     }
 }
@@ -253,12 +262,27 @@ fn parse_error(e: httparse::Error) -> &'static Rejection {
     }
 }
 
-/// Splits the request target into path and query (RFC 9112 §3.2).
-fn split_target(target: &str, method: Method) -> Result<(&str, Option<&str>), &'static Rejection> {
-    let path = if target.starts_with('/') {
-        target
+/// A request target split into its parts (RFC 9112 §3.2).
+struct Target<'a> {
+    path: &'a str,
+    query: Option<&'a str>,
+    /// Only in absolute-form.
+    authority: Option<&'a str>,
+}
+
+/// Splits the request target into path, query and, in absolute-form,
+/// authority (RFC 9112 §3.2). A fragment (`#`) has no place in a request
+/// target, and an absolute-form authority must be a valid host.
+fn split_target(target: &str, method: Method) -> Result<Target<'_>, &'static Rejection> {
+    const MALFORMED: &Rejection = reject!(400, "malformed request target");
+    let (path, authority) = if target.starts_with('/') {
+        (target, None)
     } else if target == "*" && method == Method::Options {
-        return Ok((target, None));
+        return Ok(Target {
+            path: target,
+            query: None,
+            authority: None,
+        });
     } else if let Some(rest) = target
         .strip_prefix("http://")
         .or_else(|| target.strip_prefix("https://"))
@@ -266,18 +290,38 @@ fn split_target(target: &str, method: Method) -> Result<(&str, Option<&str>), &'
         // absolute-form: the path starts after the authority.
         // An empty path stands for "/" (RFC 9112 §3.2.2); the span stays
         // inside the buffer and `Request::path` reads it as "/".
-        match rest.find(['/', '?']) {
-            Some(i) => &rest[i..],
-            None => &rest[rest.len()..],
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let authority = &rest[..end];
+        // RFC 9110 §4.2.1: an `http` URI with an empty host is invalid,
+        // and userinfo (`user@`) is treated as an error (§4.2.4).
+        if authority.is_empty() || !crate::host::is_valid(authority.as_bytes()) {
+            return Err(MALFORMED);
         }
+        (&rest[end..], Some(authority))
     } else {
-        return Err(reject!(400, "malformed request target"));
+        return Err(MALFORMED);
     };
     // A byte loop: targets are short, and an out-of-line search costs more
     // than it saves on them.
-    Ok(match path.bytes().position(|b| b == b'?') {
-        Some(i) => (&path[..i], Some(&path[i + 1..])),
-        None => (path, None),
+    let mut question = None;
+    for (i, b) in path.bytes().enumerate() {
+        match b {
+            b'?' if question.is_none() => question = Some(i),
+            b'#' => return Err(MALFORMED),
+            _ => {}
+        }
+    }
+    Ok(match question {
+        Some(i) => Target {
+            path: &path[..i],
+            query: Some(&path[i + 1..]),
+            authority,
+        },
+        None => Target {
+            path,
+            query: None,
+            authority,
+        },
     })
 }
 
@@ -316,6 +360,9 @@ impl Framer {
         let is = |n: &str| is_named(name.as_bytes(), n.as_bytes());
         if is("host") {
             self.hosts += 1;
+            if !crate::host::is_valid(value) {
+                return Err(reject!(400, "malformed Host"));
+            }
         } else if is("content-length") {
             self.content_length(value)?;
         } else if is("transfer-encoding") {
@@ -474,6 +521,39 @@ pub(crate) fn trim(s: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
+    fn reason(req: &str) -> &'static str {
+        match parse(req.as_bytes(), 0, &Limits::default(), &mut Line::default()) {
+            Parsed::Invalid(r) => r.reason,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_reason_names_what_is_wrong() {
+        let cases = [
+            (
+                "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
+                "malformed request line",
+            ),
+            (
+                "GET / HTTP/1.x\r\nHost: a\r\n\r\n",
+                "malformed HTTP version",
+            ),
+            (
+                "GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+                "HTTP version not supported",
+            ),
+            ("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "malformed Host"),
+            (
+                "GET /#a HTTP/1.1\r\nHost: a\r\n\r\n",
+                "malformed request target",
+            ),
+        ];
+        for (req, want) in cases {
+            assert_eq!(reason(req), want, "{req:?}");
+        }
+    }
+
     fn status(req: &str) -> u16 {
         match parse(req.as_bytes(), 0, &Limits::default(), &mut Line::default()) {
             Parsed::Complete => 200,
@@ -516,6 +596,16 @@ mod tests {
             ("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 200),
             ("GET http://a/b?c HTTP/1.1\r\nHost: a\r\n\r\n", 200),
             ("POST https://0).0Sa HTTP/1.0\n\n", 200),
+            // A fragment is not part of a request target.
+            ("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET /a?b#c HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET /a?b?c HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            // Absolute-form: the authority must be a host.
+            ("GET http:///b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET http://a:8080 HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            ("GET http://[::1]:80/ HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            ("GET http://a:b/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         ];
         for (req, want) in cases {
             assert_eq!(status(req), want, "{req:?}");
@@ -556,6 +646,15 @@ mod tests {
             "v".repeat(9000)
         );
         assert_eq!(status(&big), 431);
+    }
+
+    #[test]
+    fn a_malformed_host_is_refused() {
+        assert_eq!(status("GET / HTTP/1.1\r\nHost: a.example:80\r\n\r\n"), 200);
+        assert_eq!(status("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"), 400);
+        assert_eq!(status("GET / HTTP/1.1\r\nHost:\r\n\r\n"), 200, "empty");
+        // Whitespace around a field value is not part of it (RFC 9112 §5).
+        assert_eq!(status("GET / HTTP/1.1\r\nHost: \t a:1 \t\r\n\r\n"), 200);
     }
 
     #[test]

@@ -256,6 +256,30 @@ impl Request {
         form_urlencoded::parse(self.query().unwrap_or_default().as_bytes())
     }
 
+    /// The host the request is for, `host` or `host:port`: the authority of
+    /// an absolute-form target (`GET http://example.com/ HTTP/1.1`), which
+    /// wins over the `Host` field (RFC 9112 §3.2.2), otherwise the `Host`
+    /// field. Both were checked to be a valid host when the head was
+    /// parsed (a request with a malformed one got a `400`). `None` when
+    /// neither was sent or `Host` is empty.
+    ///
+    /// ```
+    /// use shardio_http::Request;
+    ///
+    /// let req = Request::parse(b"GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")?;
+    /// assert_eq!(req.host(), Some("example.com:8080"));
+    /// let req = Request::parse(b"GET http://a.example/x HTTP/1.1\r\nHost: b.example\r\n\r\n")?;
+    /// assert_eq!(req.host(), Some("a.example"));
+    /// # Ok::<(), shardio_http::ParseError>(())
+    /// ```
+    pub fn host(&self) -> Option<&str> {
+        let host = match self.parts.line.authority {
+            Some(authority) => self.str_at(authority),
+            None => self.header("host")?,
+        };
+        (!host.is_empty()).then_some(host)
+    }
+
     /// The first header field named `name` (case-insensitive), if its value
     /// is UTF-8.
     pub fn header(&self, name: &str) -> Option<&str> {

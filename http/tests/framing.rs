@@ -53,6 +53,15 @@ fn ambiguous_framing_is_refused_and_closes() {
         ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
         ("GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
         ("GET / HTTP/1.1 \r\nHost: t\r\n\r\n", 400),
+        // RFC 9112 §3.2: a Host that is not `host[:port]`.
+        ("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: a:b\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
+        // A fragment, or an absolute-form target without a valid host.
+        ("GET /#x HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+        ("GET http:///x HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+        ("GET http://u@t/ HTTP/1.1\r\nHost: t\r\n\r\n", 400),
     ];
     for (head, want) in cases {
         refused(&s, head, *want);
@@ -67,6 +76,36 @@ fn bad_chunked_body_closes_the_connection() {
     let reply = c.reply().unwrap();
     assert_eq!(reply.status, 400);
     assert!(c.is_closed());
+}
+
+#[test]
+fn the_host_is_the_absolute_targets_authority_or_the_host_field() {
+    let s = TestServer::start(|| {
+        Router::new().get("/", |r: Request| async move { format!("{:?}", r.host()) })
+    });
+    let mut c = s.connect();
+    let mut ask = |head: &str| {
+        c.send(head);
+        c.reply().unwrap().text()
+    };
+    assert_eq!(
+        ask("GET / HTTP/1.1\r\nHost: a.example:8080\r\n\r\n"),
+        r#"Some("a.example:8080")"#
+    );
+    assert_eq!(
+        ask("GET http://b.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n"),
+        r#"Some("b.example")"#,
+        "RFC 9112 §3.2.2: the target's authority wins"
+    );
+    assert_eq!(
+        ask("GET http://[::1]:9 HTTP/1.1\r\nHost: a.example\r\n\r\n"),
+        r#"Some("[::1]:9")"#
+    );
+    assert_eq!(ask("GET / HTTP/1.1\r\nHost:\r\n\r\n"), "None");
+    assert_eq!(
+        ask("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+        "None"
+    );
 }
 
 #[test]

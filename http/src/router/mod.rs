@@ -36,6 +36,12 @@ struct Route {
     allow: String,
 }
 
+impl Route {
+    fn has(&self, method: Method) -> bool {
+        self.by_method[method.index()].is_some()
+    }
+}
+
 /// Routes requests to handlers by method and path.
 ///
 /// * Patterns: static text, `:name` (one segment), `*name` (the rest of
@@ -43,7 +49,7 @@ struct Route {
 /// * No route for the path → `404`. The path matches but not the method →
 ///   `405` with an `Allow` header. `HEAD` falls back to the `GET` handler
 ///   (the server sends the head only); `OPTIONS` without a handler answers
-///   `204` with `Allow`.
+///   `204` with `Allow`, and `OPTIONS *` with every method of the router.
 ///
 /// Each shard builds its own router, so state given to
 /// [`state`](Router::state) is shard-local and needs no locking.
@@ -191,7 +197,7 @@ impl Router {
             route.pattern
         );
         *slot = Some(endpoint);
-        route.allow = allow_header(&route.by_method);
+        route.allow = allow_header(|m| route.has(m));
     }
 
     /// Answers `req`: router-wide middleware, then the route's group
@@ -274,6 +280,12 @@ impl Router {
         };
         req.set_params(names, spans);
         let Some(route) = found else {
+            // `OPTIONS *` (the only request with this path) asks about the
+            // server as a whole (RFC 9110 §9.3.7).
+            if req.path_bytes() == b"*" {
+                let allow = allow_header(|m| self.routes.iter().any(|r| r.has(m)));
+                return Found::Answer(Response::new(204).with_header("allow", allow));
+            }
             return match &self.not_found {
                 Some(h) => Found::Handler(&**h, req),
                 None => Found::Answer(Response::error(404)),
@@ -347,10 +359,9 @@ impl<'a> Found<'a> {
     }
 }
 
-/// `Allow` for a route: its methods, plus the automatic `HEAD` (with
+/// `Allow` for the methods `has` names, plus the automatic `HEAD` (with
 /// `GET`) and `OPTIONS`.
-fn allow_header(by_method: &[Option<Endpoint>]) -> String {
-    let has = |m: Method| by_method[m.index()].is_some();
+fn allow_header(has: impl Fn(Method) -> bool) -> String {
     Method::ALL
         .iter()
         .filter(|&&m| has(m) || (m == Method::Head && has(Method::Get)) || m == Method::Options)
