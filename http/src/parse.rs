@@ -467,7 +467,10 @@ impl Framer {
         } else {
             !self.close
         };
-        Ok((framing, keep_alive, self.expect_continue))
+        // RFC 9110 §10.1.1 and §15.2: an HTTP/1.0 client's 100-continue is
+        // ignored, as it would not understand a 1xx answer.
+        let expect_continue = self.expect_continue && self.minor == 1;
+        Ok((framing, keep_alive, expect_continue))
     }
 }
 

@@ -95,6 +95,13 @@ fn expect_continue_only_when_the_handler_reads() {
     let mut c = s.connect();
     c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n");
     assert_eq!(c.reply().unwrap().status, 413);
+
+    // HTTP/1.0: the expectation is ignored, and no 1xx is ever sent to
+    // such a client (RFC 9110 §10.1.1, §15.2).
+    let mut c = s.connect();
+    c.send("POST /echo HTTP/1.0\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\nbody");
+    let r = c.reply().unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "body"));
 }
 
 #[test]
