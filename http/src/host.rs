@@ -15,8 +15,8 @@ pub(crate) fn is_valid(value: &[u8]) -> bool {
         return true;
     }
     let valid = check(value);
-    if valid {
-        LAST_VALID.with(|last| last.set(Remembered::of(value)));
+    if let (true, Some(remembered)) = (valid, Remembered::of(value)) {
+        LAST_VALID.with(|last| last.set(remembered));
     }
     valid
 }
@@ -25,6 +25,7 @@ pub(crate) fn is_valid(value: &[u8]) -> bool {
 #[derive(Clone, Copy)]
 struct Remembered {
     bytes: [u8; REMEMBERED_MAX],
+    /// Over `REMEMBERED_MAX` while nothing is remembered yet.
     len: u8,
 }
 
@@ -32,27 +33,29 @@ struct Remembered {
 const REMEMBERED_MAX: usize = 31;
 
 impl Remembered {
-    fn of(value: &[u8]) -> Remembered {
+    const NOTHING: Remembered = Remembered {
+        bytes: [0; REMEMBERED_MAX],
+        len: u8::MAX,
+    };
+
+    /// `None` for a value too long to keep.
+    fn of(value: &[u8]) -> Option<Remembered> {
         let mut bytes = [0; REMEMBERED_MAX];
-        let len = value.len().min(REMEMBERED_MAX);
-        bytes[..len].copy_from_slice(&value[..len]);
-        // Too long to keep: a length no value is compared equal at.
-        let len = if value.len() > REMEMBERED_MAX {
-            u8::MAX
-        } else {
-            len as u8
-        };
-        Remembered { bytes, len }
+        bytes.get_mut(..value.len())?.copy_from_slice(value);
+        Some(Remembered {
+            bytes,
+            len: value.len() as u8,
+        })
     }
 
     fn is(&self, value: &[u8]) -> bool {
-        usize::from(self.len) == value.len() && self.bytes[..value.len()] == *value
+        usize::from(self.len) == value.len() && self.bytes.get(..value.len()) == Some(value)
     }
 }
 
 thread_local! {
     static LAST_VALID: std::cell::Cell<Remembered> = const {
-        std::cell::Cell::new(Remembered { bytes: [0; REMEMBERED_MAX], len: u8::MAX })
+        std::cell::Cell::new(Remembered::NOTHING)
     };
 }
 

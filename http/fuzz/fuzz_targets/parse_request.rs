@@ -12,7 +12,12 @@ fuzz_target!(|data: &[u8]| {
             // Everything it hands out must be readable.
             let path = req.path();
             assert!(path.starts_with('/') || path == "*");
-            let _ = req.query();
+            assert!(!path.contains('#') && !req.query().unwrap_or_default().contains('#'));
+            if let Some(host) = req.host() {
+                // `host[:port]`: nothing that ends an authority or starts
+                // userinfo, and no whitespace.
+                assert!(!host.contains(['/', '?', '#', '@', ' ', '\t']), "{host:?}");
+            }
             for (name, value) in req.headers() {
                 assert!(!name.is_empty());
                 assert!(!value.contains(&b'\r') && !value.contains(&b'\n'));
