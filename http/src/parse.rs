@@ -283,10 +283,7 @@ fn split_target(target: &str, method: Method) -> Result<Target<'_>, &'static Rej
             query: None,
             authority: None,
         });
-    } else if let Some(rest) = target
-        .strip_prefix("http://")
-        .or_else(|| target.strip_prefix("https://"))
-    {
+    } else if let Some(rest) = strip_scheme(target) {
         // absolute-form: the path starts after the authority.
         // An empty path stands for "/" (RFC 9112 §3.2.2); the span stays
         // inside the buffer and `Request::path` reads it as "/".
@@ -323,6 +320,13 @@ fn split_target(target: &str, method: Method) -> Result<Target<'_>, &'static Rej
             authority,
         },
     })
+}
+
+/// An absolute-form target after its `http://` or `https://`; the scheme
+/// is compared in any case (RFC 3986 §3.1).
+fn strip_scheme(target: &str) -> Option<&str> {
+    let (scheme, rest) = target.split_once("://")?;
+    (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")).then_some(rest)
 }
 
 /// The headers that decide framing and connection handling, checked as
@@ -609,6 +613,9 @@ mod tests {
             ("GET http://a:8080 HTTP/1.1\r\nHost: a\r\n\r\n", 200),
             ("GET http://[::1]:80/ HTTP/1.1\r\nHost: a\r\n\r\n", 200),
             ("GET http://a:b/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET HTTP://a/ HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            ("GET Https://a/ HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            ("GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         ];
         for (req, want) in cases {
             assert_eq!(status(req), want, "{req:?}");
