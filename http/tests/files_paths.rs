@@ -127,6 +127,10 @@ fn only_get_and_head() {
         assert_eq!(r.status, 405, "{method}");
         assert_eq!(r.header("allow"), Some("GET, HEAD"), "{method}");
     }
+    // `OPTIONS *` reaches the files handler too (it is the router's
+    // fallback), and gets the same answer: the server serves GET and HEAD.
+    let r = c.request("OPTIONS", "*", &[]);
+    assert_eq!((r.status, r.header("allow")), (405, Some("GET, HEAD")));
     let r = c.request("HEAD", "/a.txt", &[]);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-length"), Some("7"));

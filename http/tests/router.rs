@@ -124,13 +124,16 @@ fn method_rules() {
     assert_eq!(res.status(), 200, "HEAD falls back to GET");
     let res = call(&r, "OPTIONS /custom HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(res.status(), 200, "an explicit OPTIONS handler wins");
-    // `OPTIONS *`: the server as a whole, even with a not-found handler.
-    let r = r.not_found(echo_route("not found"));
+    // `OPTIONS *`: the server as a whole.
     let res = call(&r, "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(
         (res.status(), res.header("allow")),
         (204, Some("GET, HEAD, POST, OPTIONS"))
     );
+    // A fallback answers for every path no route has, `*` too.
+    let r = r.not_found(echo_route("fallback"));
+    let res = call(&r, "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(res.status(), 200);
     let only_put = Router::new().put("/y", echo_route("put"));
     let res = call(&only_put, "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(res.header("allow"), Some("PUT, OPTIONS"));

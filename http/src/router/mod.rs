@@ -49,7 +49,9 @@ impl Route {
 /// * No route for the path → `404`. The path matches but not the method →
 ///   `405` with an `Allow` header. `HEAD` falls back to the `GET` handler
 ///   (the server sends the head only); `OPTIONS` without a handler answers
-///   `204` with `Allow`, and `OPTIONS *` with every method of the router.
+///   `204` with `Allow`, and `OPTIONS *` with every method of the router
+///   (unless a [`not_found`](Router::not_found) handler is set: that
+///   answers every path no route has, `*` included).
 ///
 /// Each shard builds its own router, so state given to
 /// [`state`](Router::state) is shard-local and needs no locking.
@@ -280,14 +282,16 @@ impl Router {
         };
         req.set_params(names, spans);
         let Some(route) = found else {
-            // `OPTIONS *` (the only request with this path) asks about the
-            // server as a whole (RFC 9110 §9.3.7).
-            if req.path_bytes() == b"*" {
-                let allow = allow_header(|m| self.routes.iter().any(|r| r.has(m)));
-                return Found::Answer(Response::new(204).with_header("allow", allow));
-            }
             return match &self.not_found {
+                // The fallback answers every path no route has, `*` too.
                 Some(h) => Found::Handler(&**h, req),
+                // `OPTIONS *` (the only request with this path) asks about
+                // the server as a whole (RFC 9110 §9.3.7): every method of
+                // every route.
+                None if req.path_bytes() == b"*" => {
+                    let allow = allow_header(|m| self.routes.iter().any(|r| r.has(m)));
+                    Found::Answer(Response::new(204).with_header("allow", allow))
+                }
                 None => Found::Answer(Response::error(404)),
             };
         };
