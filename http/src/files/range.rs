@@ -80,12 +80,15 @@ pub(crate) fn parse(value: &str, len: u64) -> Ranges {
     }
 }
 
-/// Digits only (no sign, no spaces inside), fitting a `u64`.
+/// Digits only (no sign, no spaces inside). A number past `u64::MAX` is
+/// past the end of any file, and is read as `u64::MAX`: a last position
+/// that large means "to the end", a suffix that long the whole file, and
+/// a first position that large is unsatisfiable (RFC 9110 §14.1.2).
 fn number(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok()
+    Some(s.parse().unwrap_or(u64::MAX))
 }
 
 /// Overlapping ranges make a set that can be larger than the file; they
@@ -171,7 +174,10 @@ mod tests {
             ("items=0-1", 100, Whole),
             ("bytes 0-1", 100, Whole),
             ("bytes=0-50,25-75", 100, Whole),
-            ("bytes=99999999999999999999-", 100, Whole),
+            ("bytes=99999999999999999999-", 100, Unsatisfiable),
+            ("bytes=0-99999999999999999999", 100, One((0, 100))),
+            ("bytes=10-99999999999999999999", 100, One((10, 90))),
+            ("bytes=-99999999999999999999", 100, One((0, 100))),
         ];
         for (value, len, want) in cases {
             assert_eq!(&parse(value, *len), want, "{value} of {len}");
