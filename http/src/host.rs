@@ -49,7 +49,11 @@ impl Remembered {
     }
 
     fn is(&self, value: &[u8]) -> bool {
-        usize::from(self.len) == value.len() && self.bytes.get(..value.len()) == Some(value)
+        usize::from(self.len) == value.len()
+            && self
+                .bytes
+                .get(..value.len())
+                .is_some_and(|kept| crate::eq::eq(kept, value))
     }
 }
 

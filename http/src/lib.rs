@@ -71,6 +71,7 @@ mod conn;
 mod date;
 mod deadlines;
 mod encode;
+mod eq;
 mod fields;
 mod files;
 mod handler;

@@ -36,7 +36,7 @@ impl Exact {
         if self.many.is_empty() {
             self.few
                 .iter()
-                .find(|(pattern, _)| **pattern == *path)
+                .find(|(pattern, _)| crate::eq::eq(pattern, path))
                 .map(|&(_, index)| index)
         } else {
             self.many.get(path).copied()
