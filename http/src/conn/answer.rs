@@ -110,15 +110,17 @@ impl Conn {
             req.set_body(Body::streaming(self.clone(), generation, length));
         }
         let mut answer = router.call_in(req, slot);
-        let mut res = match Pin::new(&mut answer).poll(cx) {
-            Poll::Ready(res) => res,
-            Poll::Pending => return Step::Wait(Rest::Handler(answer, facts)),
+        let mut polled = Pin::new(&mut answer).poll(cx);
+        // The response stays where the poll wrote it unless it must wait:
+        // copied out whole right after the poll wrote it field by field,
+        // it cost a store-forwarding stall per request.
+        let Poll::Ready(res) = &mut polled else {
+            return Step::Wait(Rest::Handler(answer, facts));
         };
-        // The response stays where the poll wrote it unless it must wait.
-        match self.finish_now(&mut res, facts) {
+        match self.finish_now(res, facts) {
             Then::Step(step) => step,
-            Then::Body => Step::Wait(Rest::Body(res, facts)),
-            Then::Write(keep) => Step::Wait(Rest::Write(res, facts, keep)),
+            Then::Body => Step::Wait(Rest::Body(ready(polled), facts)),
+            Then::Write(keep) => Step::Wait(Rest::Write(ready(polled), facts, keep)),
         }
     }
 
@@ -189,5 +191,13 @@ impl Conn {
                 Step::Wait(next) => rest = next,
             }
         }
+    }
+}
+
+/// The response of a poll known to be ready.
+fn ready(polled: Poll<Response>) -> Response {
+    match polled {
+        Poll::Ready(res) => res,
+        Poll::Pending => unreachable!("matched as ready"),
     }
 }
