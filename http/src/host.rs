@@ -49,11 +49,10 @@ impl Remembered {
     }
 
     fn is(&self, value: &[u8]) -> bool {
-        usize::from(self.len) == value.len()
-            && self
-                .bytes
-                .get(..value.len())
-                .is_some_and(|kept| crate::eq::eq(kept, value))
+        // `NOTHING`'s length is past the array: no slice, no match.
+        self.bytes
+            .get(..usize::from(self.len))
+            .is_some_and(|kept| crate::eq::eq(kept, value))
     }
 }
 

@@ -308,17 +308,14 @@ fn split_target(target: &str, method: Method) -> Result<Target<'_>, &'static Rej
             _ => {}
         }
     }
-    Ok(match question {
-        Some(i) => Target {
-            path: &path[..i],
-            query: Some(&path[i + 1..]),
-            authority,
-        },
-        None => Target {
-            path,
-            query: None,
-            authority,
-        },
+    let (path, query) = match question {
+        Some(i) => (&path[..i], Some(&path[i + 1..])),
+        None => (path, None),
+    };
+    Ok(Target {
+        path,
+        query,
+        authority,
     })
 }
 
