@@ -2,6 +2,8 @@
 //! checked on every request, so the common case takes one pass of table
 //! lookups.
 
+use std::cell::Cell;
+
 /// Whether `value` is `uri-host [ ":" port ]`: a reg-name or IPv4
 /// address, or an IP literal in brackets, then an optional port of
 /// digits. An empty value is valid: it is what a client sends when the
@@ -11,7 +13,9 @@
 /// a shard found valid is kept, and a request that repeats it costs a
 /// comparison.
 pub(crate) fn is_valid(value: &[u8]) -> bool {
-    if LAST_VALID.with(|last| last.get().is(value)) {
+    // The closure only copies the value out, so that `with` is inlined
+    // and reads the thread-local directly.
+    if LAST_VALID.with(Cell::get).is(value) {
         return true;
     }
     let valid = check(value);
@@ -57,8 +61,8 @@ impl Remembered {
 }
 
 thread_local! {
-    static LAST_VALID: std::cell::Cell<Remembered> = const {
-        std::cell::Cell::new(Remembered::NOTHING)
+    static LAST_VALID: Cell<Remembered> = const {
+        Cell::new(Remembered::NOTHING)
     };
 }
 
