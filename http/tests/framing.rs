@@ -71,11 +71,22 @@ fn ambiguous_framing_is_refused_and_closes() {
 #[test]
 fn bad_chunked_body_closes_the_connection() {
     let s = server();
-    let mut c = s.connect();
-    c.send("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcdeXX0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n");
-    let reply = c.reply().unwrap();
-    assert_eq!(reply.status, 400);
-    assert!(c.is_closed());
+    for body in [
+        "5\r\nabcdeXX0\r\n\r\n",
+        // Whitespace after a chunk size that no extension follows: read up
+        // to the space or past it, the size line means different things.
+        "3 \r\nabc\r\n0\r\n\r\n",
+        "3 x\r\nabc\r\n0\r\n\r\n",
+    ] {
+        let mut c = s.connect();
+        c.send(&format!(
+            "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}\
+             GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
+        ));
+        let reply = c.reply().unwrap();
+        assert_eq!(reply.status, 400, "{body:?}");
+        assert!(c.is_closed(), "{body:?}");
+    }
 }
 
 #[test]
