@@ -79,7 +79,7 @@ fn bad_chunked_body_closes_the_connection() {
         "3 x\r\nabc\r\n0\r\n\r\n",
     ] {
         let mut c = s.connect();
-        c.send(&format!(
+        c.send(format!(
             "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}\
              GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
         ));
