@@ -75,13 +75,13 @@ thread_local! {
 
 /// Appends the head cached for `key` to `out`; `false` if there is none.
 pub(super) fn write(key: &Key, out: &mut Vec<u8>) -> bool {
-    // The closure only takes the address, so that `with` is inlined and
-    // reads the thread-local directly, without a call through `HEADS`.
-    let heads = HEADS.with(|heads| heads as *const RefCell<Heads>);
-    // SAFETY: `HEADS` is initialized in place (`const`) and has no
-    // destructor, so its storage lives as long as this thread, and the
-    // reference does not leave this call on it.
-    let heads = unsafe { &*heads }.borrow();
+    // The closure only makes a call, so that `with` is inlined and reads
+    // the thread-local directly rather than through a call of its own.
+    HEADS.with(|heads| copy_out(&heads.borrow(), key, out))
+}
+
+/// Appends the head `heads` holds for `key` to `out`; `false` if none.
+fn copy_out(heads: &Heads, key: &Key, out: &mut Vec<u8>) -> bool {
     match heads.entries.iter().flatten().find(|e| e.key == *key) {
         Some(e) => {
             out.extend_from_slice(&e.bytes[..e.len]);
