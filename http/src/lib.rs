@@ -16,8 +16,10 @@
 //!   where a request ends, so every ambiguity is refused with its status
 //!   and the connection closed: `Content-Length` with `Transfer-Encoding`,
 //!   malformed or differing lengths, a final coding that is not chunked,
-//!   obs-fold, a bad field, a missing or repeated `Host`. Limits, timeouts
-//!   and the connection cap answer with the right status too.
+//!   a chunk size followed by whitespace but no `;` extension (`3 \r\n`),
+//!   obs-fold, a bad field, a missing, repeated or malformed `Host`.
+//!   Limits, timeouts and the connection cap answer with the right status
+//!   too.
 //! * **Static files.** [`StaticFiles`] serves a directory: paths are
 //!   checked, then opened with `openat2(RESOLVE_BENEATH)` through the ring;
 //!   validators, conditionals, ranges (also `multipart/byteranges`),
