@@ -8,11 +8,16 @@
 //! * `router`: lookup alone, among 10 and 1,000 routes.
 //! * `httparse alone`: the same head through httparse and nothing else —
 //!   the part of `plaintext` no HTTP layer built on httparse can avoid.
+//! * `rate limit`: a token taken for a client the table knows, and for a
+//!   new client each time with the table full of clients whose buckets
+//!   are empty (the case a flood of fresh addresses makes).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use futures_util::task::noop_waker_ref;
+use shardio_http::middleware::RateLimit;
 use shardio_http::{FutureSlot, Request, Response, Router};
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
 use std::task::{Context, Poll};
 
 const REQUEST: &[u8] =
@@ -120,5 +125,32 @@ fn router_lookup(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, plaintext, httparse_alone, router_lookup);
+fn rate_limit(c: &mut Criterion) {
+    let known = RateLimit::new(1e9, 1_000_000);
+    let ip = IpAddr::from([10, 0, 0, 1]);
+    c.bench_function("rate limit: known client", |b| {
+        b.iter(|| black_box(known.check(black_box(ip)).is_ok()))
+    });
+    // One token per client and almost no refill: every bucket the table
+    // holds is empty, so none can be dropped as idle.
+    let full = RateLimit::new(1e-6, 1).max_clients(100_000);
+    for i in 0..100_000u32 {
+        let _ = full.check(IpAddr::from(Ipv4Addr::from((1u32 << 24) + i)));
+    }
+    let mut next = 2u32 << 24;
+    c.bench_function("rate limit: new client, 100,000 busy clients kept", |b| {
+        b.iter(|| {
+            next += 1;
+            black_box(full.check(IpAddr::from(Ipv4Addr::from(next))).is_ok())
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    plaintext,
+    httparse_alone,
+    router_lookup,
+    rate_limit
+);
 criterion_main!(benches);

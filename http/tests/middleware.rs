@@ -180,6 +180,40 @@ fn rate_limit_answers_429_with_retry_after() {
     assert_eq!(r.header("retry-after"), Some("1"));
 }
 
+/// A client connected from `source`, one of the loopback block's
+/// addresses (all of 127.0.0.0/8 reaches this host).
+fn connect_from(s: &TestServer, source: [u8; 4]) -> util::Client {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let from = std::net::SocketAddr::from((source, 0));
+    socket.bind(&from.into()).unwrap();
+    socket.connect(&s.addr.into()).unwrap();
+    util::Client::from_stream(socket.into())
+}
+
+#[test]
+fn rate_limit_keeps_busy_clients_through_a_flood_of_new_ones() {
+    // Room for 8 clients; 100 others arrive while the busy one keeps
+    // asking, and it never gets a new allowance.
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(RateLimit::new(0.01, 2).max_clients(8))
+            .get("/", |_r: Request| async { "ok" })
+    });
+    let mut busy = connect_from(&s, [127, 0, 0, 2]);
+    assert_eq!(busy.get("/").status, 200);
+    assert_eq!(busy.get("/").status, 200);
+    for i in 0..100u8 {
+        let mut other = connect_from(&s, [127, 0, 1, i]);
+        assert_eq!(other.get("/").status, 200, "client {i}'s first request");
+        assert_eq!(busy.get("/").status, 429, "after {i} other clients");
+    }
+    let r = busy.get("/");
+    assert_eq!(r.status, 429);
+    // 0.01 tokens a second: about 100 s to the next one.
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((90..=100).contains(&wait), "retry-after {wait}");
+}
+
 #[test]
 fn body_limit_answers_413() {
     let s = TestServer::start(|| {
