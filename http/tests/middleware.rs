@@ -55,6 +55,10 @@ fn access_log_writes_buffered_lines() {
     let mut c = s.connect();
     c.get("/hello?x=1");
     c.get("/missing");
+    // A target may carry `"` and UTF-8: escaped, it cannot end the quoted
+    // request line early and fake the fields after it.
+    c.send(&b"GET /x\"\xC3\xA9 HTTP/1.1\r\nHost: t\r\n\r\n"[..]);
+    assert_eq!(c.reply().unwrap().status, 404);
     assert!(
         sink.0.lock().unwrap().is_empty(),
         "written on the request path"
@@ -62,12 +66,16 @@ fn access_log_writes_buffered_lines() {
     std::thread::sleep(Duration::from_millis(1300));
     let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = log.lines().collect();
-    assert_eq!(lines.len(), 2, "{log}");
+    assert_eq!(lines.len(), 3, "{log}");
     assert!(
         lines[0].contains("\"GET /hello?x=1 HTTP/1.1\" 200 2 "),
         "{log}"
     );
     assert!(lines[1].contains("\"GET /missing HTTP/1.1\" 404 "), "{log}");
+    assert!(
+        lines[2].contains("\"GET /x\\x22\\xC3\\xA9 HTTP/1.1\" 404 "),
+        "{log}"
+    );
 }
 
 #[test]
@@ -108,6 +116,12 @@ fn compression_of_eligible_responses_only() {
                 "hello compression ".repeat(200)
             })
             .get("/tiny", |_r: Request| async { "tiny" })
+            .get("/tagged", |_r: Request| async {
+                Response::text("tagged ".repeat(300)).with_header("etag", "\"v1\"")
+            })
+            .get("/weak", |_r: Request| async {
+                Response::text("weak ".repeat(300)).with_header("etag", "W/\"v1\"")
+            })
             .get("/png", |_r: Request| async {
                 Response::with_body("image/png", vec![0u8; 4096])
             })
@@ -133,6 +147,17 @@ fn compression_of_eligible_responses_only() {
         .read_to_string(&mut plain)
         .unwrap();
     assert_eq!(plain.len(), 18 * 200);
+    // A strong validator names the uncompressed bytes: it becomes weak on
+    // the compressed ones, and stays as it is on the uncompressed ones.
+    c.send("GET /tagged HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(r.header("etag"), Some("W/\"v1\""));
+    assert_eq!(c.get("/tagged").header("etag"), Some("\"v1\""));
+    c.send("GET /weak HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(r.header("etag"), Some("W/\"v1\""));
     for path in ["/tiny", "/png", "/encoded"] {
         c.send(format!(
             "GET {path} HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n"

@@ -18,7 +18,9 @@ use std::io::Write;
 /// `Cache-Control: no-transform`, and a status with a body other than
 /// `206`. Streamed and file bodies are left alone (files go out zero-copy).
 /// `Vary: Accept-Encoding` is added to every response of a compressible
-/// type, compressed or not, so caches keep the variants apart.
+/// type, compressed or not, so caches keep the variants apart, and a
+/// strong `ETag` on a compressed response becomes weak (`W/"..."`): the
+/// compressed bytes are not the representation it named.
 #[derive(Debug, Clone, Copy)]
 pub struct Compress {
     min_size: usize,
@@ -88,6 +90,17 @@ fn choose(accept: &str) -> Option<Coding> {
     }
 }
 
+/// A strong `ETag` names the bytes of one representation, and the
+/// compressed body is another (RFC 9110 §8.8.3): it becomes weak
+/// (`W/"..."`), which still matches for `If-None-Match` (a weak
+/// comparison) but never for ranges or `If-Match`, as nginx does.
+fn weaken_etag(res: &mut Response) {
+    if let Some(tag) = res.header("etag").filter(|t| t.starts_with('"')) {
+        let weak = format!("W/{tag}");
+        res.set_header("etag", weak);
+    }
+}
+
 fn is_compressible(content_type: &str) -> bool {
     let essence = content_type
         .split(';')
@@ -142,6 +155,7 @@ impl Middleware for Compress {
                         Coding::Deflate => "deflate",
                     },
                 );
+                weaken_etag(&mut res);
             }
             res
         })

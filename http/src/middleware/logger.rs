@@ -13,6 +13,26 @@ const FLUSH_BYTES: usize = 32 * 1024;
 /// ...or at least this often.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
+/// Appends `s` with every byte that could end the quoted request or fake
+/// a line written as `\xHH`: `"`, `\`, control bytes and everything
+/// outside ASCII (a target may carry `"` and UTF-8, which httparse
+/// accepts). What a client sends can then never pass for a field of its
+/// own, as in nginx's log.
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    let plain = |b: u8| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\';
+    if s.bytes().all(plain) {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
+    for b in s.bytes() {
+        if plain(b) {
+            out.push(b);
+        } else {
+            let _ = write!(out, "\\x{b:02X}");
+        }
+    }
+}
+
 /// An access log, one line per request:
 ///
 /// ```text
@@ -20,7 +40,9 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// ```
 ///
 /// (peer, request line, status, body bytes when known, time to the
-/// response). Lines are formatted into a shard-local buffer; the sink is
+/// response). In the target, `"`, `\`, control bytes and bytes outside
+/// ASCII are written as `\xHH`, so that no request can fake a field or a
+/// line of its own. Lines are formatted into a shard-local buffer; the sink is
 /// written only when 32 KiB have gathered or once a second, so the request
 /// path does no I/O of its own.
 pub struct AccessLog {
@@ -111,9 +133,11 @@ impl Middleware for AccessLog {
             Some(peer) => write!(head, "{peer} "),
             None => write!(head, "- "),
         };
-        let _ = write!(head, "\"{} {}", req.method(), req.path());
+        let _ = write!(head, "\"{} ", req.method());
+        escape_into(&mut head, req.path());
         if let Some(q) = req.query() {
-            let _ = write!(head, "?{q}");
+            head.push(b'?');
+            escape_into(&mut head, q);
         }
         let _ = write!(head, " HTTP/1.{}\"", req.minor_version());
         Box::pin(async move {
@@ -138,5 +162,26 @@ impl Middleware for AccessLog {
             }
             res
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_into;
+
+    fn escaped(s: &str) -> String {
+        let mut out = Vec::new();
+        escape_into(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn quotes_backslashes_and_non_ascii_are_escaped() {
+        assert_eq!(escaped("/users/7"), "/users/7");
+        assert_eq!(escaped("/a\"b"), "/a\\x22b");
+        assert_eq!(escaped("/a\\b"), "/a\\x5Cb");
+        assert_eq!(escaped("/caf\u{e9}"), "/caf\\xC3\\xA9");
+        assert_eq!(escaped("/a\tb\x7f"), "/a\\x09b\\x7F");
+        assert_eq!(escaped("q=<x>&y={1}"), "q=<x>&y={1}");
     }
 }
