@@ -240,6 +240,30 @@ fn rate_limit_keeps_busy_clients_through_a_flood_of_new_ones() {
 }
 
 #[test]
+fn rate_limit_can_take_the_client_from_a_proxy_field() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(
+                RateLimit::new(0.01, 1).client_of(|req| req.header("x-real-ip")?.parse().ok()),
+            )
+            .get("/", |_r: Request| async { "ok" })
+    });
+    // One connection, as from a proxy, carrying three clients.
+    let mut c = s.connect();
+    let as_client = |c: &mut util::Client, ip: &str| {
+        c.request("GET", "/", &[&format!("X-Real-IP: {ip}")]).status
+    };
+    assert_eq!(as_client(&mut c, "192.0.2.1"), 200);
+    assert_eq!(as_client(&mut c, "192.0.2.1"), 429);
+    assert_eq!(as_client(&mut c, "192.0.2.2"), 200);
+    assert_eq!(as_client(&mut c, "2001:db8::1"), 200);
+    assert_eq!(as_client(&mut c, "2001:db8::2"), 429, "the same /64");
+    // Without the field (or with garbage), the peer address counts.
+    assert_eq!(c.get("/").status, 200);
+    assert_eq!(as_client(&mut c, "not an address"), 429);
+}
+
+#[test]
 fn body_limit_answers_413() {
     let s = TestServer::start(|| {
         Router::new().group("/small", |g| {

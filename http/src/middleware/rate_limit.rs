@@ -4,6 +4,7 @@ use crate::response::Response;
 use futures_util::future::LocalBoxFuture;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -39,13 +40,29 @@ use std::time::{Duration, Instant};
 /// assert!(limit.check("2001:db8::2".parse().unwrap()).is_ok());
 /// assert!(limit.check(ip).is_err());
 /// ```
-#[derive(Debug)]
 pub struct RateLimit {
     rate: f64,
     burst: f64,
     max_clients: usize,
     ipv6_prefix: u8,
+    /// Where a request's client address comes from, when not the peer's.
+    client_of: Option<ClientOf>,
     buckets: RefCell<Generations>,
+}
+
+type ClientOf = Box<dyn Fn(&Request) -> Option<IpAddr>>;
+
+impl fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("rate", &self.rate)
+            .field("burst", &self.burst)
+            .field("max_clients", &self.max_clients)
+            .field("ipv6_prefix", &self.ipv6_prefix)
+            .field("client_of", &self.client_of.as_ref().map(|_| ".."))
+            .field("clients", &self.buckets.borrow().len())
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +106,6 @@ impl Generations {
         self.current.entry(key).or_insert(found.unwrap_or(new))
     }
 
-    #[cfg(test)]
     fn len(&self) -> usize {
         self.current.len() + self.previous.len()
     }
@@ -109,6 +125,7 @@ impl RateLimit {
             burst: f64::from(burst),
             max_clients: 100_000,
             ipv6_prefix: 64,
+            client_of: None,
             buckets: RefCell::new(Generations::default()),
         }
     }
@@ -125,6 +142,30 @@ impl RateLimit {
     /// one bucket).
     pub fn ipv6_prefix(mut self, bits: u8) -> RateLimit {
         self.ipv6_prefix = bits.min(128);
+        self
+    }
+
+    /// Takes the client's address from the request rather than from the
+    /// connection: behind a reverse proxy, every request comes from the
+    /// proxy's address, and the client's is in a field the proxy sets. A
+    /// request for which `client_of` gives `None` counts against its peer
+    /// address, so leaving the field out gains a client nothing.
+    ///
+    /// Only trust a field your own proxy sets (and overwrites): a client
+    /// can send any value in it.
+    ///
+    /// ```
+    /// use shardio_http::middleware::RateLimit;
+    ///
+    /// let limit = RateLimit::new(10.0, 20)
+    ///     .client_of(|req| req.header("x-real-ip")?.trim().parse().ok());
+    /// # let _ = limit;
+    /// ```
+    pub fn client_of(
+        mut self,
+        client_of: impl Fn(&Request) -> Option<IpAddr> + 'static,
+    ) -> RateLimit {
+        self.client_of = Some(Box::new(client_of));
         self
     }
 
@@ -179,7 +220,8 @@ impl RateLimit {
 
 impl Middleware for RateLimit {
     fn call<'a>(&'a self, req: Request, next: Next<'a>) -> LocalBoxFuture<'a, Response> {
-        let Some(ip) = req.peer_addr().map(|a| a.ip()) else {
+        let given = self.client_of.as_ref().and_then(|of| of(&req));
+        let Some(ip) = given.or_else(|| req.peer_addr().map(|a| a.ip())) else {
             return next.run(req);
         };
         match self.check(ip) {
