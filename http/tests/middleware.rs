@@ -108,6 +108,38 @@ fn cors_preflight_and_simple_requests() {
 }
 
 #[test]
+fn cors_origins_can_be_matched_by_a_predicate() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(Cors::origins_matching(|origin| {
+                origin
+                    .strip_prefix("https://")
+                    .is_some_and(|host| host.ends_with(".app.example"))
+            }))
+            .get("/", |_r: Request| async { "x" })
+    });
+    let mut c = s.connect();
+    let mut from = |origin: &str| {
+        c.send(format!(
+            "GET / HTTP/1.1\r\nHost: t\r\nOrigin: {origin}\r\n\r\n"
+        ));
+        c.reply().unwrap()
+    };
+    let r = from("https://eu.app.example");
+    // Echoed, never `*`, since the answer depends on the origin.
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://eu.app.example")
+    );
+    assert_eq!(r.header("vary"), Some("Origin"));
+    for refused in ["https://evilapp.example", "http://eu.app.example", "null"] {
+        let r = from(refused);
+        assert_eq!(r.status, 200, "{refused}");
+        assert_eq!(r.header("access-control-allow-origin"), None, "{refused}");
+    }
+}
+
+#[test]
 fn compression_of_eligible_responses_only() {
     let s = TestServer::start(|| {
         Router::new()

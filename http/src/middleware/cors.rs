@@ -3,6 +3,8 @@ use crate::method::Method;
 use crate::request::Request;
 use crate::response::Response;
 use futures_util::future::LocalBoxFuture;
+use std::fmt;
+use std::sync::Arc;
 
 /// Cross-origin resource sharing (the Fetch standard's CORS protocol).
 ///
@@ -18,12 +20,14 @@ use futures_util::future::LocalBoxFuture;
 /// use shardio_http::middleware::Cors;
 /// let cors = Cors::any().max_age(600);
 /// let strict = Cors::origins(["https://app.example"]).allow_credentials(true);
-/// # let _ = (cors, strict);
+/// let subdomains = Cors::origins_matching(|origin| {
+///     origin.strip_prefix("https://").is_some_and(|host| host.ends_with(".example.com"))
+/// });
+/// # let _ = (cors, strict, subdomains);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Cors {
-    /// `None`: any origin.
-    origins: Option<Vec<String>>,
+    origins: Origins,
     methods: String,
     headers: Option<String>,
     expose: Option<String>,
@@ -31,11 +35,29 @@ pub struct Cors {
     max_age: u32,
 }
 
+/// Which origins a [`Cors`] allows.
+#[derive(Clone)]
+enum Origins {
+    Any,
+    List(Vec<String>),
+    Matching(Arc<dyn Fn(&str) -> bool + Send + Sync>),
+}
+
+impl fmt::Debug for Origins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origins::Any => f.write_str("Any"),
+            Origins::List(list) => f.debug_tuple("List").field(list).finish(),
+            Origins::Matching(_) => f.write_str("Matching(..)"),
+        }
+    }
+}
+
 impl Cors {
     /// Allows every origin (`*`, or the origin itself with credentials).
     pub fn any() -> Cors {
         Cors {
-            origins: None,
+            origins: Origins::Any,
             methods: "GET, HEAD, POST, PUT, DELETE, PATCH".into(),
             headers: None,
             expose: None,
@@ -47,7 +69,18 @@ impl Cors {
     /// Allows only these origins (`scheme://host[:port]`, compared exactly).
     pub fn origins<I: IntoIterator<Item = S>, S: Into<String>>(origins: I) -> Cors {
         Cors {
-            origins: Some(origins.into_iter().map(Into::into).collect()),
+            origins: Origins::List(origins.into_iter().map(Into::into).collect()),
+            ..Cors::any()
+        }
+    }
+
+    /// Allows the origins `allow` says yes to: subdomains of a site, say.
+    /// It sees the `Origin` field as sent (`scheme://host[:port]`, or
+    /// `null`), so compare whole labels: `ends_with(".example.com")`, not
+    /// `ends_with("example.com")`, which `https://evilexample.com` passes.
+    pub fn origins_matching(allow: impl Fn(&str) -> bool + Send + Sync + 'static) -> Cors {
+        Cors {
+            origins: Origins::Matching(Arc::new(allow)),
             ..Cors::any()
         }
     }
@@ -88,17 +121,24 @@ impl Cors {
     }
 
     fn allows(&self, origin: &str) -> bool {
-        self.origins
-            .as_ref()
-            .is_none_or(|list| list.iter().any(|o| o == origin))
+        match &self.origins {
+            Origins::Any => true,
+            Origins::List(list) => list.iter().any(|o| o == origin),
+            Origins::Matching(allow) => allow(origin),
+        }
+    }
+
+    /// Whether the answer names one origin (and so varies with it).
+    fn echoes_origin(&self) -> bool {
+        self.credentials || !matches!(self.origins, Origins::Any)
     }
 
     /// The `Access-Control-Allow-Origin` value for an allowed origin.
     fn allow_origin(&self, origin: &str) -> String {
-        if self.origins.is_none() && !self.credentials {
-            "*".into()
-        } else {
+        if self.echoes_origin() {
             origin.into()
+        } else {
+            "*".into()
         }
     }
 
@@ -107,7 +147,7 @@ impl Cors {
         if self.credentials {
             res.set_header("access-control-allow-credentials", "true");
         }
-        if self.origins.is_some() || self.credentials {
+        if self.echoes_origin() {
             res.add_header("vary", "Origin");
         }
     }

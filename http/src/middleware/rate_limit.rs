@@ -50,7 +50,7 @@ pub struct RateLimit {
     buckets: RefCell<Generations>,
 }
 
-type ClientOf = Box<dyn Fn(&Request) -> Option<IpAddr>>;
+type ClientOf = Box<dyn Fn(&Request) -> Option<IpAddr> + Send>;
 
 impl fmt::Debug for RateLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -163,7 +163,7 @@ impl RateLimit {
     /// ```
     pub fn client_of(
         mut self,
-        client_of: impl Fn(&Request) -> Option<IpAddr> + 'static,
+        client_of: impl Fn(&Request) -> Option<IpAddr> + Send + 'static,
     ) -> RateLimit {
         self.client_of = Some(Box::new(client_of));
         self
