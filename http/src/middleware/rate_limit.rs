@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 /// by the shard count for a process-wide figure.
 ///
 /// The table is bounded: it keeps at most `max_clients` buckets, and a
-/// client not seen while half that many others arrived is forgotten (its
-/// next request starts a full bucket, as a client that waited long enough
-/// would have). Each request costs the same however full the table is:
+/// client not seen while between half and all of that many other clients
+/// arrived is forgotten (its next request starts a full bucket, as a
+/// client that waited long enough would have). Each request costs the same however full the table is:
 /// there is no sweep over it.
 ///
 /// ```
