@@ -101,24 +101,42 @@ fn weaken_etag(res: &mut Response) {
     }
 }
 
+/// Whether a body of `content_type` is worth compressing: text, JSON,
+/// JavaScript, XML, SVG, WebAssembly. Compared in any case, without
+/// allocating: it runs for every response.
 fn is_compressible(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence.starts_with("text/")
-        || essence.ends_with("+json")
-        || essence.ends_with("+xml")
-        || matches!(
-            essence.as_str(),
-            "application/json"
-                | "application/javascript"
-                | "application/xml"
-                | "image/svg+xml"
-                | "application/wasm"
-        )
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    let starts = |p: &str| {
+        essence
+            .get(..p.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(p))
+    };
+    let ends = |p: &str| {
+        essence
+            .len()
+            .checked_sub(p.len())
+            .and_then(|at| essence.get(at..))
+            .is_some_and(|s| s.eq_ignore_ascii_case(p))
+    };
+    starts("text/")
+        || ends("+json")
+        || ends("+xml")
+        || [
+            "application/json",
+            "application/javascript",
+            "application/xml",
+            "application/wasm",
+        ]
+        .iter()
+        .any(|t| essence.eq_ignore_ascii_case(t))
+}
+
+/// Whether a `Cache-Control` value carries `no-transform` (RFC 9111
+/// §5.2.2.6), in any case.
+fn forbids_transform(cache_control: &str) -> bool {
+    cache_control
+        .split(',')
+        .any(|d| d.trim().eq_ignore_ascii_case("no-transform"))
 }
 
 impl Middleware for Compress {
@@ -135,9 +153,7 @@ impl Middleware for Compress {
                 && crate::status::has_body(status)
                 && status != 206
                 && res.header("content-encoding").is_none()
-                && !res
-                    .header("cache-control")
-                    .is_some_and(|c| c.to_ascii_lowercase().contains("no-transform"));
+                && !res.header("cache-control").is_some_and(forbids_transform);
             let (Some(coding), true) = (coding, eligible) else {
                 return res;
             };
@@ -165,6 +181,41 @@ impl Middleware for Compress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compressible_types_in_any_case() {
+        for t in [
+            "text/html",
+            "TEXT/plain; charset=utf-8",
+            "application/json",
+            "Application/JSON",
+            "application/problem+json",
+            "image/svg+xml",
+            "application/wasm",
+            " text/css ; q=1",
+        ] {
+            assert!(is_compressible(t), "{t}");
+        }
+        for t in [
+            "image/png",
+            "application/octet-stream",
+            "json",
+            "",
+            "text",
+            "é",
+            "éjson",
+        ] {
+            assert!(!is_compressible(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn no_transform_is_a_directive() {
+        assert!(forbids_transform("no-transform"));
+        assert!(forbids_transform("public, No-Transform, max-age=60"));
+        assert!(!forbids_transform("public, max-age=60"));
+        assert!(!forbids_transform("x-no-transform-please"));
+    }
 
     #[test]
     fn picks_by_q_value() {
