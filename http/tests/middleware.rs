@@ -105,6 +105,25 @@ fn cors_preflight_and_simple_requests() {
     c.send("GET / HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\n\r\n");
     let r = c.reply().unwrap();
     assert_eq!(r.header("access-control-allow-origin"), None);
+    // The answer without CORS fields varies with `Origin` too: a cache
+    // must not give it to the allowed origin.
+    assert_eq!(r.header("vary"), Some("Origin"));
+    assert_eq!(c.get("/").header("vary"), Some("Origin"));
+}
+
+#[test]
+fn cors_for_any_origin_answers_a_star_that_does_not_vary() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(Cors::any())
+            .get("/", |_r: Request| async { "x" })
+    });
+    let mut c = s.connect();
+    c.send("GET / HTTP/1.1\r\nHost: t\r\nOrigin: https://a.example\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("vary"), None);
+    assert_eq!(c.get("/").header("vary"), None);
 }
 
 #[test]
@@ -136,6 +155,7 @@ fn cors_origins_can_be_matched_by_a_predicate() {
         let r = from(refused);
         assert_eq!(r.status, 200, "{refused}");
         assert_eq!(r.header("access-control-allow-origin"), None, "{refused}");
+        assert_eq!(r.header("vary"), Some("Origin"), "{refused}");
     }
 }
 

@@ -14,7 +14,9 @@ use std::sync::Arc;
 /// requests from an allowed origin get `Access-Control-Allow-Origin` (and
 /// the credentials and exposed-headers fields when configured). Requests
 /// from other origins pass through with no CORS fields, so browsers block
-/// them. `Vary: Origin` is set whenever the answer depends on the origin.
+/// them. `Vary: Origin` is set on every answer whenever an allowed
+/// origin's would name it (a list, a predicate, or credentials), those
+/// without CORS fields included, so that caches keep them apart.
 ///
 /// ```
 /// use shardio_http::middleware::Cors;
@@ -142,6 +144,21 @@ impl Cors {
         }
     }
 
+    /// A request with no `Origin`, or one not allowed: no CORS fields.
+    /// When the answer to an allowed origin would name it, this one still
+    /// says it varies with `Origin`, so that a cache never gives it (with
+    /// no `Access-Control-Allow-Origin`) to an allowed origin's request.
+    fn without_cors<'a>(&'a self, req: Request, next: Next<'a>) -> LocalBoxFuture<'a, Response> {
+        if !self.echoes_origin() {
+            return next.run(req);
+        }
+        Box::pin(async move {
+            let mut res = next.run(req).await;
+            res.add_header("vary", "Origin");
+            res
+        })
+    }
+
     fn decorate(&self, res: &mut Response, origin: &str) {
         res.set_header("access-control-allow-origin", self.allow_origin(origin));
         if self.credentials {
@@ -155,12 +172,10 @@ impl Cors {
 
 impl Middleware for Cors {
     fn call<'a>(&'a self, req: Request, next: Next<'a>) -> LocalBoxFuture<'a, Response> {
-        let Some(origin) = req.header("origin").map(str::to_owned) else {
-            return next.run(req);
+        let origin = req.header("origin").filter(|o| self.allows(o));
+        let Some(origin) = origin.map(str::to_owned) else {
+            return self.without_cors(req, next);
         };
-        if !self.allows(&origin) {
-            return next.run(req);
-        }
         let preflight = req.method() == Method::Options
             && req.header("access-control-request-method").is_some();
         if preflight {
