@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 /// The table is bounded: it keeps at most `max_clients` buckets, and a
 /// client not seen while between half and all of that many other clients
 /// arrived is forgotten (its next request starts a full bucket, as a
-/// client that waited long enough would have). Each request costs the same however full the table is:
-/// there is no sweep over it.
+/// client that waited long enough would have). Each request costs the
+/// same however full the table is: there is no sweep over it.
 ///
 /// ```
 /// use shardio_http::middleware::RateLimit;
@@ -87,23 +87,22 @@ impl Generations {
     /// has for it, moved there from the previous generation if need be,
     /// or `new`.
     fn bucket(&mut self, key: IpAddr, generation: usize, new: Bucket) -> &mut Bucket {
-        if self.current.len() < generation {
-            let previous = &mut self.previous;
-            return self
-                .current
-                .entry(key)
-                .or_insert_with(|| previous.remove(&key).unwrap_or(new));
+        if self.current.len() >= generation && !self.current.contains_key(&key) {
+            // A full generation and a client it does not hold: the next
+            // generation starts, and `previous`'s entries go with the
+            // clear (its allocation is kept for the next one), all but
+            // `key`'s, carried over.
+            let carried = self.previous.remove(&key);
+            std::mem::swap(&mut self.current, &mut self.previous);
+            self.current.clear();
+            if let Some(b) = carried {
+                return self.current.entry(key).or_insert(b);
+            }
         }
-        if self.current.contains_key(&key) {
-            return self.current.get_mut(&key).expect("just found");
-        }
-        // A full generation and a client it does not hold: the next
-        // generation starts, and `previous`'s entries go with the clear
-        // (its allocation is kept for the next one).
-        let found = self.previous.remove(&key);
-        std::mem::swap(&mut self.current, &mut self.previous);
-        self.current.clear();
-        self.current.entry(key).or_insert(found.unwrap_or(new))
+        let previous = &mut self.previous;
+        self.current
+            .entry(key)
+            .or_insert_with(|| previous.remove(&key).unwrap_or(new))
     }
 
     fn len(&self) -> usize {
