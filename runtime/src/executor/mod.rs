@@ -101,9 +101,12 @@ where
 
 /// Yields to the other tasks of the shard once.
 ///
-/// The task is woken at once and goes to the back of the run queue, behind
-/// every task already ready, and behind the completions the shard reaps
-/// before it polls again.
+/// The task is woken after the shard's next visit to the ring: every task
+/// already ready runs first, then the shard submits what they queued and
+/// reaps the completions that arrived (waking the tasks waiting on them),
+/// and the yielding task runs behind those. A long computation that yields
+/// between its slices so lets the shard's I/O through between each two,
+/// however few other tasks are ready. Outside a shard it is woken at once.
 pub async fn yield_now() {
     struct YieldNow(bool);
     impl Future for YieldNow {
@@ -113,7 +116,9 @@ pub async fn yield_now() {
                 return Poll::Ready(());
             }
             self.0 = true;
-            cx.waker().wake_by_ref();
+            if Shard::with_current(|shard| shard.executor.defer(cx.waker())).is_none() {
+                cx.waker().wake_by_ref();
+            }
             Poll::Pending
         }
     }

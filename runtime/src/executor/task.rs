@@ -175,6 +175,9 @@ impl Wake for TaskWaker {
 pub(crate) struct Executor {
     tasks: RefCell<Slab<TaskSlot>>,
     pub(crate) run_queue: RefCell<VecDeque<TaskRef>>,
+    /// Tasks that yielded ([`yield_now`](super::yield_now)): woken after
+    /// the shard's next visit to the ring, not in the same batch.
+    deferred: RefCell<Vec<Waker>>,
     next_gen: Cell<u32>,
     main_waker: RefCell<Option<(Waker, Arc<TaskWaker>)>>,
 }
@@ -184,6 +187,7 @@ impl Executor {
         Executor {
             tasks: RefCell::new(Slab::new()),
             run_queue: RefCell::new(VecDeque::new()),
+            deferred: RefCell::new(Vec::new()),
             next_gen: Cell::new(0),
             main_waker: RefCell::new(None),
         }
@@ -254,8 +258,27 @@ impl Executor {
         self.run_queue.borrow_mut().pop_front()
     }
 
+    /// Whether a task is ready, or will be after the ring's next visit.
     pub(crate) fn has_ready(&self) -> bool {
-        !self.run_queue.borrow().is_empty()
+        !self.run_queue.borrow().is_empty() || !self.deferred.borrow().is_empty()
+    }
+
+    /// Wakes `waker` after the shard's next visit to the ring.
+    pub(crate) fn defer(&self, waker: &Waker) {
+        self.deferred.borrow_mut().push(waker.clone());
+    }
+
+    /// Wakes the tasks deferred before the ring's last visit.
+    pub(crate) fn wake_deferred(&self) {
+        if self.deferred.borrow().is_empty() {
+            return;
+        }
+        // Taken out first: a wake runs no task code, but the list must not
+        // be borrowed while wakers are dropped.
+        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        for waker in deferred {
+            waker.wake();
+        }
     }
 
     pub(crate) fn alive(&self) -> usize {

@@ -143,7 +143,9 @@ fn drive<F: Future>(shard: &Rc<Shard>, future: F) -> io::Result<Exit<F::Output>>
         let now = Instant::now();
         shard.clock.start_turn(now);
         shard.timers.borrow_mut().advance(shard.clock.now_tick(now));
-        // 1. Ready tasks, a bounded batch.
+        // 1. Ready tasks, a bounded batch, behind the tasks that yielded
+        //    before the ring's last visit.
+        shard.executor.wake_deferred();
         for _ in 0..TASKS_PER_TICK {
             let Some(task) = shard.executor.pop() else {
                 break;
