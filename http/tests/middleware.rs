@@ -2,11 +2,13 @@
 
 mod util;
 
+use bytes::Bytes;
+use futures_util::StreamExt;
 use shardio_http::middleware::{
     AccessLog, BodyLimit, Compress, Cors, RateLimit, Recover, RequestId, RequestIds, Timeout,
 };
 use shardio_http::{Request, Response, Router};
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use util::TestServer;
@@ -224,6 +226,117 @@ fn compression_of_eligible_responses_only() {
         "no Accept-Encoding, no compression"
     );
     assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+}
+
+/// Reads one chunk of a chunked body: its bytes, empty for the last.
+fn read_chunk(r: &mut impl BufRead) -> Vec<u8> {
+    let mut size = String::new();
+    r.read_line(&mut size).unwrap();
+    let n = usize::from_str_radix(size.trim(), 16).unwrap();
+    let mut piece = vec![0; n + 2];
+    r.read_exact(&mut piece).unwrap();
+    assert_eq!(&piece[n..], b"\r\n");
+    piece.truncate(n);
+    piece
+}
+
+#[test]
+fn compression_of_a_stream_sends_each_piece_as_it_comes() {
+    // The handler streams what the test sends it, as server-sent events.
+    let (tx, rx) = futures_channel::mpsc::unbounded::<&'static str>();
+    let rx = Arc::new(Mutex::new(Some(rx)));
+    let s = TestServer::start(move || {
+        Router::new()
+            .middleware(Compress::new())
+            .get("/events", move |_r: Request| {
+                let rx = rx.lock().unwrap().take().expect("one request");
+                async move {
+                    let pieces = rx.map(|e| Ok(Bytes::from_static(e.as_bytes())));
+                    Response::stream(pieces).with_header("content-type", "text/event-stream")
+                }
+            })
+            .get("/png-stream", |_r: Request| async {
+                let pieces = futures_util::stream::iter([Ok(Bytes::from(vec![7u8; 3000]))]);
+                Response::stream(pieces).with_header("content-type", "image/png")
+            })
+    });
+    let mut conn = std::net::TcpStream::connect(s.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(b"GET /events HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
+        .unwrap();
+    let mut r = std::io::BufReader::new(conn.try_clone().unwrap());
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        r.read_line(&mut head).unwrap();
+    }
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-encoding: gzip\r\n"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked\r\n"), "{head}");
+    assert!(head.contains("vary: accept-encoding\r\n"), "{head}");
+
+    // Each event decodes as soon as its chunk arrives, while the stream
+    // is still open: the compressor is flushed after every piece.
+    let mut plain = flate2::write::GzDecoder::new(Vec::new());
+    for (i, event) in ["data: one\n\n", "data: two\n\n", "data: three\n\n"]
+        .into_iter()
+        .enumerate()
+    {
+        tx.unbounded_send(event).unwrap();
+        let before = plain.get_ref().len();
+        while plain.get_ref().len() < before + event.len() {
+            let chunk = read_chunk(&mut r);
+            assert!(!chunk.is_empty(), "the body ended before event {i}");
+            plain.write_all(&chunk).unwrap();
+            plain.flush().unwrap();
+        }
+        assert_eq!(&plain.get_ref()[before..], event.as_bytes(), "event {i}");
+    }
+    // The end of the stream sends the gzip trailer, then the last chunk.
+    drop(tx);
+    loop {
+        let chunk = read_chunk(&mut r);
+        if chunk.is_empty() {
+            break;
+        }
+        plain.write_all(&chunk).unwrap();
+    }
+    let plain = plain
+        .finish()
+        .expect("a whole gzip stream, trailer checked");
+    assert_eq!(plain, b"data: one\n\ndata: two\n\ndata: three\n\n");
+
+    // A type that does not compress streams as it is.
+    let mut c = s.connect();
+    c.send("GET /png-stream HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+    let reply = c.reply().unwrap();
+    assert_eq!(reply.header("content-encoding"), None);
+    assert_eq!(reply.body, vec![7u8; 3000]);
+}
+
+#[test]
+fn compression_of_a_stream_to_http_1_0_ends_with_the_connection() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(Compress::new())
+            .get("/log", |_r: Request| async {
+                let lines = (0..50).map(|i| Ok(Bytes::from(format!("line {i}\n"))));
+                Response::stream(futures_util::stream::iter(lines))
+                    .with_header("content-type", "text/plain")
+            })
+    });
+    let mut c = s.connect();
+    c.send("GET /log HTTP/1.0\r\nAccept-Encoding: deflate\r\n\r\n");
+    let reply = c.reply().unwrap();
+    assert_eq!(reply.header("content-encoding"), Some("deflate"));
+    assert_eq!(reply.header("content-length"), None);
+    let mut plain = String::new();
+    flate2::read::ZlibDecoder::new(&reply.body[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    let want: String = (0..50).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(plain, want);
 }
 
 #[test]

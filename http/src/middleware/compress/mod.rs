@@ -1,26 +1,52 @@
+//! The `Compress` middleware: which responses are compressed, and how.
+
+mod encoder;
+mod stream;
+
 use super::{Middleware, Next};
 use crate::negotiate::coding_q;
 use crate::request::Request;
 use crate::response::{Response, ResponseBody};
-use bytes::Bytes;
-use flate2::write::{GzEncoder, ZlibEncoder};
+use encoder::{Coding, Encoder};
 use flate2::Compression;
 use futures_util::future::LocalBoxFuture;
-use std::io::Write;
 
 /// Compresses eligible responses with gzip or deflate (flate2), as the
 /// request's `Accept-Encoding` allows (q-values honoured; gzip preferred on
 /// a tie).
 ///
-/// Eligible: a body in memory of at least [`min_size`](Compress::min_size)
-/// bytes (default 1 KiB), a compressible type (`text/*`, JSON, JavaScript,
-/// XML, SVG, `+json`/`+xml`), no `Content-Encoding` yet, no
-/// `Cache-Control: no-transform`, and a status with a body other than
-/// `206`. Streamed and file bodies are left alone (files go out zero-copy).
+/// Eligible: a compressible type (`text/*`, JSON, JavaScript, XML, SVG,
+/// `+json`/`+xml`), no `Content-Encoding` yet, no
+/// `Cache-Control: no-transform`, a status with a body other than `206`,
+/// and a body that is either
+///
+/// * in memory, of at least [`min_size`](Compress::min_size) bytes
+///   (default 1 KiB): it is compressed whole and keeps a `Content-Length`;
+/// * or a stream: each piece the handler yields is compressed and flushed
+///   as it comes, so a streamed answer (server-sent events, say) reaches
+///   the client piece by piece, compressed.
+///
+/// File bodies are left alone: they go out zero-copy, and the static file
+/// service serves precompressed siblings (`.gz`) instead.
+///
+/// Compression runs on the shard, 16 KiB of input at a time, and yields to
+/// the shard's other tasks between slices: a body of megabytes slows its
+/// own response, not every other connection of the shard.
+///
 /// `Vary: Accept-Encoding` is added to every response of a compressible
 /// type, compressed or not, so caches keep the variants apart, and a
 /// strong `ETag` on a compressed response becomes weak (`W/"..."`): the
 /// compressed bytes are not the representation it named.
+///
+/// ```
+/// use shardio_http::middleware::Compress;
+/// use shardio_http::{Request, Response, Router};
+///
+/// let router = Router::new()
+///     .middleware(Compress::new().min_size(512))
+///     .get("/report", |_r: Request| async { Response::text("row\n".repeat(1000)) });
+/// # drop(router);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Compress {
     min_size: usize,
@@ -33,12 +59,6 @@ impl Default for Compress {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Coding {
-    Gzip,
-    Deflate,
-}
-
 impl Compress {
     /// Default settings: 1 KiB minimum, compression level 6.
     pub fn new() -> Compress {
@@ -48,7 +68,8 @@ impl Compress {
         }
     }
 
-    /// Bodies smaller than this are sent as they are.
+    /// Bodies in memory smaller than this are sent as they are. (A
+    /// stream's size is not known: streams are always compressed.)
     pub fn min_size(mut self, bytes: usize) -> Compress {
         self.min_size = bytes;
         self
@@ -60,21 +81,40 @@ impl Compress {
         self
     }
 
-    fn compress(&self, coding: Coding, data: &[u8]) -> std::io::Result<Vec<u8>> {
-        let out = Vec::with_capacity(data.len() / 3);
-        match coding {
-            Coding::Gzip => {
-                let mut e = GzEncoder::new(out, self.level);
-                e.write_all(data)?;
-                e.finish()
+    /// `body` compressed whole, yielding to the shard between slices.
+    async fn compress(&self, coding: Coding, body: &[u8]) -> std::io::Result<bytes::Bytes> {
+        let mut encoder = Encoder::new(coding, self.level, body.len() / 3);
+        encoder.write(body).await?;
+        encoder.finish()
+    }
+
+    /// The response with its body compressed, or as it was when the body
+    /// is not one to compress.
+    async fn compressed(&self, coding: Coding, mut res: Response) -> Response {
+        match res.take_body() {
+            ResponseBody::Bytes(b) if b.len() >= self.min_size => {
+                match self.compress(coding, &b).await {
+                    Ok(packed) => res.set_body(ResponseBody::Bytes(packed)),
+                    // Not expected of an encoder writing to memory; the
+                    // plain body is still a good answer.
+                    Err(_) => {
+                        res.set_body(ResponseBody::Bytes(b));
+                        return res;
+                    }
+                }
             }
-            Coding::Deflate => {
-                // HTTP's "deflate" is the zlib format (RFC 9110 §8.4.1.2).
-                let mut e = ZlibEncoder::new(out, self.level);
-                e.write_all(data)?;
-                e.finish()
+            ResponseBody::Stream(body) => {
+                let encoder = Encoder::new(coding, self.level, 0);
+                res.set_body(ResponseBody::Stream(stream::compressed(body, encoder)));
+            }
+            other => {
+                res.set_body(other);
+                return res;
             }
         }
+        res.set_header("content-encoding", coding.name());
+        weaken_etag(&mut res);
+        res
     }
 }
 
@@ -149,31 +189,16 @@ impl Middleware for Compress {
             }
             res.add_header("vary", "Accept-Encoding");
             let status = res.status();
-            let eligible = coding.is_some()
-                && crate::status::has_body(status)
+            let eligible = crate::status::has_body(status)
                 && status != 206
                 && res.header("content-encoding").is_none()
                 && !res.header("cache-control").is_some_and(forbids_transform);
-            let (Some(coding), true) = (coding, eligible) else {
-                return res;
-            };
-            let body = match res.body() {
-                ResponseBody::Bytes(b) if b.len() >= self.min_size => b.clone(),
-                _ => return res,
-            };
-            // A HEAD answer is compressed too, so its length matches GET's.
-            if let Ok(packed) = self.compress(coding, &body) {
-                res.set_body(ResponseBody::Bytes(Bytes::from(packed)));
-                res.set_header(
-                    "content-encoding",
-                    match coding {
-                        Coding::Gzip => "gzip",
-                        Coding::Deflate => "deflate",
-                    },
-                );
-                weaken_etag(&mut res);
+            match coding {
+                // A HEAD answer is compressed too, so its fields match
+                // GET's (its body is never polled or sent).
+                Some(coding) if eligible => self.compressed(coding, res).await,
+                _ => res,
             }
-            res
         })
     }
 }
@@ -215,6 +240,42 @@ mod tests {
         assert!(forbids_transform("public, No-Transform, max-age=60"));
         assert!(!forbids_transform("public, max-age=60"));
         assert!(!forbids_transform("x-no-transform-please"));
+    }
+
+    #[test]
+    fn a_big_body_is_compressed_in_slices_between_other_tasks() {
+        use std::cell::Cell;
+        use std::io::Read;
+        use std::rc::Rc;
+
+        let body: Vec<u8> = (0..40_000u32)
+            .flat_map(|i| format!("row {i}, ").into_bytes())
+            .collect();
+        let slices = body.len().div_ceil(encoder::SLICE);
+        let (packed, turns) = shardio::block_on(async {
+            // Another task of the shard, counting the turns it gets while
+            // the body is compressed.
+            let turns = Rc::new(Cell::new(0usize));
+            let done = Rc::new(Cell::new(false));
+            let (t, d) = (turns.clone(), done.clone());
+            shardio::spawn_detached(async move {
+                while !d.get() {
+                    t.set(t.get() + 1);
+                    shardio::yield_now().await;
+                }
+            });
+            let packed = Compress::new().compress(Coding::Deflate, &body).await;
+            done.set(true);
+            (packed.unwrap(), turns.get())
+        })
+        .unwrap();
+        assert!(turns >= slices - 1, "{turns} turns for {slices} slices");
+        let mut plain = Vec::new();
+        flate2::read::ZlibDecoder::new(&packed[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, body);
+        assert!(packed.len() < body.len() / 3, "{} bytes", packed.len());
     }
 
     #[test]

@@ -1,0 +1,55 @@
+//! A streamed body compressed as it is produced.
+
+use super::encoder::Encoder;
+use bytes::Bytes;
+use futures_util::stream::{self, LocalBoxStream, StreamExt};
+use std::io;
+
+/// What is left to do for a compressed stream.
+enum State {
+    /// Pieces may still come from the body.
+    Open(LocalBoxStream<'static, io::Result<Bytes>>, Encoder),
+    /// The body ended or failed: nothing more is sent.
+    Done,
+}
+
+/// `body` compressed by `encoder`, piece by piece.
+///
+/// Each piece the body yields is compressed and flushed (a sync flush), so
+/// that what a handler streams reaches the client when it is produced (a
+/// server-sent event, a progress line) rather than when the compressor's
+/// window fills. A piece that adds no output yields nothing; the end of
+/// the body yields the coding's trailer. An error from the body is passed
+/// on, and ends the stream.
+pub(super) fn compressed(
+    body: LocalBoxStream<'static, io::Result<Bytes>>,
+    encoder: Encoder,
+) -> LocalBoxStream<'static, io::Result<Bytes>> {
+    stream::unfold(State::Open(body, encoder), next).boxed_local()
+}
+
+async fn next(state: State) -> Option<(io::Result<Bytes>, State)> {
+    let State::Open(mut body, mut encoder) = state else {
+        return None;
+    };
+    loop {
+        match body.next().await {
+            Some(Ok(piece)) => {
+                if piece.is_empty() {
+                    continue;
+                }
+                let out = match encoder.write(&piece).await {
+                    Ok(()) => encoder.flushed(),
+                    Err(e) => Err(e),
+                };
+                match out {
+                    Ok(out) if out.is_empty() => continue,
+                    Ok(out) => return Some((Ok(out), State::Open(body, encoder))),
+                    Err(e) => return Some((Err(e), State::Done)),
+                }
+            }
+            Some(Err(e)) => return Some((Err(e), State::Done)),
+            None => return Some((encoder.finish(), State::Done)),
+        }
+    }
+}
