@@ -340,6 +340,62 @@ fn compression_of_a_stream_to_http_1_0_ends_with_the_connection() {
 }
 
 #[test]
+fn compression_of_streams_stops_at_the_cap_and_resumes_when_one_ends() {
+    // The first stream stays open until the test lets it end.
+    let (tx, rx) = futures_channel::mpsc::unbounded::<&'static str>();
+    let rx = Arc::new(Mutex::new(Some(rx)));
+    let s = TestServer::start(move || {
+        Router::new()
+            .middleware(Compress::new().max_streams(1))
+            .get("/held", move |_r: Request| {
+                let rx = rx.lock().unwrap().take().expect("one request");
+                async move {
+                    let pieces = rx.map(|e| Ok(Bytes::from_static(e.as_bytes())));
+                    Response::stream(pieces).with_header("content-type", "text/plain")
+                }
+            })
+            .get("/short", |_r: Request| async {
+                let pieces = futures_util::stream::iter([Ok(Bytes::from("short ".repeat(100)))]);
+                Response::stream(pieces).with_header("content-type", "text/plain")
+            })
+    });
+    const GZIP: &str = "Host: t\r\nAccept-Encoding: gzip\r\n\r\n";
+    let mut held = std::net::TcpStream::connect(s.addr).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    held.write_all(format!("GET /held HTTP/1.1\r\n{GZIP}").as_bytes())
+        .unwrap();
+    let mut r = std::io::BufReader::new(held.try_clone().unwrap());
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        r.read_line(&mut head).unwrap();
+    }
+    assert!(
+        head.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "{head}"
+    );
+
+    // The one place is taken: this stream goes out as it is.
+    let mut c = s.connect();
+    c.send(format!("GET /short HTTP/1.1\r\n{GZIP}"));
+    let reply = c.reply().unwrap();
+    assert_eq!(reply.header("content-encoding"), None);
+    assert_eq!(reply.text(), "short ".repeat(100));
+
+    // The held stream ends; its place is free for the next one.
+    drop(tx);
+    while !read_chunk(&mut r).is_empty() {}
+    c.send(format!("GET /short HTTP/1.1\r\n{GZIP}"));
+    let reply = c.reply().unwrap();
+    assert_eq!(reply.header("content-encoding"), Some("gzip"));
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(&reply.body[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    assert_eq!(plain, "short ".repeat(100));
+}
+
+#[test]
 fn timeout_answers_503() {
     let s = TestServer::start(|| {
         Router::new()

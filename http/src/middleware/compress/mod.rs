@@ -24,7 +24,9 @@ use futures_util::future::LocalBoxFuture;
 ///   (default 1 KiB): it is compressed whole and keeps a `Content-Length`;
 /// * or a stream: each piece the handler yields is compressed and flushed
 ///   as it comes, so a streamed answer (server-sent events, say) reaches
-///   the client piece by piece, compressed.
+///   the client piece by piece, compressed. At most
+///   [`max_streams`](Compress::max_streams) streams are compressed at once
+///   on a shard (default 128): each holds an encoder of about 344 KiB.
 ///
 /// File bodies are left alone: they go out zero-copy, and the static file
 /// service serves precompressed siblings (`.gz`) instead.
@@ -51,6 +53,7 @@ use futures_util::future::LocalBoxFuture;
 pub struct Compress {
     min_size: usize,
     level: Compression,
+    max_streams: usize,
 }
 
 impl Default for Compress {
@@ -60,11 +63,13 @@ impl Default for Compress {
 }
 
 impl Compress {
-    /// Default settings: 1 KiB minimum, compression level 6.
+    /// Default settings: 1 KiB minimum, compression level 6, at most 128
+    /// streams compressed at once per shard.
     pub fn new() -> Compress {
         Compress {
             min_size: 1024,
             level: Compression::default(),
+            max_streams: 128,
         }
     }
 
@@ -72,6 +77,18 @@ impl Compress {
     /// stream's size is not known: streams are always compressed.)
     pub fn min_size(mut self, bytes: usize) -> Compress {
         self.min_size = bytes;
+        self
+    }
+
+    /// At most this many streamed bodies are compressed at once on a shard
+    /// (counting those of every `Compress` there); the streams beyond are
+    /// sent as they are. Each open compressed stream holds its encoder's
+    /// state, about 344 KiB, for as long as it lasts: 128 streams, the
+    /// default, take 43 MiB per shard. An application that keeps many
+    /// long streams open (server-sent events to every client, say) sets
+    /// this to what its memory allows, or 0 to compress no stream.
+    pub fn max_streams(mut self, streams: usize) -> Compress {
+        self.max_streams = streams;
         self
     }
 
@@ -103,10 +120,17 @@ impl Compress {
                     }
                 }
             }
-            ResponseBody::Stream(body) => {
-                let encoder = Encoder::new(coding, self.level, 0);
-                res.set_body(ResponseBody::Stream(stream::compressed(body, encoder)));
-            }
+            ResponseBody::Stream(body) => match stream::Permit::take(self.max_streams) {
+                Some(permit) => {
+                    let encoder = Encoder::new(coding, self.level, 0);
+                    let body = stream::compressed(body, encoder, permit);
+                    res.set_body(ResponseBody::Stream(body));
+                }
+                None => {
+                    res.set_body(ResponseBody::Stream(body));
+                    return res;
+                }
+            },
             other => {
                 res.set_body(other);
                 return res;

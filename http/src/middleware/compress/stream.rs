@@ -3,13 +3,44 @@
 use super::encoder::Encoder;
 use bytes::Bytes;
 use futures_util::stream::{self, LocalBoxStream, StreamExt};
+use std::cell::Cell;
 use std::io;
+
+thread_local! {
+    /// Streams being compressed on this shard, by every `Compress` here.
+    static OPEN: Cell<usize> = const { Cell::new(0) };
+}
+
+/// One of a shard's compressed streams: its encoder's state (about
+/// 344 KiB) lives as long as the permit, which gives its place back when
+/// dropped (the body ended, failed, or its connection went).
+pub(super) struct Permit(());
+
+impl Permit {
+    /// A place, when fewer than `max` streams are compressed on this shard.
+    pub(super) fn take(max: usize) -> Option<Permit> {
+        OPEN.with(|open| {
+            let n = open.get();
+            (n < max).then(|| {
+                open.set(n + 1);
+                Permit(())
+            })
+        })
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        OPEN.with(|open| open.set(open.get() - 1));
+    }
+}
 
 /// What is left to do for a compressed stream.
 enum State {
     /// Pieces may still come from the body.
-    Open(LocalBoxStream<'static, io::Result<Bytes>>, Encoder),
-    /// The body ended or failed: nothing more is sent.
+    Open(LocalBoxStream<'static, io::Result<Bytes>>, Encoder, Permit),
+    /// The body ended or failed: nothing more is sent, and the encoder
+    /// and the permit are gone.
     Done,
 }
 
@@ -24,12 +55,13 @@ enum State {
 pub(super) fn compressed(
     body: LocalBoxStream<'static, io::Result<Bytes>>,
     encoder: Encoder,
+    permit: Permit,
 ) -> LocalBoxStream<'static, io::Result<Bytes>> {
-    stream::unfold(State::Open(body, encoder), next).boxed_local()
+    stream::unfold(State::Open(body, encoder, permit), next).boxed_local()
 }
 
 async fn next(state: State) -> Option<(io::Result<Bytes>, State)> {
-    let State::Open(mut body, mut encoder) = state else {
+    let State::Open(mut body, mut encoder, permit) = state else {
         return None;
     };
     loop {
@@ -44,7 +76,7 @@ async fn next(state: State) -> Option<(io::Result<Bytes>, State)> {
                 };
                 match out {
                     Ok(out) if out.is_empty() => continue,
-                    Ok(out) => return Some((Ok(out), State::Open(body, encoder))),
+                    Ok(out) => return Some((Ok(out), State::Open(body, encoder, permit))),
                     Err(e) => return Some((Err(e), State::Done)),
                 }
             }
