@@ -396,6 +396,38 @@ fn compression_of_streams_stops_at_the_cap_and_resumes_when_one_ends() {
 }
 
 #[test]
+fn compression_of_a_streamed_answer_to_head_names_the_coding_and_holds_no_place() {
+    let s = TestServer::start(|| {
+        Router::new()
+            .middleware(Compress::new().max_streams(1))
+            .get("/log", |_r: Request| async {
+                let lines = (0..20).map(|i| Ok(Bytes::from(format!("line {i}\n"))));
+                Response::stream(futures_util::stream::iter(lines))
+                    .with_header("content-type", "text/plain")
+            })
+    });
+    let mut c = s.connect();
+    for _ in 0..3 {
+        c.send("HEAD /log HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+        let head = c.reply_to(true).unwrap();
+        assert_eq!(head.header("content-encoding"), Some("gzip"));
+        assert_eq!(head.header("transfer-encoding"), Some("chunked"));
+    }
+    // The HEAD answers' streams, never polled, gave their place back.
+    c.send("GET /log HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+    let reply = c.reply().unwrap();
+    assert_eq!(reply.header("content-encoding"), Some("gzip"));
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(&reply.body[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    assert_eq!(
+        plain,
+        (0..20).map(|i| format!("line {i}\n")).collect::<String>()
+    );
+}
+
+#[test]
 fn timeout_answers_503() {
     let s = TestServer::start(|| {
         Router::new()
