@@ -3,9 +3,9 @@
 //! Every task poll starts with a budget of [`BUDGET`] units. Each resource
 //! that is *ready* when polled (an op result, an elapsed timer, a finished
 //! join handle) spends one. When the budget is gone the resource answers
-//! `Pending` and wakes the task instead, so a task whose awaits are always
-//! ready goes to the back of the run queue and cannot starve completions or
-//! other tasks.
+//! `Pending` and wakes the task after the shard's next visit to the ring
+//! instead, so a task whose awaits are always ready runs behind the other
+//! ready tasks and the completions that came in, and starves neither.
 
 use std::cell::Cell;
 use std::task::Context;
@@ -24,13 +24,13 @@ pub(crate) fn reset() {
     REMAINING.with(|r| r.set(BUDGET));
 }
 
-/// Spends one unit. Returns `false` (after waking the task) when the budget
-/// is exhausted: the caller must then return `Pending`.
+/// Spends one unit. Returns `false` (after arranging the task's wake past
+/// the ring) when the budget is exhausted: the caller must then return `Pending`.
 pub(crate) fn consume(cx: &mut Context<'_>) -> bool {
     REMAINING.with(|r| {
         let left = r.get();
         if left == 0 {
-            cx.waker().wake_by_ref();
+            super::wake_after_ring(cx);
             false
         } else {
             r.set(left - 1);

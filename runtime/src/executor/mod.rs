@@ -99,6 +99,15 @@ where
     shard.executor.spawn_detached(&shard, future);
 }
 
+/// Wakes the task of `cx` after the shard's next visit to the ring (at
+/// once outside a shard): how a task steps aside, yielding or out of
+/// budget, without being polled again before the ring is.
+pub(crate) fn wake_after_ring(cx: &Context<'_>) {
+    if Shard::with_current(|shard| shard.executor.defer(cx.waker())).is_none() {
+        cx.waker().wake_by_ref();
+    }
+}
+
 /// Yields to the other tasks of the shard once.
 ///
 /// The task is woken after the shard's next visit to the ring: every task
@@ -116,9 +125,7 @@ pub async fn yield_now() {
                 return Poll::Ready(());
             }
             self.0 = true;
-            if Shard::with_current(|shard| shard.executor.defer(cx.waker())).is_none() {
-                cx.waker().wake_by_ref();
-            }
+            wake_after_ring(cx);
             Poll::Pending
         }
     }
