@@ -3,12 +3,15 @@
 mod util;
 
 use bytes::Bytes;
+use futures_channel::mpsc::UnboundedSender;
+use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use shardio_http::middleware::{
     AccessLog, BodyLimit, Compress, Cors, RateLimit, Recover, RequestId, RequestIds, Timeout,
 };
 use shardio_http::{Request, Response, Router};
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use util::TestServer;
@@ -161,6 +164,24 @@ fn cors_origins_can_be_matched_by_a_predicate() {
     }
 }
 
+/// A gzip body, decoded (its trailer checked).
+fn gunzip(body: &[u8]) -> String {
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_string(&mut plain)
+        .unwrap();
+    plain
+}
+
+/// A zlib ("deflate") body, decoded.
+fn unzlib(body: &[u8]) -> String {
+    let mut plain = String::new();
+    flate2::read::ZlibDecoder::new(body)
+        .read_to_string(&mut plain)
+        .unwrap();
+    plain
+}
+
 #[test]
 fn compression_of_eligible_responses_only() {
     let s = TestServer::start(|| {
@@ -188,18 +209,12 @@ fn compression_of_eligible_responses_only() {
     let r = c.reply().unwrap();
     assert_eq!(r.header("content-encoding"), Some("deflate"));
     assert_eq!(r.header("vary"), Some("Accept-Encoding"));
-    let mut plain = String::new();
-    flate2::read::ZlibDecoder::new(&r.body[..])
-        .read_to_string(&mut plain)
-        .unwrap();
+    let plain = unzlib(&r.body);
     assert_eq!(plain, "hello compression ".repeat(200));
     c.send("GET /big HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
     let r = c.reply().unwrap();
     assert_eq!(r.header("content-encoding"), Some("gzip"));
-    let mut plain = String::new();
-    flate2::read::GzDecoder::new(&r.body[..])
-        .read_to_string(&mut plain)
-        .unwrap();
+    let plain = gunzip(&r.body);
     assert_eq!(plain.len(), 18 * 200);
     // A strong validator names the uncompressed bytes: it becomes weak on
     // the compressed ones, and stays as it is on the uncompressed ones.
@@ -240,37 +255,57 @@ fn read_chunk(r: &mut impl BufRead) -> Vec<u8> {
     piece
 }
 
+/// A handler for one request that streams, as `content_type`, what the
+/// test sends through the returned sender, until the sender is dropped.
+fn fed_stream(
+    content_type: &'static str,
+) -> (
+    UnboundedSender<&'static str>,
+    impl Fn(Request) -> LocalBoxFuture<'static, Response> + Send + 'static,
+) {
+    let (tx, rx) = futures_channel::mpsc::unbounded::<&'static str>();
+    let rx = Arc::new(Mutex::new(Some(rx)));
+    let handler = move |_r: Request| {
+        let rx = rx.lock().unwrap().take().expect("one request");
+        let pieces = rx.map(|e| Ok(Bytes::from_static(e.as_bytes())));
+        let res = Response::stream(pieces).with_header("content-type", content_type);
+        Box::pin(async move { res }) as LocalBoxFuture<'static, Response>
+    };
+    (tx, handler)
+}
+
+/// Sends `request` on a new connection and reads the answer's head: the
+/// head in lowercase, and the reader left at the body's first byte.
+fn open_answer(s: &TestServer, request: &str) -> (String, BufReader<TcpStream>) {
+    let conn = TcpStream::connect(s.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    (&conn).write_all(request.as_bytes()).unwrap();
+    let mut r = BufReader::new(conn);
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        r.read_line(&mut head).unwrap();
+    }
+    (head.to_ascii_lowercase(), r)
+}
+
 #[test]
 fn compression_of_a_stream_sends_each_piece_as_it_comes() {
     // The handler streams what the test sends it, as server-sent events.
-    let (tx, rx) = futures_channel::mpsc::unbounded::<&'static str>();
-    let rx = Arc::new(Mutex::new(Some(rx)));
+    let (tx, events) = fed_stream("text/event-stream");
     let s = TestServer::start(move || {
         Router::new()
             .middleware(Compress::new())
-            .get("/events", move |_r: Request| {
-                let rx = rx.lock().unwrap().take().expect("one request");
-                async move {
-                    let pieces = rx.map(|e| Ok(Bytes::from_static(e.as_bytes())));
-                    Response::stream(pieces).with_header("content-type", "text/event-stream")
-                }
-            })
+            .get("/events", events)
             .get("/png-stream", |_r: Request| async {
                 let pieces = futures_util::stream::iter([Ok(Bytes::from(vec![7u8; 3000]))]);
                 Response::stream(pieces).with_header("content-type", "image/png")
             })
     });
-    let mut conn = std::net::TcpStream::connect(s.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    conn.write_all(b"GET /events HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
-        .unwrap();
-    let mut r = std::io::BufReader::new(conn.try_clone().unwrap());
-    let mut head = String::new();
-    while !head.ends_with("\r\n\r\n") {
-        r.read_line(&mut head).unwrap();
-    }
-    let head = head.to_ascii_lowercase();
+    let (head, mut r) = open_answer(
+        &s,
+        "GET /events HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+    );
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("content-encoding: gzip\r\n"), "{head}");
     assert!(head.contains("transfer-encoding: chunked\r\n"), "{head}");
@@ -331,10 +366,7 @@ fn compression_of_a_stream_to_http_1_0_ends_with_the_connection() {
     let reply = c.reply().unwrap();
     assert_eq!(reply.header("content-encoding"), Some("deflate"));
     assert_eq!(reply.header("content-length"), None);
-    let mut plain = String::new();
-    flate2::read::ZlibDecoder::new(&reply.body[..])
-        .read_to_string(&mut plain)
-        .unwrap();
+    let plain = unzlib(&reply.body);
     let want: String = (0..50).map(|i| format!("line {i}\n")).collect();
     assert_eq!(plain, want);
 }
@@ -342,38 +374,19 @@ fn compression_of_a_stream_to_http_1_0_ends_with_the_connection() {
 #[test]
 fn compression_of_streams_stops_at_the_cap_and_resumes_when_one_ends() {
     // The first stream stays open until the test lets it end.
-    let (tx, rx) = futures_channel::mpsc::unbounded::<&'static str>();
-    let rx = Arc::new(Mutex::new(Some(rx)));
+    let (tx, held) = fed_stream("text/plain");
     let s = TestServer::start(move || {
         Router::new()
             .middleware(Compress::new().max_streams(1))
-            .get("/held", move |_r: Request| {
-                let rx = rx.lock().unwrap().take().expect("one request");
-                async move {
-                    let pieces = rx.map(|e| Ok(Bytes::from_static(e.as_bytes())));
-                    Response::stream(pieces).with_header("content-type", "text/plain")
-                }
-            })
+            .get("/held", held)
             .get("/short", |_r: Request| async {
                 let pieces = futures_util::stream::iter([Ok(Bytes::from("short ".repeat(100)))]);
                 Response::stream(pieces).with_header("content-type", "text/plain")
             })
     });
     const GZIP: &str = "Host: t\r\nAccept-Encoding: gzip\r\n\r\n";
-    let mut held = std::net::TcpStream::connect(s.addr).unwrap();
-    held.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    held.write_all(format!("GET /held HTTP/1.1\r\n{GZIP}").as_bytes())
-        .unwrap();
-    let mut r = std::io::BufReader::new(held.try_clone().unwrap());
-    let mut head = String::new();
-    while !head.ends_with("\r\n\r\n") {
-        r.read_line(&mut head).unwrap();
-    }
-    assert!(
-        head.to_ascii_lowercase().contains("content-encoding: gzip"),
-        "{head}"
-    );
+    let (head, mut r) = open_answer(&s, &format!("GET /held HTTP/1.1\r\n{GZIP}"));
+    assert!(head.contains("content-encoding: gzip"), "{head}");
 
     // The one place is taken: this stream goes out as it is.
     let mut c = s.connect();
@@ -388,10 +401,7 @@ fn compression_of_streams_stops_at_the_cap_and_resumes_when_one_ends() {
     c.send(format!("GET /short HTTP/1.1\r\n{GZIP}"));
     let reply = c.reply().unwrap();
     assert_eq!(reply.header("content-encoding"), Some("gzip"));
-    let mut plain = String::new();
-    flate2::read::GzDecoder::new(&reply.body[..])
-        .read_to_string(&mut plain)
-        .unwrap();
+    let plain = gunzip(&reply.body);
     assert_eq!(plain, "short ".repeat(100));
 }
 
@@ -417,10 +427,7 @@ fn compression_of_a_streamed_answer_to_head_names_the_coding_and_holds_no_place(
     c.send("GET /log HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
     let reply = c.reply().unwrap();
     assert_eq!(reply.header("content-encoding"), Some("gzip"));
-    let mut plain = String::new();
-    flate2::read::GzDecoder::new(&reply.body[..])
-        .read_to_string(&mut plain)
-        .unwrap();
+    let plain = gunzip(&reply.body);
     assert_eq!(
         plain,
         (0..20).map(|i| format!("line {i}\n")).collect::<String>()
