@@ -24,8 +24,9 @@ pub(crate) fn reset() {
     REMAINING.with(|r| r.set(BUDGET));
 }
 
-/// Spends one unit. Returns `false` (after arranging the task's wake past
-/// the ring) when the budget is exhausted: the caller must then return `Pending`.
+/// Spends one unit. Returns `false` when the budget is exhausted, having
+/// arranged the task's wake past the ring: the caller must then return
+/// `Pending`.
 pub(crate) fn consume(cx: &mut Context<'_>) -> bool {
     REMAINING.with(|r| {
         let left = r.get();

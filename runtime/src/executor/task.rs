@@ -175,8 +175,9 @@ impl Wake for TaskWaker {
 pub(crate) struct Executor {
     tasks: RefCell<Slab<TaskSlot>>,
     pub(crate) run_queue: RefCell<VecDeque<TaskRef>>,
-    /// Tasks that yielded ([`yield_now`](super::yield_now)): woken after
-    /// the shard's next visit to the ring, not in the same batch.
+    /// Tasks that yielded ([`yield_now`](super::yield_now)) or spent their
+    /// coop budget: woken after the shard's next visit to the ring, not
+    /// polled again in the same batch.
     deferred: RefCell<Vec<Waker>>,
     next_gen: Cell<u32>,
     main_waker: RefCell<Option<(Waker, Arc<TaskWaker>)>>,
