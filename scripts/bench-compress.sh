@@ -30,17 +30,8 @@ CARGO_TARGET_DIR=target/peers cargo build --release -q \
     --manifest-path benches/peers/Cargo.toml -p actix-compress
 load=target/release/shardio-load
 out=$(mktemp -d)
-addr=127.0.0.1:9410
-
-wait_port() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/9410") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "the server did not start" >&2
-    return 1
-}
+port=9410
+addr=127.0.0.1:$port
 
 run() { # NAME COMMAND...
     local name=$1 pid before after
@@ -48,8 +39,8 @@ run() { # NAME COMMAND...
     taskset -c 0 "$@" > "$out/$name.log" 2>&1 &
     pid=$!
     pids+=("$pid")
-    wait_port
-    curl_check "$name"
+    wait_for_port "$port" 10
+    check_compresses "$name"
     taskset -c 1 "$load" "http://$addr/" -c 8 -R "$rate" -d "${secs}s" --warmup 1s \
         --json > "$out/$name-alone.json"
     taskset -c 1 "$load" "http://$addr/report" -c 2 -H "Accept-Encoding: gzip" \
@@ -66,17 +57,19 @@ run() { # NAME COMMAND...
     wait "$pid" 2>/dev/null || true
 }
 
-# Both servers must compress: the answer's coding and its decoded length.
-curl_check() { # NAME
-    python3 - "$addr" "$1" <<'PY'
+# Both servers must compress. Writes the report's decoded length to
+# $out/NAME-report-bytes, for the megabytes per CPU-second.
+check_compresses() { # NAME
+    python3 - "$addr" "$1" "$out/$1-report-bytes" <<'PY'
 import gzip, http.client, sys
 c = http.client.HTTPConnection(sys.argv[1], timeout=30)
 c.request("GET", "/report", headers={"Accept-Encoding": "gzip"})
 r = c.getresponse()
 body = r.read()
 assert r.getheader("content-encoding") == "gzip", f"{sys.argv[2]}: not compressed"
-print(f"{sys.argv[2]}: /report {len(gzip.decompress(body)):,} bytes, "
-      f"{len(body):,} gzipped", file=sys.stderr)
+plain = len(gzip.decompress(body))
+open(sys.argv[3], "w").write(str(plain))
+print(f"{sys.argv[2]}: /report {plain:,} bytes, {len(body):,} gzipped", file=sys.stderr)
 PY
 }
 
@@ -86,7 +79,6 @@ run actix target/peers/release/actix-compress "$addr"
 python3 - "$out" "$secs" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 out, secs, hz = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
-report_bytes = 3_451_071
 print(f"| server | / alone p50 / p99 / p99.9 / max (µs) | / while compressing p50 / p99 / p99.9 / max (µs) | /report per s | MB compressed per server CPU-s |")
 print("|---|---|---|---|---|")
 for name in ["shardio", "actix"]:
@@ -99,6 +91,7 @@ for name in ["shardio", "actix"]:
     cpu = ticks / hz
     # The server's CPU in the busy window also answered `/`; a hello
     # answer costs microseconds, so nearly all of it is compression.
+    report_bytes = int(open(f"{out}/{name}-report-bytes").read())
     mb = reports * secs * report_bytes / 1e6 / cpu if cpu else 0
     errors = sum(busy["errors"].values()) + sum(rep["errors"].values())
     print(f"| {name} | {fmt(lat('alone'))} | {fmt(lat('busy'))} | {reports:.1f} | {mb:.0f} |"
