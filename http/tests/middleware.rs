@@ -166,19 +166,17 @@ fn cors_origins_can_be_matched_by_a_predicate() {
 
 /// A gzip body, decoded (its trailer checked).
 fn gunzip(body: &[u8]) -> String {
-    let mut plain = String::new();
-    flate2::read::GzDecoder::new(body)
-        .read_to_string(&mut plain)
-        .unwrap();
-    plain
+    read_text(flate2::read::GzDecoder::new(body))
 }
 
 /// A zlib ("deflate") body, decoded.
 fn unzlib(body: &[u8]) -> String {
+    read_text(flate2::read::ZlibDecoder::new(body))
+}
+
+fn read_text(mut decoder: impl Read) -> String {
     let mut plain = String::new();
-    flate2::read::ZlibDecoder::new(body)
-        .read_to_string(&mut plain)
-        .unwrap();
+    decoder.read_to_string(&mut plain).unwrap();
     plain
 }
 
