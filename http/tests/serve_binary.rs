@@ -1,5 +1,5 @@
-//! The `shardio-serve` binary: its help, serving a directory, and a
-//! graceful stop on SIGTERM.
+//! The `shardio-serve` binary: its help, serving a directory (`--gzip`
+//! too), and a graceful stop on SIGTERM.
 
 mod util;
 
@@ -25,6 +25,7 @@ fn help_names_every_option() {
         "--hidden",
         "--access-log",
         "--cache-control",
+        "--gzip",
         "[ROOT]",
     ] {
         assert!(help.contains(option), "--help lacks {option}:\n{help}");
@@ -46,6 +47,8 @@ fn a_missing_root_is_a_clear_error() {
 fn serves_then_stops_gracefully_on_sigterm() {
     let site = Site::new("binary");
     site.write("hello.txt", "hello from disk");
+    let page = "<p>a paragraph of the page</p>\n".repeat(100);
+    site.write("page.html", &page);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -62,6 +65,7 @@ fn serves_then_stops_gracefully_on_sigterm() {
                 "1",
                 "--cache-control",
                 "max-age=5",
+                "--gzip",
             ])
             .stdout(Stdio::piped())
             .spawn()
@@ -78,6 +82,16 @@ fn serves_then_stops_gracefully_on_sigterm() {
     let r = c.get("/hello.txt");
     assert_eq!(r.text(), "hello from disk");
     assert_eq!(r.header("cache-control"), Some("max-age=5"));
+    // --gzip: a text file of 1 KiB and more is compressed; a smaller one
+    // is not.
+    let r = c.request("GET", "/page.html", &["Accept-Encoding: gzip"]);
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut plain)
+        .unwrap();
+    assert_eq!(plain, page);
+    let r = c.request("GET", "/hello.txt", &["Accept-Encoding: gzip"]);
+    assert_eq!(r.header("content-encoding"), None);
 
     // SAFETY: `kill` with a live child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);

@@ -53,6 +53,7 @@ mod copy;
 mod file;
 mod ops;
 mod pipe;
+mod read;
 mod send_zc;
 mod sendfile;
 mod splice;
@@ -63,6 +64,7 @@ pub use file::{
     SPLICE_MIN,
 };
 pub use pipe::{configure_pipes, DEFAULT_MAX_IDLE_PIPES, DEFAULT_PIPE_SIZE};
+pub use read::read_at;
 pub use send_zc::{send_zc, send_zc_all, set_zc_threshold, DEFAULT_ZC_THRESHOLD};
 pub use stats::{stats, ZeroCopyStats};
 

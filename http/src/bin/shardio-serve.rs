@@ -7,7 +7,7 @@
 
 use clap::Parser;
 use shardio::net::TcpListener;
-use shardio_http::middleware::AccessLog;
+use shardio_http::middleware::{AccessLog, Compress};
 use shardio_http::{Router, Server, StaticFiles, Timeouts};
 use std::io;
 use std::net::SocketAddr;
@@ -63,6 +63,14 @@ struct Args {
     /// A Cache-Control value for every file response, e.g. "max-age=3600".
     #[arg(long, value_name = "VALUE")]
     cache_control: Option<String>,
+
+    /// Compress text files of 1 KiB and more (gzip or deflate, as the
+    /// client accepts) at LEVEL, 1 (fastest) to 9 (smallest) [default: 6].
+    /// A file with a precompressed sibling (.gz, .br) is sent as that
+    /// sibling instead, whether or not this is given.
+    #[arg(long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "6",
+          value_parser = clap::value_parser!(u32).range(1..=9))]
+    gzip: Option<u32>,
 }
 
 fn main() {
@@ -105,10 +113,14 @@ fn run(args: Args) -> io::Result<()> {
             if let Some(cc) = &args.cache_control {
                 files = files.cache_control(cc.clone());
             }
-            let mut router = Router::new().not_found(files);
+            let mut router = Router::new();
             if args.access_log {
                 router = router.middleware(AccessLog::to_writer(io::stdout()));
             }
+            if let Some(level) = args.gzip {
+                router = router.middleware(Compress::new().level(level));
+            }
+            let router = router.not_found(files);
             let listener = TcpListener::bind(args.addr)?;
             if shard.id() == 0 {
                 // Printed once the address is taken, so a script that waits

@@ -1,6 +1,7 @@
 //! The `Compress` middleware: which responses are compressed, and how.
 
 mod encoder;
+mod file;
 mod stream;
 
 use super::{Middleware, Next};
@@ -26,17 +27,27 @@ use futures_util::future::LocalBoxFuture;
 ///   as it comes, so a streamed answer (server-sent events, say) reaches
 ///   the client piece by piece, compressed. At most
 ///   [`max_streams`](Compress::max_streams) streams are compressed at once
-///   on a shard (default 128): each holds an encoder of about 344 KiB.
+///   on a shard (default 128): each holds an encoder of about 344 KiB;
+/// * or a file range ([`ResponseBody::File`], as
+///   [`StaticFiles`](crate::StaticFiles) answers) of at least `min_size`
+///   bytes: read through the ring 64 KiB at a time (a read the page cache
+///   cannot serve does not stop the shard) and compressed as a stream, as
+///   nginx's `gzip on` does. It takes one of the `max_streams` places;
+///   with none free, the file goes out as it is, zero-copy. A file with a
+///   precompressed sibling (`.gz`, `.br`) is sent as that sibling instead:
+///   its answer already names a `Content-Encoding`.
 ///
-/// File bodies are left alone: they go out zero-copy, and the static file
-/// service serves precompressed siblings (`.gz`) instead.
+/// A compressed body is sent chunked (a stream or a file) or with its new
+/// `Content-Length` (a body in memory), and loses `Accept-Ranges`: ranges
+/// are served of the plain file only (a `206` is never compressed).
 ///
 /// Compression runs on the shard, 16 KiB of input at a time, and yields to
 /// the shard's other tasks between slices: a body of megabytes slows its
 /// own response, not every other connection of the shard.
 ///
 /// `Vary: Accept-Encoding` is added to every response of a compressible
-/// type, compressed or not, so caches keep the variants apart, and a
+/// type, compressed or not (unless a `Vary` field names it already), so
+/// caches keep the variants apart, and a
 /// strong `ETag` on a compressed response becomes weak (`W/"..."`): the
 /// compressed bytes are not the representation it named.
 ///
@@ -131,6 +142,22 @@ impl Compress {
                     return res;
                 }
             },
+            ResponseBody::File { file, offset, len } if len >= self.min_size as u64 => {
+                match stream::Permit::take(self.max_streams) {
+                    Some(permit) => {
+                        let encoder = Encoder::new(coding, self.level, 0);
+                        let pieces = file::pieces(file, offset, len);
+                        let body = stream::compressed(pieces, encoder, permit);
+                        res.set_body(ResponseBody::Stream(body));
+                    }
+                    // No place for another encoder: the file goes out as it
+                    // is, zero-copy.
+                    None => {
+                        res.set_body(ResponseBody::File { file, offset, len });
+                        return res;
+                    }
+                }
+            }
             other => {
                 res.set_body(other);
                 return res;
@@ -138,6 +165,9 @@ impl Compress {
         }
         res.set_header("content-encoding", coding.name());
         weaken_etag(&mut res);
+        // Ranges of the compressed bytes are not served (a range request
+        // gets a `206` of the plain file, which is never compressed).
+        res.remove_header("accept-ranges");
         res
     }
 }
@@ -195,6 +225,17 @@ fn is_compressible(content_type: &str) -> bool {
         .any(|t| essence.eq_ignore_ascii_case(t))
 }
 
+/// Whether a `Vary` field of `res` already names `Accept-Encoding` (the
+/// static file service's answers with precompressed siblings do), or is
+/// `*`: then another would only repeat it.
+fn varies_by_encoding(res: &Response) -> bool {
+    res.headers()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("vary"))
+        .flat_map(|(_, value)| value.split(','))
+        .map(str::trim)
+        .any(|v| v == "*" || v.eq_ignore_ascii_case("accept-encoding"))
+}
+
 /// Whether a `Cache-Control` value carries `no-transform` (RFC 9111
 /// §5.2.2.6), in any case.
 fn forbids_transform(cache_control: &str) -> bool {
@@ -211,7 +252,9 @@ impl Middleware for Compress {
             if !res.header("content-type").is_some_and(is_compressible) {
                 return res;
             }
-            res.add_header("vary", "Accept-Encoding");
+            if !varies_by_encoding(&res) {
+                res.add_header("vary", "Accept-Encoding");
+            }
             let status = res.status();
             let eligible = crate::status::has_body(status)
                 && status != 206

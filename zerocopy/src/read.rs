@@ -1,0 +1,84 @@
+//! File bytes into memory through the ring (`IORING_OP_READ` at an
+//! offset), for a body that must pass through user space: compressed, say.
+//!
+//! A read the page cache can serve completes at once; one that must go to
+//! the disk is finished by the kernel's workers, and the shard runs its
+//! other tasks meanwhile. A blocking `pread(2)` would stop the shard.
+
+use shardio::uring::{opcode, types, Completion, Op, OpDef, Orphan};
+use shardio::IoBufMut;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+
+/// Holds the file open and owns the buffer until the final completion.
+struct ReadAt<B> {
+    _file: Rc<File>,
+    buf: B,
+}
+
+impl<B: IoBufMut> Orphan for ReadAt<B> {}
+
+impl<B: IoBufMut> OpDef for ReadAt<B> {
+    type Output = (io::Result<usize>, B);
+    fn complete(mut self, c: Completion) -> Self::Output {
+        let res = c.into_result().map(|n| n as usize);
+        if let Ok(n) = res {
+            // SAFETY: the kernel wrote `n` bytes at the start of the buffer,
+            // within the `bytes_total()` bytes the SQE described.
+            unsafe { self.buf.set_init(n) };
+        }
+        (res, self.buf)
+    }
+}
+
+/// Reads up to `buf.bytes_total()` bytes of `file` at `offset` into `buf`,
+/// from its start, and gives the buffer back with the count: 0 at or past
+/// the end of the file, fewer than asked near it.
+///
+/// The op owns the buffer and a share of the file until the kernel's
+/// completion, so dropping the future mid-read frees neither early: the
+/// read is cancelled and both are released when it ends.
+///
+/// ```
+/// use std::io::Write;
+/// use std::rc::Rc;
+///
+/// shardio::block_on(async {
+///     let path = std::env::temp_dir().join(format!("read-at-doc-{}", std::process::id()));
+///     std::fs::File::create(&path)?.write_all(b"hello, ring")?;
+///     let file = Rc::new(std::fs::File::open(&path)?);
+///     std::fs::remove_file(&path)?;
+///
+///     let (n, buf) = shardio_zerocopy::read_at(&file, 7, Vec::with_capacity(64)).await;
+///     assert_eq!(n?, 4);
+///     assert_eq!(buf, b"ring");
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+pub async fn read_at<B: IoBufMut>(
+    file: &Rc<File>,
+    offset: u64,
+    mut buf: B,
+) -> (io::Result<usize>, B) {
+    let len = buf.bytes_total().min(u32::MAX as usize) as u32;
+    let ptr = buf.stable_mut_ptr();
+    let sqe = opcode::Read::new(types::Fd(file.as_raw_fd()), ptr, len)
+        .offset(offset)
+        .build();
+    let data = ReadAt {
+        _file: file.clone(),
+        buf,
+    };
+    // SAFETY: `ptr..ptr+len` is the buffer's whole allocation; the buffer is
+    // owned by the op data and its storage does not move with it (IoBufMut
+    // contract); the `Rc<File>` in the op data keeps the fd open. The op
+    // table keeps the data until the final completion.
+    match unsafe { Op::submit(data, sqe) } {
+        Ok(op) => op.await,
+        Err((e, data)) => (Err(e), data.buf),
+    }
+}
