@@ -24,7 +24,9 @@
 //!   checked, then opened with `openat2(RESOLVE_BENEATH)` through the ring;
 //!   validators, conditionals, ranges (also `multipart/byteranges`),
 //!   precompressed siblings and a per-shard open-file cache; bodies go
-//!   through the zero-copy path. The `shardio-serve` binary wraps it.
+//!   through the zero-copy path, or are compressed on the way behind
+//!   [`Compress`](middleware::Compress). The `shardio-serve` binary wraps
+//!   it.
 //! * **One server per shard.** Each shard runs [`Server::serve`] with its
 //!   own listener, router and state; handlers are `!Send` async functions.
 //!

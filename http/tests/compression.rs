@@ -510,3 +510,45 @@ fn compression_of_files_prefers_a_precompressed_sibling_and_respects_the_cap() {
     );
     assert_eq!(r.text(), script);
 }
+
+#[test]
+fn compression_of_a_file_gives_its_place_back_when_the_client_goes() {
+    let site = Site::new("compress-reset");
+    let page = rows(200_000); // about 6 MB: far more than the socket holds
+    site.write("big.txt", &page);
+    let s = serve_compressed(&site, Compress::new().max_streams(1));
+    for round in 0..3 {
+        // A client takes the one place, reads a little, then resets.
+        let (head, mut r) = open_answer(
+            &s,
+            "GET /big.txt HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+        );
+        assert!(
+            head.contains("content-encoding: gzip"),
+            "round {round}: {head}"
+        );
+        assert!(!read_chunk(&mut r).is_empty());
+        let conn = r.into_inner();
+        socket2::SockRef::from(&conn)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(conn);
+        // The place comes back once the server sees the reset.
+        let mut c = s.connect();
+        let compressed = (0..200).any(|_| {
+            let r = c.request("GET", "/big.txt", &["Accept-Encoding: gzip"]);
+            if r.header("content-encoding") == Some("gzip") {
+                assert!(gunzip(&r.body) == page, "round {round}");
+                true
+            } else {
+                assert!(
+                    r.text() == page,
+                    "round {round}: plain while the place is held"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+                false
+            }
+        });
+        assert!(compressed, "round {round}: the reset stream kept its place");
+    }
+}

@@ -12,6 +12,9 @@
 //!   round trip (one gathered send, `MSG_MORE`, or a linked submission).
 //! * [`send_zc`]: `IORING_OP_SEND_ZC` for large heap buffers; the buffer
 //!   comes back once the kernel has released its pages.
+//! * [`read_at`]: file bytes into memory through the ring
+//!   (`IORING_OP_READ`), for a body that must pass through user space on
+//!   its way (compressed, say) without a blocking `pread` on the shard.
 //! * [`stats`]: per-shard counters (bytes spliced, sendfile bytes,
 //!   zero-copy sends, pipe pool size and misses).
 //!

@@ -44,7 +44,8 @@ use std::time::Duration;
 ///   `application/octet-stream` otherwise. A precompressed sibling
 ///   (`x.br`, `x.gz`) is sent instead of `x` when `Accept-Encoding`
 ///   allows, with `Content-Encoding`, `Vary: Accept-Encoding` and `x`'s
-///   type.
+///   type. Behind [`Compress`](crate::middleware::Compress), a text file
+///   with no sibling the client can take is compressed as it is sent.
 /// * **Directories**: `/dir` → `301` to `/dir/`; `/dir/` → its
 ///   `index.html`, else a listing if [`listing`](StaticFiles::listing) is
 ///   on, else `403`.
