@@ -552,3 +552,45 @@ fn compression_of_a_file_gives_its_place_back_when_the_client_goes() {
         assert!(compressed, "round {round}: the reset stream kept its place");
     }
 }
+
+#[test]
+fn compression_of_a_file_truncated_while_sent_cuts_the_body() {
+    let site = Site::new("compress-truncated");
+    // Bytes that hardly compress, so the output fills the socket and the
+    // server is still reading the file when it shrinks.
+    let path = site.write("noise.txt", util::pattern(32 << 20));
+    let s = serve_compressed(&site, Compress::new().level(1));
+    let (head, mut r) = open_answer(
+        &s,
+        "GET /noise.txt HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+    );
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    // The chunks go on until the server finds the file short; then the
+    // connection closes with no last chunk: the client sees a cut body,
+    // not a whole one.
+    let mut body = Vec::new();
+    let mut size = String::new();
+    let ended = loop {
+        size.clear();
+        if r.read_line(&mut size).unwrap_or(0) == 0 {
+            break false;
+        }
+        let n = usize::from_str_radix(size.trim(), 16).unwrap();
+        if n == 0 {
+            break true;
+        }
+        let mut piece = vec![0; n + 2];
+        if r.read_exact(&mut piece).is_err() {
+            break false;
+        }
+        body.extend_from_slice(&piece[..n]);
+    };
+    assert!(!ended, "a last chunk after {} bytes", body.len());
+    assert!(body.len() < 32 << 20, "{} bytes", body.len());
+}
