@@ -47,9 +47,9 @@ use futures_util::future::LocalBoxFuture;
 ///
 /// `Vary: Accept-Encoding` is added to every response of a compressible
 /// type, compressed or not (unless a `Vary` field names it already), so
-/// caches keep the variants apart, and a
-/// strong `ETag` on a compressed response becomes weak (`W/"..."`): the
-/// compressed bytes are not the representation it named.
+/// caches keep the variants apart, and a strong `ETag` on a compressed
+/// response becomes weak (`W/"..."`): the compressed bytes are not the
+/// representation it named.
 ///
 /// ```
 /// use shardio_http::middleware::Compress;
@@ -116,6 +116,13 @@ impl Compress {
         encoder.finish()
     }
 
+    /// An encoder for a streamed body (a stream or a file), when the shard
+    /// has a place for one more.
+    fn stream_encoder(&self, coding: Coding) -> Option<(Encoder, stream::Permit)> {
+        let permit = stream::Permit::take(self.max_streams)?;
+        Some((Encoder::new(coding, self.level, 0), permit))
+    }
+
     /// The response with its body compressed, or as it was when the body
     /// is not one to compress.
     async fn compressed(&self, coding: Coding, mut res: Response) -> Response {
@@ -131,9 +138,8 @@ impl Compress {
                     }
                 }
             }
-            ResponseBody::Stream(body) => match stream::Permit::take(self.max_streams) {
-                Some(permit) => {
-                    let encoder = Encoder::new(coding, self.level, 0);
+            ResponseBody::Stream(body) => match self.stream_encoder(coding) {
+                Some((encoder, permit)) => {
                     let body = stream::compressed(body, encoder, permit);
                     res.set_body(ResponseBody::Stream(body));
                 }
@@ -143,9 +149,8 @@ impl Compress {
                 }
             },
             ResponseBody::File { file, offset, len } if len >= self.min_size as u64 => {
-                match stream::Permit::take(self.max_streams) {
-                    Some(permit) => {
-                        let encoder = Encoder::new(coding, self.level, 0);
+                match self.stream_encoder(coding) {
+                    Some((encoder, permit)) => {
                         let pieces = file::pieces(file, offset, len);
                         let body = stream::compressed(pieces, encoder, permit);
                         res.set_body(ResponseBody::Stream(body));
