@@ -199,25 +199,35 @@ fn compression_of_a_stream_sends_each_piece_as_it_comes() {
     assert_eq!(reply.body, vec![7u8; 3000]);
 }
 
-#[test]
-fn compression_of_a_stream_to_http_1_0_ends_with_the_connection() {
-    let s = TestServer::start(|| {
+/// `n` numbered lines, as `/log` streams them.
+fn log_lines(n: u32) -> String {
+    (0..n).map(|i| format!("line {i}\n")).collect()
+}
+
+/// A server whose `/log` streams `n` lines (one piece each) behind
+/// `compress`.
+fn serve_log(n: u32, compress: Compress) -> TestServer {
+    TestServer::start(move || {
         Router::new()
-            .middleware(Compress::new())
-            .get("/log", |_r: Request| async {
-                let lines = (0..50).map(|i| Ok(Bytes::from(format!("line {i}\n"))));
+            .middleware(compress)
+            .get("/log", move |_r: Request| async move {
+                let lines = (0..n).map(|i| Ok(Bytes::from(format!("line {i}\n"))));
                 Response::stream(futures_util::stream::iter(lines))
                     .with_header("content-type", "text/plain")
             })
-    });
+    })
+}
+
+#[test]
+fn compression_of_a_stream_to_http_1_0_ends_with_the_connection() {
+    let s = serve_log(50, Compress::new());
     let mut c = s.connect();
     c.send("GET /log HTTP/1.0\r\nAccept-Encoding: deflate\r\n\r\n");
     let reply = c.reply().unwrap();
     assert_eq!(reply.header("content-encoding"), Some("deflate"));
     assert_eq!(reply.header("content-length"), None);
     let plain = unzlib(&reply.body);
-    let want: String = (0..50).map(|i| format!("line {i}\n")).collect();
-    assert_eq!(plain, want);
+    assert_eq!(plain, log_lines(50));
 }
 
 #[test]
@@ -256,15 +266,7 @@ fn compression_of_streams_stops_at_the_cap_and_resumes_when_one_ends() {
 
 #[test]
 fn compression_of_a_streamed_answer_to_head_names_the_coding_and_holds_no_place() {
-    let s = TestServer::start(|| {
-        Router::new()
-            .middleware(Compress::new().max_streams(1))
-            .get("/log", |_r: Request| async {
-                let lines = (0..20).map(|i| Ok(Bytes::from(format!("line {i}\n"))));
-                Response::stream(futures_util::stream::iter(lines))
-                    .with_header("content-type", "text/plain")
-            })
-    });
+    let s = serve_log(20, Compress::new().max_streams(1));
     let mut c = s.connect();
     for _ in 0..3 {
         c.send("HEAD /log HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
@@ -277,10 +279,7 @@ fn compression_of_a_streamed_answer_to_head_names_the_coding_and_holds_no_place(
     let reply = c.reply().unwrap();
     assert_eq!(reply.header("content-encoding"), Some("gzip"));
     let plain = gunzip(&reply.body);
-    assert_eq!(
-        plain,
-        (0..20).map(|i| format!("line {i}\n")).collect::<String>()
-    );
+    assert_eq!(plain, log_lines(20));
 }
 
 /// A page of text that compresses, but not to nothing: numbered rows with
@@ -352,15 +351,7 @@ fn compression_level_trades_size_for_effort() {
 
 #[test]
 fn compression_of_a_stream_as_deflate_over_chunks() {
-    let s = TestServer::start(|| {
-        Router::new()
-            .middleware(Compress::new())
-            .get("/log", |_r: Request| async {
-                let lines = (0..300).map(|i| Ok(Bytes::from(format!("line {i}\n"))));
-                Response::stream(futures_util::stream::iter(lines))
-                    .with_header("content-type", "text/plain")
-            })
-    });
+    let s = serve_log(300, Compress::new());
     let (head, mut r) = open_answer(
         &s,
         "GET /log HTTP/1.1\r\nHost: t\r\nAccept-Encoding: deflate\r\n\r\n",
@@ -375,8 +366,7 @@ fn compression_of_a_stream_as_deflate_over_chunks() {
         }
         body.extend_from_slice(&chunk);
     }
-    let want: String = (0..300).map(|i| format!("line {i}\n")).collect();
-    assert_eq!(unzlib(&body), want);
+    assert_eq!(unzlib(&body), log_lines(300));
 }
 
 /// A site served by `StaticFiles` behind `compress`.
