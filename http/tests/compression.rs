@@ -25,6 +25,24 @@ fn unzlib(body: &[u8]) -> String {
     read_text(flate2::read::ZlibDecoder::new(body))
 }
 
+/// A body in `coding` ("gzip" or "deflate"), decoded.
+fn decode(coding: &str, body: &[u8]) -> String {
+    match coding {
+        "gzip" => gunzip(body),
+        _ => unzlib(body),
+    }
+}
+
+/// One `Vary` field, not one from the handler and another from `Compress`.
+fn assert_one_vary(r: &util::Reply) {
+    let vary: Vec<_> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
+        .collect();
+    assert_eq!(vary.len(), 1, "{vary:?}");
+}
+
 fn read_text(mut decoder: impl Read) -> String {
     let mut plain = String::new();
     decoder.read_to_string(&mut plain).unwrap();
@@ -322,10 +340,7 @@ fn compression_level_trades_size_for_effort() {
             ));
             let r = c.reply().unwrap();
             assert_eq!(r.header("content-encoding"), Some(coding), "level {level}");
-            let plain = match coding {
-                "gzip" => gunzip(&r.body),
-                _ => unzlib(&r.body),
-            };
+            let plain = decode(coding, &r.body);
             assert_eq!(plain, rows(2000), "level {level} {coding}");
             if coding == "gzip" {
                 sizes.push(r.body.len());
@@ -405,16 +420,8 @@ fn compression_of_a_file_reads_it_through_the_ring() {
             "ranges of the plain file only"
         );
         assert!(r.header("etag").unwrap().starts_with("W/\""), "a weak tag");
-        let vary: Vec<_> = r
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
-            .collect();
-        assert_eq!(vary.len(), 1, "{vary:?}");
-        let plain = match coding {
-            "gzip" => gunzip(&r.body),
-            _ => unzlib(&r.body),
-        };
+        assert_one_vary(&r);
+        let plain = decode(coding, &r.body);
         assert!(plain == page, "{coding}: the file, decoded, differs");
         assert!(
             r.body.len() < page.len() / 3,
@@ -482,12 +489,7 @@ fn compression_of_files_prefers_a_precompressed_sibling_and_respects_the_cap() {
     let r = c.request("GET", "/app.js", &["Accept-Encoding: gzip"]);
     assert_eq!(r.header("content-encoding"), Some("gzip"));
     assert_eq!(r.text(), "precompressed bytes", "the sibling, as it is");
-    let vary: Vec<_> = r
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
-        .collect();
-    assert_eq!(vary.len(), 1, "{vary:?}");
+    assert_one_vary(&r);
 
     // No place for an encoder: the file goes out whole and plain.
     let s = serve_compressed(&site, Compress::new().max_streams(0));
