@@ -2,14 +2,15 @@
 //! socket: the server never panics, answers only with well-formed status
 //! lines, and always ends the connection once the client has stopped.
 //! Every input goes to two servers, one per receive mode, whose answers
-//! must be the same (but for dates and multipart boundaries). The router puts `Compress` in front of a text route,
-//! a streamed route and a directory of static files, so that arbitrary
+//! must be the same (but for dates and multipart boundaries). The router
+//! puts `Cors` and `Compress` in front of a text route, a streamed route
+//! and a directory of static files, so that arbitrary `Origin`, preflight,
 //! `Accept-Encoding`, `Range` and conditional fields reach their parsers.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shardio_http::middleware::Compress;
+use shardio_http::middleware::{Compress, Cors};
 use shardio_http::{Limits, Request, Response, Router, Server, StaticFiles, Timeouts};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -47,6 +48,12 @@ fn serve(multishot: bool, site: std::path::PathBuf) -> SocketAddr {
             let listener = shardio::net::TcpListener::bind("127.0.0.1:0").unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
             let router = Router::new()
+                .middleware(
+                    Cors::origins(["https://app.example"])
+                        .allow_credentials(true)
+                        .headers(&["x-token"])
+                        .max_age(600),
+                )
                 .middleware(Compress::new().min_size(64))
                 .get("/", |_r: Request| async { "root" })
                 .get("/text", |_r: Request| async { "some text ".repeat(50) })

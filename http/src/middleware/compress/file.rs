@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use futures_util::stream::{self, LocalBoxStream, StreamExt};
+use shardio::IoBuf;
 use std::fs::File;
 use std::io;
 use std::rc::Rc;
@@ -25,9 +26,15 @@ pub(super) fn pieces(
             return None;
         }
         let want = (end - at).min(PIECE) as usize;
-        match shardio_zerocopy::read_at(&file, at, Vec::with_capacity(want)).await {
+        // A slice of exactly `want`: a vector may hold more than it was
+        // asked for, and the read must not run past the range.
+        let buf = Vec::with_capacity(want).slice(..want);
+        match shardio_zerocopy::read_at(&file, at, buf).await {
             (Ok(0), _) => Some((Err(ended(at, end)), None)),
-            (Ok(n), buf) => Some((Ok(Bytes::from(buf)), Some((file, at + n as u64)))),
+            (Ok(n), buf) => {
+                let piece = Bytes::from(buf.into_inner());
+                Some((Ok(piece), Some((file, at + n as u64))))
+            }
             (Err(e), _) => Some((Err(e), None)),
         }
     })
@@ -58,16 +65,20 @@ mod tests {
     fn a_range_comes_in_pieces_and_a_short_file_ends_in_an_error() {
         let data: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
         let file = file_of(&data);
-        let (pieces, short) = shardio::block_on(async move {
+        let (pieces, inner, short) = shardio::block_on(async move {
             let whole: Vec<_> = super::pieces(file.clone(), 1000, 149_000).collect().await;
+            let inner: Vec<_> = super::pieces(file.clone(), 10, 70_000).collect().await;
             let short: Vec<_> = super::pieces(file, 100_000, 60_000).collect().await;
-            (whole, short)
+            (whole, inner, short)
         })
         .unwrap();
         let sizes: Vec<usize> = pieces.iter().map(|p| p.as_ref().unwrap().len()).collect();
         assert_eq!(sizes, [65_536, 65_536, 17_928]);
         let joined: Vec<u8> = pieces.into_iter().flat_map(|p| p.unwrap()).collect();
         assert!(joined == data[1000..], "the pieces differ from the file");
+        // A range that ends inside the file: not a byte past its end.
+        let inner: Vec<u8> = inner.into_iter().flat_map(|p| p.unwrap()).collect();
+        assert!(inner == data[10..70_010], "{} bytes", inner.len());
 
         // The file ends 10,000 bytes before the range: the bytes there,
         // then an error that says so, then nothing.
