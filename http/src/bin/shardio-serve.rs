@@ -64,10 +64,11 @@ struct Args {
     #[arg(long, value_name = "VALUE")]
     cache_control: Option<String>,
 
-    /// Compress text files of 1 KiB and more (gzip or deflate, as the
-    /// client accepts) at LEVEL, 1 (fastest) to 9 (smallest) [default: 6].
-    /// A file with a precompressed sibling (.gz, .br) is sent as that
-    /// sibling instead, whether or not this is given.
+    /// Compress text, JSON, JavaScript, XML and SVG files of 1 KiB and
+    /// more as they are sent (gzip or deflate, as the client accepts) at
+    /// LEVEL, 1 (fastest) to 9 (smallest) [default: 6]. A file with a
+    /// precompressed sibling (.gz, .br) is sent as that sibling instead,
+    /// whether or not this is given.
     #[arg(long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "6",
           value_parser = clap::value_parser!(u32).range(1..=9))]
     gzip: Option<u32>,
