@@ -77,7 +77,8 @@ pub async fn read_at<B: IoBufMut>(
     // owned by the op data and its storage does not move with it (IoBufMut
     // contract); the `Rc<File>` in the op data keeps the fd open. The op
     // table keeps the data until the final completion.
-    match unsafe { Op::submit(data, sqe) } {
+    let submitted = unsafe { Op::submit(data, sqe) };
+    match submitted {
         Ok(op) => op.await,
         Err((e, data)) => (Err(e), data.buf),
     }

@@ -275,10 +275,15 @@ impl Executor {
             return;
         }
         // Taken out first: a wake runs no task code, but the list must not
-        // be borrowed while wakers are dropped.
-        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
-        for waker in deferred {
+        // be borrowed while wakers are dropped. Put back empty afterwards,
+        // so a shard whose tasks yield every turn keeps one allocation.
+        let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        for waker in deferred.drain(..) {
             waker.wake();
+        }
+        let mut list = self.deferred.borrow_mut();
+        if list.is_empty() {
+            *list = deferred;
         }
     }
 
