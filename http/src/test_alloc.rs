@@ -1,6 +1,7 @@
 //! For tests: an allocator that counts, per thread, the allocations made
-//! while a closure runs, so that a test can say "this path allocates
-//! nothing" and fail when it starts to.
+//! while a closure runs and the bytes they asked for, so that a test can
+//! say "this path allocates nothing" (or "nothing large") and fail when it
+//! starts to.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -9,6 +10,7 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    static BYTES: Cell<usize> = const { Cell::new(0) };
 }
 
 // SAFETY: every call is passed to `System` unchanged; the counter is a
@@ -17,6 +19,7 @@ thread_local! {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        BYTES.with(|n| n.set(n.get() + layout.size()));
         // SAFETY: the caller's guarantees for `layout` are `System`'s.
         unsafe { System.alloc(layout) }
     }
@@ -29,6 +32,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        BYTES.with(|n| n.set(n.get() + new_size));
         // SAFETY: as for `dealloc`, and `new_size` is the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -43,4 +47,12 @@ pub(crate) fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
     let before = ALLOCATIONS.with(Cell::get);
     let out = f();
     (ALLOCATIONS.with(Cell::get) - before, out)
+}
+
+/// How many bytes this thread's allocations (and reallocations, at their
+/// new size) asked for while `f` ran, and what `f` returned.
+pub(crate) fn bytes_allocated<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = BYTES.with(Cell::get);
+    let out = f();
+    (BYTES.with(Cell::get) - before, out)
 }

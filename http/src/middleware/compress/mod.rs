@@ -5,12 +5,16 @@ mod file;
 mod stream;
 
 use super::{Middleware, Next};
+use crate::method::Method;
 use crate::negotiate::coding_q;
 use crate::request::Request;
 use crate::response::{Response, ResponseBody};
+use bytes::Bytes;
 use encoder::{Coding, Encoder};
 use flate2::Compression;
 use futures_util::future::LocalBoxFuture;
+use futures_util::stream::{LocalBoxStream, StreamExt};
+use std::io;
 
 /// Compresses eligible responses with gzip or deflate (flate2), as the
 /// request's `Accept-Encoding` allows (q-values honoured; gzip preferred on
@@ -40,6 +44,10 @@ use futures_util::future::LocalBoxFuture;
 /// A compressed body is sent chunked (a stream or a file) or with its new
 /// `Content-Length` (a body in memory), and loses `Accept-Ranges`: ranges
 /// are served of the plain file only (a `206` is never compressed).
+///
+/// A `HEAD` answer carries the fields the `GET` would: a body in memory is
+/// compressed for its `Content-Length`; a stream or a file only names the
+/// coding, with no encoder built and no place taken.
 ///
 /// Compression runs on the shard, 16 KiB of input at a time, and yields to
 /// the shard's other tasks between slices: a body of megabytes slows its
@@ -116,16 +124,37 @@ impl Compress {
         encoder.finish()
     }
 
-    /// An encoder for a streamed body (a stream or a file), when the shard
-    /// has a place for one more.
-    fn stream_encoder(&self, coding: Coding) -> Option<(Encoder, stream::Permit)> {
-        let permit = stream::Permit::take(self.max_streams)?;
-        Some((Encoder::new(coding, self.level, 0), permit))
+    /// A place for a streamed body (a stream or a file) to be compressed,
+    /// when the shard has one more. A HEAD answer takes none: its body is
+    /// never polled, so it only asks whether the GET would have one.
+    fn place(&self, head: bool) -> Option<Place> {
+        if head {
+            return stream::Permit::free(self.max_streams).then_some(Place::Head);
+        }
+        stream::Permit::take(self.max_streams).map(Place::Taken)
+    }
+
+    /// The body `body()` makes, compressed as a stream in `place`. For a
+    /// HEAD answer, an empty stream: neither the body nor an encoder (about
+    /// 344 KiB) is made for fields alone.
+    fn stream(
+        &self,
+        coding: Coding,
+        place: Place,
+        body: impl FnOnce() -> LocalBoxStream<'static, io::Result<Bytes>>,
+    ) -> ResponseBody {
+        ResponseBody::Stream(match place {
+            Place::Head => futures_util::stream::empty().boxed_local(),
+            Place::Taken(permit) => {
+                let encoder = Encoder::new(coding, self.level, 0);
+                stream::compressed(body(), encoder, permit)
+            }
+        })
     }
 
     /// The response with its body compressed, or as it was when the body
     /// is not one to compress.
-    async fn compressed(&self, coding: Coding, mut res: Response) -> Response {
+    async fn compressed(&self, coding: Coding, head: bool, mut res: Response) -> Response {
         match res.take_body() {
             ResponseBody::Bytes(b) if b.len() >= self.min_size => {
                 match self.compress(coding, &b).await {
@@ -138,22 +167,18 @@ impl Compress {
                     }
                 }
             }
-            ResponseBody::Stream(body) => match self.stream_encoder(coding) {
-                Some((encoder, permit)) => {
-                    let body = stream::compressed(body, encoder, permit);
-                    res.set_body(ResponseBody::Stream(body));
-                }
+            ResponseBody::Stream(body) => match self.place(head) {
+                Some(place) => res.set_body(self.stream(coding, place, || body)),
                 None => {
                     res.set_body(ResponseBody::Stream(body));
                     return res;
                 }
             },
             ResponseBody::File { file, offset, len } if len >= self.min_size as u64 => {
-                match self.stream_encoder(coding) {
-                    Some((encoder, permit)) => {
-                        let pieces = file::pieces(file, offset, len);
-                        let body = stream::compressed(pieces, encoder, permit);
-                        res.set_body(ResponseBody::Stream(body));
+                match self.place(head) {
+                    Some(place) => {
+                        let pieces = || file::pieces(file, offset, len);
+                        res.set_body(self.stream(coding, place, pieces));
                     }
                     // No place for another encoder: the file goes out as it
                     // is, zero-copy.
@@ -175,6 +200,14 @@ impl Compress {
         res.remove_header("accept-ranges");
         res
     }
+}
+
+/// Where a compressed stream's encoder lives.
+enum Place {
+    /// A HEAD answer: no encoder, and no place taken.
+    Head,
+    /// One of the shard's `max_streams` places.
+    Taken(stream::Permit),
 }
 
 /// Picks a coding from an `Accept-Encoding` value (RFC 9110 §12.5.3):
@@ -252,6 +285,7 @@ fn forbids_transform(cache_control: &str) -> bool {
 impl Middleware for Compress {
     fn call<'a>(&'a self, req: Request, next: Next<'a>) -> LocalBoxFuture<'a, Response> {
         let coding = req.header("accept-encoding").and_then(choose);
+        let head = req.method() == Method::Head;
         Box::pin(async move {
             let mut res = next.run(req).await;
             if !res.header("content-type").is_some_and(is_compressible) {
@@ -266,9 +300,10 @@ impl Middleware for Compress {
                 && res.header("content-encoding").is_none()
                 && !res.header("cache-control").is_some_and(forbids_transform);
             match coding {
-                // A HEAD answer is compressed too, so its fields match
-                // GET's (its body is never polled or sent).
-                Some(coding) if eligible => self.compressed(coding, res).await,
+                // A HEAD answer gets the fields of the compressed GET: a
+                // body in memory is compressed for its length, a stream
+                // or a file is not.
+                Some(coding) if eligible => self.compressed(coding, head, res).await,
                 _ => res,
             }
         })
@@ -348,6 +383,57 @@ mod tests {
             .unwrap();
         assert_eq!(plain, body);
         assert!(packed.len() < body.len() / 3, "{} bytes", packed.len());
+    }
+
+    /// A HEAD answer names the coding the GET would get, but builds no
+    /// encoder and takes no place: with the one place held by a GET, it
+    /// names none, as the GET would then be sent plain.
+    #[test]
+    fn a_head_answer_builds_no_encoder_and_takes_no_place() {
+        use crate::config::Limits;
+        use crate::handler::FutureSlot;
+        use crate::parse::{self, Parsed};
+        use crate::request::Parts;
+        use crate::storage::Storage;
+        use crate::test_alloc::bytes_allocated;
+        use crate::Router;
+        use futures_util::FutureExt;
+        use shardio::pool::LocalPooled;
+        use std::rc::Rc;
+
+        let router = Router::new()
+            .middleware(Compress::new().max_streams(1))
+            .get("/log", |_req: Request| async {
+                let lines = futures_util::stream::iter([Ok(Bytes::from("line\n"))]);
+                Response::stream(lines).with_header("content-type", "text/plain")
+            });
+        let mut slot = FutureSlot::new();
+        let mut answer = |method: &str| {
+            let head =
+                format!("{method} /log HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n");
+            let buf = Rc::new(Storage::Heap(head.as_bytes().into()));
+            let mut parts = LocalPooled::unpooled(Parts::new());
+            let parsed = parse::parse(&buf, 0, &Limits::default(), &mut parts.line);
+            assert!(matches!(parsed, Parsed::Complete));
+            let req = Request::new(parts, buf.clone(), None);
+            router.call_in(req, &mut slot).now_or_never().unwrap()
+        };
+        let coding = |res: &Response| res.header("content-encoding").map(str::to_owned);
+
+        let (bytes, get) = bytes_allocated(|| answer("GET"));
+        assert_eq!(coding(&get), Some("gzip".into()));
+        assert!(bytes > 256 << 10, "a GET's encoder: {bytes} bytes");
+
+        // The GET's stream holds the one place.
+        let (_, head) = bytes_allocated(|| answer("HEAD"));
+        assert_eq!(coding(&head), None, "no place for the GET either");
+        drop(get);
+
+        for _ in 0..3 {
+            let (bytes, head) = bytes_allocated(|| answer("HEAD"));
+            assert_eq!(coding(&head), Some("gzip".into()));
+            assert!(bytes < 16 << 10, "a HEAD answer allocated {bytes} bytes");
+        }
     }
 
     #[test]

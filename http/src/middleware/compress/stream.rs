@@ -27,6 +27,11 @@ impl Permit {
             })
         })
     }
+
+    /// Whether [`take`](Permit::take) would give a place now.
+    pub(super) fn free(max: usize) -> bool {
+        OPEN.with(|open| open.get() < max)
+    }
 }
 
 impl Drop for Permit {
