@@ -280,6 +280,29 @@ impl Request {
         (!host.is_empty()).then_some(host)
     }
 
+    /// The protocols the client asks to switch to, its `Upgrade` value
+    /// (`websocket`, say), when the request asks for a switch: HTTP/1.1
+    /// with `upgrade` among its `Connection` options (RFC 9110 §7.8).
+    /// Answer with [`Response::upgrade`](crate::Response::upgrade) to
+    /// switch, or with anything else not to.
+    ///
+    /// ```
+    /// use shardio_http::Request;
+    ///
+    /// let asks = b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+    /// assert_eq!(Request::parse(asks)?.upgrade(), Some("websocket"));
+    /// let no_option = b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n";
+    /// assert_eq!(Request::parse(no_option)?.upgrade(), None);
+    /// # Ok::<(), shardio_http::ParseError>(())
+    /// ```
+    pub fn upgrade(&self) -> Option<&str> {
+        if self.parts.line.head.upgrade {
+            self.header("upgrade")
+        } else {
+            None
+        }
+    }
+
     /// The first header field named `name` (case-insensitive), if its value
     /// is UTF-8.
     pub fn header(&self, name: &str) -> Option<&str> {

@@ -2,6 +2,7 @@
 //! file range sent through shardio-zerocopy.
 
 use crate::body::BodyError;
+use crate::conn::{Handoff, OnUpgrade};
 use crate::fields::Fields;
 use bytes::Bytes;
 use futures_util::stream::{LocalBoxStream, Stream};
@@ -55,6 +56,9 @@ pub enum ResponseBody {
     /// tail: a `multipart/byteranges` body. Sent with `Content-Length`,
     /// each range through the zero-copy path.
     FileParts(FileParts),
+    /// No body: the connection switches protocols after this `101`
+    /// response ([`Response::upgrade`]).
+    Upgrade(Handoff),
 }
 
 /// Ranges of one file interleaved with small heads, as one body
@@ -98,7 +102,7 @@ impl ResponseBody {
     /// but a stream).
     pub fn len(&self) -> Option<u64> {
         match self {
-            ResponseBody::Empty => Some(0),
+            ResponseBody::Empty | ResponseBody::Upgrade(_) => Some(0),
             ResponseBody::Bytes(b) => Some(b.len() as u64),
             ResponseBody::File { len, .. } => Some(*len),
             ResponseBody::FileParts(p) => Some(p.len()),
@@ -120,6 +124,7 @@ impl fmt::Debug for ResponseBody {
             ResponseBody::Stream(_) => f.write_str("Stream"),
             ResponseBody::File { offset, len, .. } => write!(f, "File({offset}+{len})"),
             ResponseBody::FileParts(p) => write!(f, "FileParts({} parts)", p.parts.len()),
+            ResponseBody::Upgrade(_) => f.write_str("Upgrade"),
         }
     }
 }
@@ -184,6 +189,47 @@ impl Response {
         let mut res = Response::new(200);
         res.body = ResponseBody::File { file, offset, len };
         res
+    }
+
+    /// A `101 Switching Protocols` response that switches the connection
+    /// to `protocol` (its `Upgrade` field; `Connection: upgrade` is added),
+    /// and the future of the connection once the response is sent (RFC
+    /// 9110 §7.8).
+    ///
+    /// Answer with it only a request that asks to switch
+    /// ([`Request::upgrade`](crate::Request::upgrade) says which protocols
+    /// it offers); to any other request the server sends `500` instead, and
+    /// the future fails. A request's body, if it has one, is read or
+    /// skipped before the switch. Middleware may add fields to the `101`
+    /// but must keep its body; a response that replaces it cancels the
+    /// switch.
+    ///
+    /// ```
+    /// use shardio_http::{Request, Response, Router};
+    ///
+    /// // An echo protocol: each byte the client sends comes back.
+    /// let router = Router::new().get("/echo", |req: Request| async move {
+    ///     if !req.upgrade().is_some_and(|p| p.eq_ignore_ascii_case("echo")) {
+    ///         return Response::error(426).with_header("upgrade", "echo");
+    ///     }
+    ///     let (res, on_upgrade) = Response::upgrade("echo");
+    ///     shardio::spawn_detached(async move {
+    ///         let Ok(mut conn) = on_upgrade.await else { return };
+    ///         while let Ok(Some(chunk)) = conn.read().await {
+    ///             if conn.write_all(chunk.to_bytes()).await.is_err() {
+    ///                 break;
+    ///             }
+    ///         }
+    ///     });
+    ///     res
+    /// });
+    /// # drop(router);
+    /// ```
+    pub fn upgrade(protocol: impl Into<HeaderText>) -> (Response, OnUpgrade) {
+        let (handoff, on_upgrade) = crate::conn::handoff();
+        let mut res = Response::new(101).with_header("upgrade", protocol);
+        res.body = ResponseBody::Upgrade(handoff);
+        (res, on_upgrade)
     }
 
     /// A small `text/plain` response for an error status, its reason phrase
@@ -296,7 +342,9 @@ impl Response {
     /// connection, and is never written as it was.
     #[inline]
     pub(crate) fn make_writable(&mut self) {
-        if !self.headers.writable() {
+        // A `101` is only ever the answer that hands the connection over.
+        let switches = matches!(self.body, ResponseBody::Upgrade(_));
+        if !self.headers.writable() || (self.status == 101) != switches {
             *self = Response::error(500);
             self.close_connection();
         }

@@ -10,7 +10,7 @@ use crate::body::Body;
 use crate::handler::FutureSlot;
 use crate::parse::{Framing, Rejection};
 use crate::request::{Parts, Request};
-use crate::response::Response;
+use crate::response::{Response, ResponseBody};
 use crate::router::{Answer, Router};
 use crate::storage::Storage;
 use shardio::pool::LocalPooled;
@@ -62,7 +62,9 @@ pub(super) struct Facts {
     is_head: bool,
     keep_alive: bool,
     has_body: bool,
-    minor: u8,
+    pub(super) minor: u8,
+    /// The request asked to switch protocols.
+    pub(super) upgrade: bool,
 }
 
 impl Conn {
@@ -83,6 +85,7 @@ impl Conn {
             keep_alive: head.keep_alive,
             has_body: head.framing != Framing::None,
             minor: parts.line.minor,
+            upgrade: head.upgrade,
         };
         // A request without a body (most of them) leaves the connection's
         // body state alone (nothing can read it) and keeps the empty body
@@ -176,6 +179,9 @@ impl Conn {
                         Then::Body => unreachable!("queue_now leaves no body"),
                         Then::Write(keep) => Step::Wait(Rest::Write(res, facts, keep)),
                     }
+                }
+                Rest::Write(res, facts, keep) if matches!(res.body(), ResponseBody::Upgrade(_)) => {
+                    return Box::pin(self.switch(res, facts, keep)).await;
                 }
                 Rest::Write(res, facts, keep) => {
                     let write = self.write_response(res, facts.is_head, keep, facts.minor);

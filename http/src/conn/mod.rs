@@ -29,6 +29,7 @@ mod body;
 mod io;
 mod progress;
 mod respond;
+mod upgrade;
 
 use crate::body::chunked::Decoder;
 use crate::body::BodyErrorKind;
@@ -41,11 +42,13 @@ use crate::storage::Storage;
 use answer::Step;
 use shardio::net::{RecvStream, TcpStream};
 use shardio::pool::LocalPooled;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Instant;
+pub(crate) use upgrade::handoff;
+pub use upgrade::{Handoff, OnUpgrade, Upgraded};
 
 /// Output beyond this many bytes is sent before more requests are parsed.
 const FLUSH_AT: usize = 64 * 1024;
@@ -100,6 +103,9 @@ pub(crate) struct Conn {
     /// The connection's entry in `Shared::deadlines`, armed by each wait
     /// for the client (a request, a send) with that wait's deadline.
     deadline: EntryKey,
+    /// Handed over to another protocol ([`Upgraded`]): its task ends
+    /// without closing it.
+    upgraded: Cell<bool>,
 }
 
 impl Conn {
@@ -122,6 +128,7 @@ impl Conn {
                 expect_continue: false,
             }),
             deadline: EntryKey::default(),
+            upgraded: Cell::new(false),
         })
     }
 }
@@ -146,6 +153,7 @@ pub(crate) async fn serve(conn: Rc<Conn>, router: Rc<Router>) {
         }
         match Conn::start_burst(&conn, &router).await {
             After::Idle => conn.release_output(),
+            After::Close if conn.upgraded.get() => return,
             After::Close => return Box::pin(conn.close()).await,
         }
     }

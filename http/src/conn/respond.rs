@@ -44,6 +44,7 @@ impl Conn {
         match res.body() {
             ResponseBody::Empty => {}
             ResponseBody::Bytes(b) if !send_body || b.len() < SEND_DIRECT_AT => {}
+            // Also `Upgrade`: the connection switches after a flush.
             _ => return Queued::Later(keep),
         }
         let mut out = self.out();
@@ -83,6 +84,7 @@ impl Conn {
         };
         match body {
             ResponseBody::Empty => unreachable!("queue_response writes bodiless responses"),
+            ResponseBody::Upgrade(_) => unreachable!("an upgrade is switched, not written"),
             ResponseBody::Bytes(bytes) => {
                 // Large enough to go from its own buffer (and to be sent).
                 let len = sized(bytes.len() as u64);

@@ -83,6 +83,8 @@ pub(crate) fn head(
         out.extend_from_slice(value.as_bytes());
     }
     match (keep_alive, minor) {
+        // Only the answer that switches protocols is a `101`.
+        _ if status == 101 => out.extend_from_slice(b"\r\nconnection: upgrade"),
         (false, 1) => out.extend_from_slice(b"\r\nconnection: close"),
         (true, 0) => out.extend_from_slice(b"\r\nconnection: keep-alive"),
         _ => {}

@@ -144,7 +144,7 @@ impl Client {
             headers,
             body: Vec::new(),
         };
-        if head || status == 100 || status == 204 || status == 304 {
+        if head || (100..200).contains(&status) || status == 204 || status == 304 {
             return Some(reply);
         }
         if reply.header("transfer-encoding") == Some("chunked") {

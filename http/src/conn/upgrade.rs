@@ -1,0 +1,193 @@
+//! Handing a connection over to another protocol after `101 Switching
+//! Protocols` (RFC 9110 §7.8), as a WebSocket server does.
+//!
+//! A handler answers with [`Response::upgrade`](crate::Response::upgrade),
+//! which gives it an [`OnUpgrade`]; the connection sends the `101`, stops
+//! speaking HTTP and resolves that future with an [`Upgraded`]: the
+//! connection's bytes from there on, the ones already received after the
+//! request first.
+
+use super::answer::Facts;
+use super::Conn;
+use crate::encode::{self, Length};
+use crate::parse::Rejection;
+use crate::response::{Response, ResponseBody};
+use crate::storage::{Chunk, Storage};
+use bytes::Bytes;
+use futures_channel::oneshot;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// The body of a `101` response from
+/// [`Response::upgrade`](crate::Response::upgrade): where the connection
+/// goes once the response is sent.
+pub struct Handoff(oneshot::Sender<io::Result<Upgraded>>);
+
+impl fmt::Debug for Handoff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Handoff")
+    }
+}
+
+impl Handoff {
+    /// Tells the waiting [`OnUpgrade`] why no connection comes.
+    fn fail(self, why: &'static str) {
+        let _ = self.0.send(Err(io::Error::other(why)));
+    }
+}
+
+/// A handoff and the future it resolves.
+pub(crate) fn handoff() -> (Handoff, OnUpgrade) {
+    let (tx, rx) = oneshot::channel();
+    (Handoff(tx), OnUpgrade(rx))
+}
+
+/// The connection a `101` response switches, once the response is sent:
+/// from [`Response::upgrade`](crate::Response::upgrade).
+///
+/// It fails when the connection could not switch: the request did not ask
+/// to (no `Upgrade` field with a `Connection: upgrade` option, or
+/// HTTP/1.0), the server is shutting down, the client went away before
+/// the `101` was sent, or the response was dropped (a middleware replaced
+/// it, say).
+#[must_use = "the connection is closed unless the future is awaited"]
+pub struct OnUpgrade(oneshot::Receiver<io::Result<Upgraded>>);
+
+impl fmt::Debug for OnUpgrade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OnUpgrade")
+    }
+}
+
+impl Future for OnUpgrade {
+    type Output = io::Result<Upgraded>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|r| {
+            r.unwrap_or_else(|_| {
+                Err(io::Error::other(
+                    "the upgrade response was dropped before it was sent",
+                ))
+            })
+        })
+    }
+}
+
+/// A connection switched to another protocol: the bytes the client sends
+/// from the `101` on, and a way to answer them, with no HTTP in between.
+///
+/// It keeps the connection open, and counted against the shard's maximum,
+/// until it drops, which closes it. No HTTP timeout applies any more; a
+/// graceful shutdown waits for it until its deadline, as for a request in
+/// flight, and [`is_draining`](Upgraded::is_draining) tells the protocol
+/// to wind down.
+pub struct Upgraded {
+    conn: Rc<Conn>,
+    /// What the client sent after the upgrade request, received with it.
+    early: Option<Chunk>,
+}
+
+impl fmt::Debug for Upgraded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upgraded")
+            .field("peer", &self.conn.peer)
+            .finish()
+    }
+}
+
+impl Upgraded {
+    /// The next bytes from the client, in order: first any that arrived
+    /// with the upgrade request, then each receive. `Ok(None)` once the
+    /// client has closed its side. Holds no buffer while it waits.
+    pub async fn read(&mut self) -> io::Result<Option<Chunk>> {
+        if let Some(early) = self.early.take() {
+            return Ok(Some(early));
+        }
+        Ok(self.conn.recv().await?.map(|buf| {
+            let len = buf.len();
+            Chunk::new(Rc::new(Storage::Ring(buf)), 0, len)
+        }))
+    }
+
+    /// Sends all of `bytes`.
+    pub async fn write_all(&self, bytes: impl Into<Bytes>) -> io::Result<()> {
+        self.conn.stream.write_all(bytes.into()).await.0
+    }
+
+    /// Stops sending: the client reads the end of the stream. Reads go on.
+    pub async fn shutdown(&self) -> io::Result<()> {
+        self.conn.stream.shutdown(Shutdown::Write).await
+    }
+
+    /// The client's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.conn.peer
+    }
+
+    /// Whether the server is shutting down gracefully: the protocol should
+    /// finish and drop the connection before the drain's deadline.
+    pub fn is_draining(&self) -> bool {
+        self.conn.shared.is_draining()
+    }
+}
+
+impl Conn {
+    /// Sends a `101` response and hands the connection to its
+    /// [`OnUpgrade`], when the request asked to switch and the connection
+    /// could carry on (`keep`: not closing, not draining); otherwise
+    /// answers with an error that closes. Either way no more HTTP is read
+    /// from the connection: `false`.
+    pub(super) async fn switch(self: &Rc<Self>, res: Response, facts: Facts, keep: bool) -> bool {
+        let (_, headers, body, _) = res.into_parts();
+        let ResponseBody::Upgrade(handoff) = body else {
+            unreachable!("only an upgrade is switched");
+        };
+        let refusal = if !facts.upgrade {
+            Some(Rejection {
+                status: 500,
+                reason: "upgrade answered to a request that did not ask for one",
+            })
+        } else if !keep {
+            Some(Rejection {
+                status: 503,
+                reason: "connection cannot be upgraded",
+            })
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            handoff.fail(refusal.reason);
+            self.reject(&refusal, facts.minor);
+            return false;
+        }
+        encode::head(&mut self.out(), 101, &headers, Length::None, true, 1);
+        if !self.flush().await {
+            handoff.fail("the client went away before the upgrade was sent");
+            return false;
+        }
+        self.out.borrow_mut().take();
+        let early = {
+            let mut input = self.input.borrow_mut();
+            let pos = std::mem::take(&mut input.pos);
+            input.buf.take().filter(|buf| pos < buf.len()).map(|buf| {
+                let end = buf.len();
+                Chunk::new(buf, pos, end)
+            })
+        };
+        // No HTTP deadline applies any more, and a drain no longer wakes it.
+        self.shared.deadlines.forget(&self.deadline);
+        self.upgraded.set(true);
+        let upgraded = Upgraded {
+            conn: self.clone(),
+            early,
+        };
+        // If nobody waits for it, it drops here and the connection closes.
+        let _ = handoff.0.send(Ok(upgraded));
+        false
+    }
+}

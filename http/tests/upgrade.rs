@@ -1,0 +1,270 @@
+//! Switching protocols (`101`, RFC 9110 §7.8): the connection is handed to
+//! the handler's task with the bytes that came after the request, only
+//! when the request asked for it, and it closes when that task lets go.
+
+mod util;
+
+use shardio_http::{OnUpgrade, Request, Response, Router, Server};
+use std::cell::RefCell;
+use std::io::Read;
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
+use util::{Client, TestServer};
+
+thread_local! {
+    /// Why each `OnUpgrade` of the server's thread failed.
+    static FAILURES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An echo protocol on the handed-over connection: every chunk comes back,
+/// or `draining` once the server is shutting down (then it lets go).
+fn echo(on_upgrade: OnUpgrade) {
+    shardio::spawn_detached(async move {
+        let mut conn = match on_upgrade.await {
+            Ok(conn) => conn,
+            Err(e) => return FAILURES.with(|f| f.borrow_mut().push(e.to_string())),
+        };
+        while let Ok(Some(chunk)) = conn.read().await {
+            let draining = conn.is_draining();
+            let reply = if draining {
+                bytes::Bytes::from_static(b"draining")
+            } else {
+                chunk.to_bytes()
+            };
+            if conn.write_all(reply).await.is_err() || draining {
+                break;
+            }
+        }
+    });
+}
+
+async fn switch(req: Request) -> Response {
+    if req.upgrade() != Some("echo") {
+        return Response::error(426).with_header("upgrade", "echo");
+    }
+    let (res, on_upgrade) = Response::upgrade("echo");
+    echo(on_upgrade);
+    res
+}
+
+fn router() -> Router {
+    Router::new()
+        .get("/", |_r: Request| async { "root" })
+        .get("/echo", switch)
+        .post("/echo", switch)
+        .get("/always", |_r: Request| async {
+            // Switches whatever the request asked.
+            let (res, on_upgrade) = Response::upgrade("echo");
+            echo(on_upgrade);
+            res
+        })
+        .get("/unwatched", |_r: Request| async {
+            // Nobody waits for the connection.
+            Response::upgrade("echo").0
+        })
+        .get("/bare-101", |_r: Request| async { Response::new(101) })
+        .get("/failures", |_r: Request| async {
+            FAILURES.with(|f| f.borrow().join("\n"))
+        })
+}
+
+const ASK: &str = "Connection: Upgrade\r\nUpgrade: echo\r\n";
+
+/// Reads exactly `n` bytes after a reply.
+fn read_n(c: &mut Client, n: usize) -> Vec<u8> {
+    let mut buf = vec![0; n];
+    c.reader.read_exact(&mut buf).unwrap();
+    buf
+}
+
+fn switched(c: &mut Client) {
+    let r = c.reply().expect("a 101");
+    assert_eq!(r.status, 101, "{r:?}");
+    assert_eq!(r.header("upgrade"), Some("echo"));
+    assert_eq!(r.header("connection"), Some("upgrade"));
+    assert_eq!(r.header("content-length"), None);
+    assert_eq!(r.header("transfer-encoding"), None);
+}
+
+#[test]
+fn an_upgrade_hands_over_the_connection_with_the_bytes_after_the_request() {
+    for multishot in [false, true] {
+        let s = TestServer::with(Server::new().multishot_receive(multishot), router);
+        let mut c = s.connect();
+        // The first bytes of the new protocol come in the same write.
+        c.send(format!("GET /echo HTTP/1.1\r\nHost: t\r\n{ASK}\r\nearly"));
+        switched(&mut c);
+        assert_eq!(read_n(&mut c, 5), b"early", "multishot {multishot}");
+        for i in 0..50 {
+            let msg = format!("message {i}; not HTTP: GET / HTTP/1.1\r\n\r\n");
+            c.send(&msg);
+            assert_eq!(read_n(&mut c, msg.len()), msg.as_bytes());
+        }
+        // The client ends its side: the protocol lets go, the server closes.
+        c.stream().shutdown(Shutdown::Write).unwrap();
+        assert!(c.is_closed(), "multishot {multishot}");
+        // The server still speaks HTTP on other connections.
+        assert_eq!(s.connect().get("/").text(), "root");
+    }
+}
+
+#[test]
+fn requests_before_an_upgrade_are_answered_first() {
+    let s = TestServer::start(router);
+    let mut c = s.connect();
+    c.send(format!(
+        "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /echo HTTP/1.1\r\nHost: t\r\n{ASK}\r\nGET / HTTP/1.1\r\n\r\n"
+    ));
+    assert_eq!(c.reply().unwrap().text(), "root");
+    switched(&mut c);
+    // What followed the upgrade request is the new protocol's, not HTTP.
+    let after = b"GET / HTTP/1.1\r\n\r\n";
+    assert_eq!(read_n(&mut c, after.len()), after);
+}
+
+#[test]
+fn the_request_body_is_read_before_the_switch() {
+    let s = TestServer::start(router);
+    let mut c = s.connect();
+    // The handler does not read the body: it is skipped, and only what
+    // follows it reaches the protocol.
+    c.send(format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\n{ASK}Content-Length: 4\r\n\r\nbodyafter"
+    ));
+    switched(&mut c);
+    assert_eq!(read_n(&mut c, 5), b"after");
+    c.send("more");
+    assert_eq!(read_n(&mut c, 4), b"more");
+}
+
+#[test]
+fn only_a_request_that_asks_is_switched() {
+    let s = TestServer::start(router);
+    // The handler sees no upgrade asked for, and says which it offers.
+    for fields in [
+        "Upgrade: echo\r\n",
+        "Connection: upgrade\r\n",
+        "Connection: keep-alive\r\nUpgrade: echo\r\n",
+        "Connection: upgrade\r\nUpgrade: \r\n",
+    ] {
+        let mut c = s.connect();
+        c.send(format!("GET /echo HTTP/1.1\r\nHost: t\r\n{fields}\r\n"));
+        let r = c.reply().unwrap();
+        assert_eq!(r.status, 426, "{fields:?}");
+        assert_eq!(r.header("upgrade"), Some("echo"));
+        // Still HTTP.
+        assert_eq!(c.get("/").text(), "root");
+    }
+    // HTTP/1.0 cannot switch.
+    let mut c = s.connect();
+    c.send(format!("GET /echo HTTP/1.0\r\n{ASK}\r\n"));
+    assert_eq!(c.reply().unwrap().status, 426);
+    // The option may come among others, in any case.
+    let mut c = s.connect();
+    c.send(
+        "GET /echo HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, UPGRADE\r\nUpgrade: echo\r\n\r\n",
+    );
+    switched(&mut c);
+}
+
+#[test]
+fn a_switch_the_request_did_not_ask_for_is_a_500_that_closes() {
+    let s = TestServer::start(router);
+    let mut c = s.connect();
+    c.send("GET /always HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.reply().unwrap();
+    assert_eq!(r.status, 500);
+    assert_eq!(r.header("connection"), Some("close"));
+    assert!(c.is_closed(), "nothing after it is answered");
+    // A `101` that hands nothing over is refused the same way.
+    let mut c = s.connect();
+    c.send(format!("GET /bare-101 HTTP/1.1\r\nHost: t\r\n{ASK}\r\n"));
+    assert_eq!(c.reply().unwrap().status, 500);
+    assert!(c.is_closed());
+    // The handler's future said why.
+    let failures = s.connect().get("/failures").text();
+    assert!(failures.contains("did not ask"), "{failures}");
+}
+
+#[test]
+fn a_connection_nobody_takes_closes_after_the_101() {
+    let s = TestServer::start(router);
+    let mut c = s.connect();
+    c.send(format!("GET /unwatched HTTP/1.1\r\nHost: t\r\n{ASK}\r\n"));
+    assert_eq!(c.reply().unwrap().status, 101);
+    assert!(c.is_closed());
+}
+
+#[test]
+fn an_upgraded_connection_counts_against_the_maximum_until_it_closes() {
+    let s = TestServer::with(Server::new().max_connections(1), router);
+    let mut c = s.connect();
+    c.send(format!("GET /echo HTTP/1.1\r\nHost: t\r\n{ASK}\r\n"));
+    switched(&mut c);
+    // The second connection waits in the backlog while the first is open.
+    let mut waiting = s.connect();
+    waiting
+        .stream()
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    waiting.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    let mut b = [0u8; 1];
+    let err = waiting.reader.get_mut().read(&mut b).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    // Once the upgraded connection closes, it is served.
+    c.stream().shutdown(Shutdown::Write).unwrap();
+    assert!(c.is_closed());
+    waiting
+        .stream()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(waiting.reply().unwrap().text(), "root");
+}
+
+#[test]
+fn a_graceful_shutdown_waits_for_an_upgraded_connection_and_tells_it() {
+    let mut s = TestServer::with(Server::new().grace(Duration::from_secs(20)), router);
+    let mut c = s.connect();
+    c.send(format!("GET /echo HTTP/1.1\r\nHost: t\r\n{ASK}\r\n"));
+    switched(&mut c);
+    c.send("before");
+    assert_eq!(read_n(&mut c, 6), b"before");
+    let start = Instant::now();
+    let stopper = std::thread::spawn(move || s.stop());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!stopper.is_finished(), "the drain waits for the connection");
+    // The protocol sees the drain at its next read, and lets go.
+    c.send("x");
+    assert_eq!(read_n(&mut c, 8), b"draining");
+    assert!(c.is_closed());
+    stopper.join().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn a_client_reset_while_the_protocol_reads_releases_the_connection() {
+    for multishot in [false, true] {
+        let server = Server::new()
+            .max_connections(1)
+            .multishot_receive(multishot);
+        let s = TestServer::with(server, router);
+        for _ in 0..3 {
+            let mut c = s.connect();
+            c.send(format!("GET /echo HTTP/1.1\r\nHost: t\r\n{ASK}\r\nhi"));
+            switched(&mut c);
+            assert_eq!(read_n(&mut c, 2), b"hi");
+            // The protocol waits in a read; the client resets.
+            socket2::SockRef::from(c.stream())
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+            drop(c);
+        }
+        // With room for one connection, a new one is served: every
+        // upgraded connection was let go.
+        assert_eq!(s.connect().get("/").text(), "root", "multishot {multishot}");
+    }
+}
