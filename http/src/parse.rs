@@ -52,7 +52,6 @@ impl Default for Line {
                 framing: Framing::None,
                 keep_alive: true,
                 expect_continue: false,
-                upgrade: false,
             },
         }
     }
@@ -66,9 +65,6 @@ pub(crate) struct Head {
     pub(crate) framing: Framing,
     pub(crate) keep_alive: bool,
     pub(crate) expect_continue: bool,
-    /// The client asks to switch protocols: HTTP/1.1 with an `Upgrade`
-    /// field and `upgrade` among the `Connection` options (RFC 9110 §7.8).
-    pub(crate) upgrade: bool,
 }
 
 /// Why a request was refused before a handler saw it.
@@ -175,7 +171,7 @@ fn parse_inner(
         fields.see(h.name, h.value)?;
         headers.push((span(h.name.as_bytes()), span(h.value)));
     }
-    let (framing, keep_alive, expect_continue, upgrade) = fields.finish()?;
+    let (framing, keep_alive, expect_continue) = fields.finish()?;
     line.method = method;
     line.minor = minor;
     line.path = span(target.path.as_bytes());
@@ -186,7 +182,6 @@ fn parse_inner(
         framing,
         keep_alive,
         expect_continue,
-        upgrade,
     }))
 }
 
@@ -345,10 +340,6 @@ struct Framer {
     close: bool,
     keep_alive: bool,
     expect_continue: bool,
-    /// `upgrade` among the `Connection` options.
-    connection_upgrade: bool,
-    /// An `Upgrade` field with a value.
-    upgrade: bool,
 }
 
 impl Framer {
@@ -363,8 +354,6 @@ impl Framer {
             close: false,
             keep_alive: false,
             expect_continue: false,
-            connection_upgrade: false,
-            upgrade: false,
         }
     }
 
@@ -385,8 +374,6 @@ impl Framer {
                     self.close = true;
                 } else if token.eq_ignore_ascii_case(b"keep-alive") {
                     self.keep_alive = true;
-                } else if token.eq_ignore_ascii_case(b"upgrade") {
-                    self.connection_upgrade = true;
                 }
             }
         } else if is("expect") {
@@ -396,8 +383,6 @@ impl Framer {
             } else {
                 return Err(reject!(417, "unsupported expectation"));
             }
-        } else if is("upgrade") {
-            self.upgrade |= !trim(value).is_empty();
         }
         Ok(())
     }
@@ -450,9 +435,7 @@ impl Framer {
         Ok(())
     }
 
-    /// The framing, then whether the connection stays open, whether
-    /// `100 Continue` is expected and whether an upgrade is asked for.
-    fn finish(self) -> Result<(Framing, bool, bool, bool), &'static Rejection> {
+    fn finish(self) -> Result<(Framing, bool, bool), &'static Rejection> {
         if self.minor == 1 && self.hosts != 1 {
             // RFC 9112 §3.2: exactly one Host in HTTP/1.1.
             return Err(reject!(400, "HTTP/1.1 needs exactly one Host"));
@@ -488,10 +471,7 @@ impl Framer {
         // RFC 9110 §10.1.1 and §15.2: an HTTP/1.0 client's 100-continue is
         // ignored, as it would not understand a 1xx answer.
         let expect_continue = self.expect_continue && self.minor == 1;
-        // RFC 9110 §7.8: `Upgrade` counts only with its `Connection`
-        // option, and HTTP/1.0 cannot switch.
-        let upgrade = self.upgrade && self.connection_upgrade && self.minor == 1;
-        Ok((framing, keep_alive, expect_continue, upgrade))
+        Ok((framing, keep_alive, expect_continue))
     }
 }
 

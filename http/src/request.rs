@@ -283,6 +283,7 @@ impl Request {
     /// The protocols the client asks to switch to, its `Upgrade` value
     /// (`websocket`, say), when the request asks for a switch: HTTP/1.1
     /// with `upgrade` among its `Connection` options (RFC 9110 §7.8).
+    /// Looked up when called: requests that never ask cost nothing.
     /// Answer with [`Response::upgrade`](crate::Response::upgrade) to
     /// switch, or with anything else not to.
     ///
@@ -296,11 +297,16 @@ impl Request {
     /// # Ok::<(), shardio_http::ParseError>(())
     /// ```
     pub fn upgrade(&self) -> Option<&str> {
-        if self.parts.line.head.upgrade {
-            self.header("upgrade")
-        } else {
-            None
+        if self.minor_version() != 1 {
+            return None;
         }
+        let asks = self
+            .headers()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
+            .flat_map(|(_, value)| value.split(|&b| b == b','))
+            .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"upgrade"));
+        let protocols = self.header("upgrade").map(str::trim);
+        protocols.filter(|p| asks && !p.is_empty())
     }
 
     /// The first header field named `name` (case-insensitive), if its value

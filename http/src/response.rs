@@ -4,6 +4,7 @@
 use crate::body::BodyError;
 use crate::conn::{Handoff, OnUpgrade};
 use crate::fields::Fields;
+use crate::request::Request;
 use bytes::Bytes;
 use futures_util::stream::{LocalBoxStream, Stream};
 use std::borrow::Cow;
@@ -191,15 +192,15 @@ impl Response {
         res
     }
 
-    /// A `101 Switching Protocols` response that switches the connection
-    /// to `protocol` (its `Upgrade` field; `Connection: upgrade` is added),
-    /// and the future of the connection once the response is sent (RFC
-    /// 9110 §7.8).
+    /// A `101 Switching Protocols` response to `req` that switches its
+    /// connection to `protocol` (the `Upgrade` field; `Connection: upgrade`
+    /// is added), and the future of the connection once the response is
+    /// sent (RFC 9110 §7.8).
     ///
-    /// Answer with it only a request that asks to switch
+    /// Only a request that asks to switch can be
     /// ([`Request::upgrade`](crate::Request::upgrade) says which protocols
-    /// it offers); to any other request the server sends `500` instead, and
-    /// the future fails. A request's body, if it has one, is read or
+    /// it offers); to any other the server sends `500` instead, and the
+    /// future fails. A request's body, if it has one, is read or
     /// skipped before the switch. Middleware may add fields to the `101`
     /// but must keep its body; a response that replaces it cancels the
     /// switch.
@@ -212,7 +213,7 @@ impl Response {
     ///     if !req.upgrade().is_some_and(|p| p.eq_ignore_ascii_case("echo")) {
     ///         return Response::error(426).with_header("upgrade", "echo");
     ///     }
-    ///     let (res, on_upgrade) = Response::upgrade("echo");
+    ///     let (res, on_upgrade) = Response::upgrade(&req, "echo");
     ///     shardio::spawn_detached(async move {
     ///         let Ok(mut conn) = on_upgrade.await else { return };
     ///         while let Ok(Some(chunk)) = conn.read().await {
@@ -225,8 +226,8 @@ impl Response {
     /// });
     /// # drop(router);
     /// ```
-    pub fn upgrade(protocol: impl Into<HeaderText>) -> (Response, OnUpgrade) {
-        let (handoff, on_upgrade) = crate::conn::handoff();
+    pub fn upgrade(req: &Request, protocol: impl Into<HeaderText>) -> (Response, OnUpgrade) {
+        let (handoff, on_upgrade) = crate::conn::handoff(req.upgrade().is_some());
         let mut res = Response::new(101).with_header("upgrade", protocol);
         res.body = ResponseBody::Upgrade(handoff);
         (res, on_upgrade)
@@ -343,8 +344,9 @@ impl Response {
     #[inline]
     pub(crate) fn make_writable(&mut self) {
         // A `101` is only ever the answer that hands the connection over.
-        let switches = matches!(self.body, ResponseBody::Upgrade(_));
-        if !self.headers.writable() || (self.status == 101) != switches {
+        // (A handoff with another status is refused when it is switched.)
+        let bare_101 = self.status == 101 && !matches!(self.body, ResponseBody::Upgrade(_));
+        if !self.headers.writable() || bare_101 {
             *self = Response::error(500);
             self.close_connection();
         }

@@ -42,7 +42,7 @@ async fn switch(req: Request) -> Response {
     if req.upgrade() != Some("echo") {
         return Response::error(426).with_header("upgrade", "echo");
     }
-    let (res, on_upgrade) = Response::upgrade("echo");
+    let (res, on_upgrade) = Response::upgrade(&req, "echo");
     echo(on_upgrade);
     res
 }
@@ -52,17 +52,22 @@ fn router() -> Router {
         .get("/", |_r: Request| async { "root" })
         .get("/echo", switch)
         .post("/echo", switch)
-        .get("/always", |_r: Request| async {
+        .get("/always", |req: Request| async move {
             // Switches whatever the request asked.
-            let (res, on_upgrade) = Response::upgrade("echo");
+            let (res, on_upgrade) = Response::upgrade(&req, "echo");
             echo(on_upgrade);
             res
         })
-        .get("/unwatched", |_r: Request| async {
+        .get("/unwatched", |req: Request| async move {
             // Nobody waits for the connection.
-            Response::upgrade("echo").0
+            Response::upgrade(&req, "echo").0
         })
         .get("/bare-101", |_r: Request| async { Response::new(101) })
+        .get("/upgrade-as-200", |req: Request| async move {
+            let (res, on_upgrade) = Response::upgrade(&req, "echo");
+            echo(on_upgrade);
+            res.with_status(200)
+        })
         .get("/failures", |_r: Request| async {
             FAILURES.with(|f| f.borrow().join("\n"))
         })
@@ -181,9 +186,17 @@ fn a_switch_the_request_did_not_ask_for_is_a_500_that_closes() {
     c.send(format!("GET /bare-101 HTTP/1.1\r\nHost: t\r\n{ASK}\r\n"));
     assert_eq!(c.reply().unwrap().status, 500);
     assert!(c.is_closed());
+    // And a handoff whose status was changed.
+    let mut c = s.connect();
+    c.send(format!(
+        "GET /upgrade-as-200 HTTP/1.1\r\nHost: t\r\n{ASK}\r\n"
+    ));
+    assert_eq!(c.reply().unwrap().status, 500);
+    assert!(c.is_closed());
     // The handler's future said why.
     let failures = s.connect().get("/failures").text();
     assert!(failures.contains("did not ask"), "{failures}");
+    assert!(failures.contains("other than 101"), "{failures}");
 }
 
 #[test]

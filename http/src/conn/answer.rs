@@ -63,8 +63,6 @@ pub(super) struct Facts {
     keep_alive: bool,
     has_body: bool,
     pub(super) minor: u8,
-    /// The request asked to switch protocols.
-    pub(super) upgrade: bool,
 }
 
 impl Conn {
@@ -85,7 +83,6 @@ impl Conn {
             keep_alive: head.keep_alive,
             has_body: head.framing != Framing::None,
             minor: parts.line.minor,
-            upgrade: head.upgrade,
         };
         // A request without a body (most of them) leaves the connection's
         // body state alone (nothing can read it) and keeps the empty body

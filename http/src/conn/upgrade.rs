@@ -26,7 +26,11 @@ use std::task::{Context, Poll};
 /// The body of a `101` response from
 /// [`Response::upgrade`](crate::Response::upgrade): where the connection
 /// goes once the response is sent.
-pub struct Handoff(oneshot::Sender<io::Result<Upgraded>>);
+pub struct Handoff {
+    tx: oneshot::Sender<io::Result<Upgraded>>,
+    /// The request asked to switch.
+    asked: bool,
+}
 
 impl fmt::Debug for Handoff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -37,14 +41,15 @@ impl fmt::Debug for Handoff {
 impl Handoff {
     /// Tells the waiting [`OnUpgrade`] why no connection comes.
     fn fail(self, why: &'static str) {
-        let _ = self.0.send(Err(io::Error::other(why)));
+        let _ = self.tx.send(Err(io::Error::other(why)));
     }
 }
 
-/// A handoff and the future it resolves.
-pub(crate) fn handoff() -> (Handoff, OnUpgrade) {
+/// A handoff and the future it resolves, for a request that `asked` to
+/// switch or not.
+pub(crate) fn handoff(asked: bool) -> (Handoff, OnUpgrade) {
     let (tx, rx) = oneshot::channel();
-    (Handoff(tx), OnUpgrade(rx))
+    (Handoff { tx, asked }, OnUpgrade(rx))
 }
 
 /// The connection a `101` response switches, once the response is sent:
@@ -143,14 +148,19 @@ impl Conn {
     /// answers with an error that closes. Either way no more HTTP is read
     /// from the connection: `false`.
     pub(super) async fn switch(self: &Rc<Self>, res: Response, facts: Facts, keep: bool) -> bool {
-        let (_, headers, body, _) = res.into_parts();
+        let (status, headers, body, _) = res.into_parts();
         let ResponseBody::Upgrade(handoff) = body else {
             unreachable!("only an upgrade is switched");
         };
-        let refusal = if !facts.upgrade {
+        let refusal = if !handoff.asked {
             Some(Rejection {
                 status: 500,
                 reason: "upgrade answered to a request that did not ask for one",
+            })
+        } else if status != 101 {
+            Some(Rejection {
+                status: 500,
+                reason: "upgrade answered with a status other than 101",
             })
         } else if !keep {
             Some(Rejection {
@@ -187,7 +197,7 @@ impl Conn {
             early,
         };
         // If nobody waits for it, it drops here and the connection closes.
-        let _ = handoff.0.send(Ok(upgraded));
+        let _ = handoff.tx.send(Ok(upgraded));
         false
     }
 }
