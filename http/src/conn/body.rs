@@ -22,6 +22,7 @@ impl Conn {
             limit: self.shared.limits.max_body,
             received: 0,
             expect_continue: expect_continue && !done,
+            upgraded: false,
         };
         st.generation
     }

@@ -42,7 +42,7 @@ use crate::storage::Storage;
 use answer::Step;
 use shardio::net::{RecvStream, TcpStream};
 use shardio::pool::LocalPooled;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -89,6 +89,11 @@ struct BodyState {
     received: u64,
     /// `100 Continue` is owed before the first body read.
     expect_continue: bool,
+    /// The connection was handed over to another protocol ([`Upgraded`]):
+    /// no request or body follows, and its task ends without closing it.
+    /// Kept here, in the padding after the flag above, rather than in a
+    /// field of `Conn` that would grow every connection.
+    upgraded: bool,
 }
 
 pub(crate) struct Conn {
@@ -103,9 +108,6 @@ pub(crate) struct Conn {
     /// The connection's entry in `Shared::deadlines`, armed by each wait
     /// for the client (a request, a send) with that wait's deadline.
     deadline: EntryKey,
-    /// Handed over to another protocol ([`Upgraded`]): its task ends
-    /// without closing it.
-    upgraded: Cell<bool>,
 }
 
 impl Conn {
@@ -126,9 +128,9 @@ impl Conn {
                 limit: 0,
                 received: 0,
                 expect_continue: false,
+                upgraded: false,
             }),
             deadline: EntryKey::default(),
-            upgraded: Cell::new(false),
         })
     }
 }
@@ -153,7 +155,7 @@ pub(crate) async fn serve(conn: Rc<Conn>, router: Rc<Router>) {
         }
         match Conn::start_burst(&conn, &router).await {
             After::Idle => conn.release_output(),
-            After::Close if conn.upgraded.get() => return,
+            After::Close if conn.body.borrow().upgraded => return,
             After::Close => return Box::pin(conn.close()).await,
         }
     }

@@ -191,7 +191,7 @@ impl Conn {
         };
         // No HTTP deadline applies any more, and a drain no longer wakes it.
         self.shared.deadlines.forget(&self.deadline);
-        self.upgraded.set(true);
+        self.body.borrow_mut().upgraded = true;
         let upgraded = Upgraded {
             conn: self.clone(),
             early,
