@@ -217,7 +217,8 @@ impl Response {
     ///     shardio::spawn_detached(async move {
     ///         let Ok(mut conn) = on_upgrade.await else { return };
     ///         while let Ok(Some(chunk)) = conn.read().await {
-    ///             if conn.write_all(chunk.to_bytes()).await.is_err() {
+    ///             // The received bytes go back out as they are, no copy.
+    ///             if conn.write_all(chunk).await.0.is_err() {
     ///                 break;
     ///             }
     ///         }

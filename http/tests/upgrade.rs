@@ -26,12 +26,13 @@ fn echo(on_upgrade: OnUpgrade) {
         };
         while let Ok(Some(chunk)) = conn.read().await {
             let draining = conn.is_draining();
-            let reply = if draining {
-                bytes::Bytes::from_static(b"draining")
+            let sent = if draining {
+                conn.write_all("draining").await.0
             } else {
-                chunk.to_bytes()
+                // The received bytes go back out without a copy.
+                conn.write_all(chunk).await.0
             };
-            if conn.write_all(reply).await.is_err() || draining {
+            if sent.is_err() || draining {
                 break;
             }
         }

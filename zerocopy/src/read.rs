@@ -26,7 +26,9 @@ impl<B: IoBufMut> OpDef for ReadAt<B> {
         let res = c.into_result().map(|n| n as usize);
         if let Ok(n) = res {
             // SAFETY: the kernel wrote `n` bytes at the start of the buffer,
-            // within the `bytes_total()` bytes the SQE described.
+            // within the `bytes_total()` bytes the SQE described; the buffer
+            // was owned by this op data (kept by the op table) until this
+            // final completion, so nothing freed or moved it meanwhile.
             unsafe { self.buf.set_init(n) };
         }
         (res, self.buf)

@@ -13,8 +13,8 @@ use crate::encode::{self, Length};
 use crate::parse::Rejection;
 use crate::response::{Response, ResponseBody};
 use crate::storage::{Chunk, Storage};
-use bytes::Bytes;
 use futures_channel::oneshot;
+use shardio::IoBuf;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -115,13 +115,15 @@ impl Upgraded {
         }
         Ok(self.conn.recv().await?.map(|buf| {
             let len = buf.len();
-            Chunk::new(Rc::new(Storage::Ring(buf)), 0, len)
+            Chunk::new(self.conn.shared.storage.wrap(Storage::Ring(buf)), 0, len)
         }))
     }
 
-    /// Sends all of `bytes`.
-    pub async fn write_all(&self, bytes: impl Into<Bytes>) -> io::Result<()> {
-        self.conn.stream.write_all(bytes.into()).await.0
+    /// Sends all of `buf`, and gives it back. Any [`IoBuf`] will do: a
+    /// [`Chunk`] from [`read`](Upgraded::read) goes back out without a
+    /// copy, and `Bytes`, `Vec<u8>` or a `&'static str` as they are.
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
+        self.conn.stream.write_all(buf).await
     }
 
     /// Stops sending: the client reads the end of the stream. Reads go on.
@@ -184,10 +186,17 @@ impl Conn {
         let early = {
             let mut input = self.input.borrow_mut();
             let pos = std::mem::take(&mut input.pos);
-            input.buf.take().filter(|buf| pos < buf.len()).map(|buf| {
-                let end = buf.len();
-                Chunk::new(buf, pos, end)
-            })
+            match input.buf.take() {
+                Some(buf) if pos < buf.len() => {
+                    let end = buf.len();
+                    Some(Chunk::new(buf, pos, end))
+                }
+                Some(used) => {
+                    self.shared.storage.give_back(used);
+                    None
+                }
+                None => None,
+            }
         };
         // No HTTP deadline applies any more, and a drain no longer wakes it.
         self.shared.deadlines.forget(&self.deadline);
