@@ -4,6 +4,9 @@
 mod util;
 
 use shardio_http::{Request, Response, Router};
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 use util::TestServer;
 
@@ -150,4 +153,54 @@ fn a_body_cut_short_is_an_error_not_a_hang() {
     c.stream().shutdown(std::net::Shutdown::Write).unwrap();
     let r = c.reply().unwrap();
     assert_eq!(r.status, 400);
+}
+
+/// A handler that arms a body read, leaves it unpolled while the body
+/// arrives, drops it (as a lost `select!` branch does), then reads what is
+/// left and answers with it, or with the error, leaving the rest unread.
+async fn given_up_read(mut r: Request) -> String {
+    let mut body = r.take_body();
+    {
+        let mut read = pin!(body.chunk());
+        let armed = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx).is_pending())).await;
+        assert!(armed, "the body was not sent yet");
+        shardio::time::sleep(Duration::from_millis(300)).await;
+    }
+    match body.chunk().await {
+        Ok(Some(c)) => String::from_utf8_lossy(&c).into_owned(),
+        Ok(None) => "end".into(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+#[test]
+fn a_body_read_given_up_mid_receive_never_lets_the_body_run_into_the_next_request() {
+    for multishot in [false, true] {
+        let server = shardio_http::Server::new().multishot_receive(multishot);
+        let s = TestServer::with(server, || {
+            Router::new()
+                .post("/given-up", given_up_read)
+                .get("/", |_r: Request| async { "root" })
+        });
+        let mut c = s.connect();
+        c.send("POST /given-up HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\n");
+        // Arrives while the handler holds its read unpolled, with the next
+        // request right behind it.
+        std::thread::sleep(Duration::from_millis(50));
+        c.send("payloadGET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.reply().unwrap();
+        if multishot {
+            // The receive is the connection's: nothing was lost.
+            assert_eq!(r.text(), "payload");
+            assert_eq!(c.reply().unwrap().text(), "root");
+        } else {
+            // What the dropped receive took is gone, so where the body
+            // ends is unknown: the body fails and the connection closes,
+            // rather than reading the next request as body.
+            assert_eq!(r.status, 200);
+            assert!(r.text().contains("dropped"), "{}", r.text());
+            assert_eq!(r.header("connection"), Some("close"));
+            assert!(c.is_closed());
+        }
+    }
 }

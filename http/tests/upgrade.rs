@@ -6,8 +6,11 @@ mod util;
 
 use shardio_http::{OnUpgrade, Request, Response, Router, Server};
 use std::cell::RefCell;
+use std::future::{poll_fn, Future};
 use std::io::Read;
 use std::net::Shutdown;
+use std::pin::pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use util::{Client, TestServer};
 
@@ -39,6 +42,26 @@ fn echo(on_upgrade: OnUpgrade) {
     });
 }
 
+/// A protocol that arms a read, leaves it unpolled while the client's
+/// bytes arrive, and drops it (as a lost `select!` or a timeout does);
+/// then reads again, and echoes what that read gives, or says it is lost.
+async fn given_up_read(on_upgrade: OnUpgrade) {
+    let Ok(mut conn) = on_upgrade.await else {
+        return;
+    };
+    {
+        let mut read = pin!(conn.read());
+        let armed = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx).is_pending())).await;
+        assert!(armed, "nothing was sent yet");
+        shardio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let answer = match shardio::time::timeout(Duration::from_secs(3), conn.read()).await {
+        Ok(Ok(Some(chunk))) => chunk.to_vec(),
+        other => format!("lost: {other:?}").into_bytes(),
+    };
+    let _ = conn.write_all(answer).await;
+}
+
 async fn switch(req: Request) -> Response {
     if req.upgrade() != Some("echo") {
         return Response::error(426).with_header("upgrade", "echo");
@@ -68,6 +91,11 @@ fn router() -> Router {
             let (res, on_upgrade) = Response::upgrade(&req, "echo");
             echo(on_upgrade);
             res.with_status(200)
+        })
+        .get("/given-up-read", |req: Request| async move {
+            let (res, on_upgrade) = Response::upgrade(&req, "echo");
+            shardio::spawn_detached(given_up_read(on_upgrade));
+            res
         })
         .get("/failures", |_r: Request| async {
             FAILURES.with(|f| f.borrow().join("\n"))
@@ -257,6 +285,24 @@ fn a_graceful_shutdown_waits_for_an_upgraded_connection_and_tells_it() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn a_read_given_up_after_its_bytes_arrived_loses_none_of_them() {
+    for multishot in [false, true] {
+        let s = TestServer::with(Server::new().multishot_receive(multishot), router);
+        let mut c = s.connect();
+        c.send(format!(
+            "GET /given-up-read HTTP/1.1\r\nHost: t\r\n{ASK}\r\n"
+        ));
+        switched(&mut c);
+        // Arrives while the protocol holds its read unpolled.
+        std::thread::sleep(Duration::from_millis(50));
+        c.send("payload");
+        let mut answer = String::new();
+        c.reader.read_to_string(&mut answer).unwrap();
+        assert_eq!(answer, "payload", "multishot {multishot}");
+    }
 }
 
 #[test]

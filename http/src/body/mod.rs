@@ -91,6 +91,16 @@ impl Body {
     /// in time (`408`), the connection failed or closed early, or the
     /// response for its request was already sent. After an error the
     /// connection closes once the response is sent.
+    ///
+    /// # Cancel safety
+    ///
+    /// With [`Server::multishot_receive`](crate::Server::multishot_receive)
+    /// a read dropped before it completes (a `select!` branch that lost)
+    /// loses nothing: the next read goes on from the same place. With the
+    /// default single-shot receive, a read dropped while it waits for bytes
+    /// fails the body, since what the kernel had received for it is gone:
+    /// later reads give an error (`500`), and the connection closes after
+    /// the response rather than read the next request as body.
     pub async fn chunk(&mut self) -> Result<Option<Chunk>, BodyError> {
         match &mut self.inner {
             Inner::Empty => Ok(None),
@@ -140,6 +150,8 @@ pub(crate) enum BodyErrorKind {
     Incomplete,
     /// The response for this body's request was already sent.
     Detached,
+    /// An earlier read was dropped while it received, taking bytes with it.
+    Dropped,
 }
 
 impl BodyError {
@@ -147,13 +159,14 @@ impl BodyError {
         BodyError { kind }
     }
 
-    /// The status that answers this error: 413, 400, 408, or 400 for a
-    /// body cut short.
+    /// The status that answers this error: 413, 400, 408, 400 for a body
+    /// cut short, or 500 for a read after the response, or after an earlier
+    /// read was dropped while it received.
     pub fn status(&self) -> u16 {
         match self.kind {
             BodyErrorKind::TooLarge => 413,
             BodyErrorKind::Timeout => 408,
-            BodyErrorKind::Detached => 500,
+            BodyErrorKind::Detached | BodyErrorKind::Dropped => 500,
             BodyErrorKind::Malformed(_) | BodyErrorKind::Incomplete => 400,
         }
     }
@@ -177,6 +190,9 @@ impl fmt::Display for BodyError {
             BodyErrorKind::Timeout => f.write_str("request body timed out"),
             BodyErrorKind::Incomplete => f.write_str("request body cut short"),
             BodyErrorKind::Detached => f.write_str("request body read after the response"),
+            BodyErrorKind::Dropped => {
+                f.write_str("an earlier read of the request body was dropped mid-receive")
+            }
         }
     }
 }

@@ -101,15 +101,28 @@ impl Conn {
             match self.next_piece(generation) {
                 Next::Ready(r) => return r,
                 Next::Continue => {
+                    // A send dropped part way leaves the stream unknown.
+                    let guard = FailIfDropped::new(self, generation);
                     self.out().extend_from_slice(CONTINUE);
-                    if !self.flush().await {
+                    let sent = self.flush().await;
+                    guard.disarm();
+                    if !sent {
                         return Err(self.fail(BodyErrorKind::Incomplete));
                     }
                 }
                 Next::Read => {
-                    // Every received byte is used: read more.
+                    // Every received byte is used: read more. The multishot
+                    // receive is the connection's, so a read dropped while
+                    // it waits loses nothing; a receive of its own would be
+                    // cancelled, and what the kernel had given it lost.
+                    let guard = (!self.shared.multishot_receive)
+                        .then(|| FailIfDropped::new(self, generation));
                     let read = self.recv();
-                    match shardio::time::timeout(self.shared.timeouts.body_read, read).await {
+                    let read = shardio::time::timeout(self.shared.timeouts.body_read, read).await;
+                    if let Some(guard) = guard {
+                        guard.disarm();
+                    }
+                    match read {
                         Ok(Ok(Some(buf))) => self.push_input(buf),
                         Ok(_) => return Err(self.fail(BodyErrorKind::Incomplete)),
                         Err(_) => return Err(self.fail(BodyErrorKind::Timeout)),
@@ -158,6 +171,41 @@ impl Conn {
             Taken::End => Next::Ready(Ok(None)),
             Taken::More => Next::Read,
             Taken::Malformed(why) => failed(&mut st, BodyErrorKind::Malformed(why)),
+        }
+    }
+}
+
+/// Fails the body of request `generation` when dropped armed: the read it
+/// guards was given up (its future dropped) while bytes may have been on
+/// their way, so where the body ends is no longer known. Later reads fail
+/// and the connection closes after the response, rather than read the
+/// next request as body.
+struct FailIfDropped<'a> {
+    conn: &'a Conn,
+    generation: u32,
+    armed: bool,
+}
+
+impl<'a> FailIfDropped<'a> {
+    fn new(conn: &'a Conn, generation: u32) -> FailIfDropped<'a> {
+        FailIfDropped {
+            conn,
+            generation,
+            armed: true,
+        }
+    }
+
+    /// The read finished: nothing to fail.
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for FailIfDropped<'_> {
+    fn drop(&mut self) {
+        let mut st = self.conn.body.borrow_mut();
+        if self.armed && st.generation == self.generation {
+            st.framing = BodyFraming::Failed(BodyErrorKind::Dropped);
         }
     }
 }

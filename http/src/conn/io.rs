@@ -46,8 +46,9 @@ impl Conn {
     }
 
     /// Polls the connection's multishot receive, arming it first if it has
-    /// none.
-    fn poll_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<Option<RingBuf>>> {
+    /// none. Cancel-safe: the receive is the connection's, so a poll that
+    /// is not followed up loses nothing.
+    pub(super) fn poll_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<Option<RingBuf>>> {
         let mut input = self.input.borrow_mut();
         let stream = input.stream.get_or_insert_with(|| {
             let mut stream = self.stream.recv_stream_with(&self.shared.ring);

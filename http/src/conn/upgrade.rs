@@ -16,7 +16,7 @@ use crate::storage::{Chunk, Storage};
 use futures_channel::oneshot;
 use shardio::IoBuf;
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
@@ -109,11 +109,19 @@ impl Upgraded {
     /// The next bytes from the client, in order: first any that arrived
     /// with the upgrade request, then each receive. `Ok(None)` once the
     /// client has closed its side. Holds no buffer while it waits.
+    ///
+    /// Cancel-safe: a read dropped before it completes (a `select!` branch
+    /// that lost, a timeout) loses no bytes; the next read gets them. The
+    /// connection keeps one multishot receive armed for this, in either
+    /// receive mode.
     pub async fn read(&mut self) -> io::Result<Option<Chunk>> {
         if let Some(early) = self.early.take() {
             return Ok(Some(early));
         }
-        Ok(self.conn.recv().await?.map(|buf| {
+        // A receive of the read's own would be cancelled with it, and what
+        // the kernel had put in its buffer by then lost.
+        let received = poll_fn(|cx| self.conn.poll_stream(cx)).await;
+        Ok(received?.map(|buf| {
             let len = buf.len();
             Chunk::new(self.conn.shared.storage.wrap(Storage::Ring(buf)), 0, len)
         }))
@@ -122,6 +130,9 @@ impl Upgraded {
     /// Sends all of `buf`, and gives it back. Any [`IoBuf`] will do: a
     /// [`Chunk`] from [`read`](Upgraded::read) goes back out without a
     /// copy, and `Bytes`, `Vec<u8>` or a `&'static str` as they are.
+    ///
+    /// Not cancel-safe, like any `write_all`: dropped before it completes,
+    /// an unknown part of `buf` has been sent.
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
         self.conn.stream.write_all(buf).await
     }
