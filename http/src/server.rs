@@ -4,6 +4,7 @@
 use crate::config::{Limits, Timeouts, MAX_HEADERS_CAP};
 use crate::conn::{After, Conn};
 use crate::deadlines::Deadlines;
+use crate::drain::Drain;
 use crate::request::Parts;
 use crate::response::Response;
 use crate::router::Router;
@@ -276,7 +277,8 @@ pub(crate) struct Shared {
     handlers: SlotPool<Response>,
     /// What a burst's receive is shared in.
     pub(crate) storage: Spares,
-    draining: Cell<bool>,
+    /// Set when a graceful shutdown begins.
+    pub(crate) drain: Drain,
     /// Connections waiting for their next request, or for a send.
     pub(crate) deadlines: Deadlines,
     open: Cell<usize>,
@@ -307,7 +309,7 @@ impl Shared {
             bursts: SlotPool::new(SLOT_POOL),
             handlers: SlotPool::new(SLOT_POOL),
             storage: Spares::new(STORAGE_SPARES),
-            draining: Cell::new(false),
+            drain: Drain::default(),
             deadlines,
             open: Cell::new(0),
             accept_waiter: RefCell::new(None),
@@ -355,11 +357,11 @@ impl Shared {
     }
 
     pub(crate) fn is_draining(&self) -> bool {
-        self.draining.get()
+        self.drain.is_started()
     }
 
     fn start_draining(&self) {
-        if self.draining.replace(true) {
+        if !self.drain.start() {
             return;
         }
         crate::date::server_stopped();
@@ -371,7 +373,7 @@ impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
             .field("open", &self.open.get())
-            .field("draining", &self.draining.get())
+            .field("drain", &self.drain)
             .finish()
     }
 }

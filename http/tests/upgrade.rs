@@ -4,6 +4,7 @@
 
 mod util;
 
+use futures_util::future::{select, Either};
 use shardio_http::{OnUpgrade, Request, Response, Router, Server};
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -62,6 +63,34 @@ async fn given_up_read(on_upgrade: OnUpgrade) {
     let _ = conn.write_all(answer).await;
 }
 
+/// An echo protocol that races each read against the server's drain, and
+/// says goodbye when the drain wins.
+async fn wind_down(on_upgrade: OnUpgrade) {
+    let Ok(mut conn) = on_upgrade.await else {
+        return;
+    };
+    let mut draining = pin!(conn.draining());
+    loop {
+        let read = {
+            let read = pin!(conn.read());
+            match select(read, draining.as_mut()).await {
+                Either::Left((read, _)) => read,
+                Either::Right(_) => break,
+            }
+        };
+        let Ok(Some(chunk)) = read else {
+            return;
+        };
+        if conn.write_all(chunk).await.0.is_err() {
+            return;
+        }
+    }
+    // Once started, it stays started.
+    assert!(conn.is_draining());
+    conn.draining().await;
+    let _ = conn.write_all("goodbye").await;
+}
+
 async fn switch(req: Request) -> Response {
     if req.upgrade() != Some("echo") {
         return Response::error(426).with_header("upgrade", "echo");
@@ -95,6 +124,11 @@ fn router() -> Router {
         .get("/given-up-read", |req: Request| async move {
             let (res, on_upgrade) = Response::upgrade(&req, "echo");
             shardio::spawn_detached(given_up_read(on_upgrade));
+            res
+        })
+        .get("/wind-down", |req: Request| async move {
+            let (res, on_upgrade) = Response::upgrade(&req, "echo");
+            shardio::spawn_detached(wind_down(on_upgrade));
             res
         })
         .get("/failures", |_r: Request| async {
@@ -302,6 +336,37 @@ fn a_read_given_up_after_its_bytes_arrived_loses_none_of_them() {
         let mut answer = String::new();
         c.reader.read_to_string(&mut answer).unwrap();
         assert_eq!(answer, "payload", "multishot {multishot}");
+    }
+}
+
+#[test]
+fn a_protocol_waiting_for_its_client_hears_the_drain_at_once() {
+    for multishot in [false, true] {
+        let server = Server::new()
+            .grace(Duration::from_secs(20))
+            .multishot_receive(multishot);
+        let mut s = TestServer::with(server, router);
+        let mut c = s.connect();
+        c.send(format!("GET /wind-down HTTP/1.1\r\nHost: t\r\n{ASK}\r\n"));
+        switched(&mut c);
+        // Reads lost to the drain's wake-ups before lose no bytes.
+        for i in 0..20 {
+            let msg = format!("message {i}");
+            c.send(&msg);
+            assert_eq!(read_n(&mut c, msg.len()), msg.as_bytes());
+        }
+        // The client sends nothing more: the drain alone wakes the protocol.
+        let start = Instant::now();
+        let stopper = std::thread::spawn(move || s.stop());
+        let mut rest = String::new();
+        c.reader.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "goodbye", "multishot {multishot}");
+        stopper.join().unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }
 

@@ -9,6 +9,7 @@
 
 use super::answer::Facts;
 use super::Conn;
+use crate::drain::Draining;
 use crate::encode::{self, Length};
 use crate::parse::Rejection;
 use crate::response::{Response, ResponseBody};
@@ -89,8 +90,8 @@ impl Future for OnUpgrade {
 /// It keeps the connection open, and counted against the shard's maximum,
 /// until it drops, which closes it. No HTTP timeout applies any more; a
 /// graceful shutdown waits for it until its deadline, as for a request in
-/// flight, and [`is_draining`](Upgraded::is_draining) tells the protocol
-/// to wind down.
+/// flight; [`draining`](Upgraded::draining) and
+/// [`is_draining`](Upgraded::is_draining) tell the protocol to wind down.
 pub struct Upgraded {
     conn: Rc<Conn>,
     /// What the client sent after the upgrade request, received with it.
@@ -151,6 +152,43 @@ impl Upgraded {
     /// finish and drop the connection before the drain's deadline.
     pub fn is_draining(&self) -> bool {
         self.conn.shared.is_draining()
+    }
+
+    /// Completes when the server begins a graceful shutdown (at once if it
+    /// has). It borrows nothing, so a protocol waiting for its client can
+    /// race it against [`read`](Upgraded::read), which loses no bytes when
+    /// it is the one dropped, and say goodbye:
+    ///
+    /// ```
+    /// use futures_util::future::{select, Either};
+    /// use shardio_http::Upgraded;
+    /// use std::pin::pin;
+    ///
+    /// async fn echo(mut conn: Upgraded) {
+    ///     let mut draining = pin!(conn.draining());
+    ///     loop {
+    ///         let read = {
+    ///             let read = pin!(conn.read());
+    ///             match select(read, draining.as_mut()).await {
+    ///                 Either::Left((read, _)) => read,
+    ///                 Either::Right(_) => break,
+    ///             }
+    ///         };
+    ///         match read {
+    ///             Ok(Some(bytes)) => {
+    ///                 if conn.write_all(bytes).await.0.is_err() {
+    ///                     return;
+    ///                 }
+    ///             }
+    ///             _ => return,
+    ///         }
+    ///     }
+    ///     // The server is shutting down.
+    ///     let _ = conn.write_all("going away\n").await;
+    /// }
+    /// ```
+    pub fn draining(&self) -> Draining {
+        Draining::new(self.conn.shared.clone())
     }
 }
 
