@@ -3,9 +3,11 @@
 //! lines, and always ends the connection once the client has stopped.
 //! Every input goes to two servers, one per receive mode, whose answers
 //! must be the same (but for dates and multipart boundaries). The router
-//! puts `Cors` and `Compress` in front of a text route, a streamed route
-//! and a directory of static files, so that arbitrary `Origin`, preflight,
-//! `Accept-Encoding`, `Range` and conditional fields reach their parsers.
+//! puts `Cors` and `Compress` in front of a text route, a streamed route,
+//! an echo protocol behind `101 Switching Protocols` and a directory of
+//! static files, so that arbitrary `Origin`, preflight, `Accept-Encoding`,
+//! `Range`, conditional and `Upgrade` fields reach their parsers, and what
+//! follows a switch reaches the handed-over connection.
 
 #![no_main]
 
@@ -68,6 +70,14 @@ fn serve(multishot: bool, site: std::path::PathBuf) -> SocketAddr {
                 .post("/echo", |mut r: Request| async move {
                     r.take_body().collect().await
                 })
+                .get("/up", |req: Request| async move {
+                    if req.upgrade().is_none() {
+                        return Response::error(426).with_header("upgrade", "echo");
+                    }
+                    switch(&req)
+                })
+                // Switches whether asked or not: refused unless asked.
+                .post("/up-any", |req: Request| async move { switch(&req) })
                 .not_found(StaticFiles::new(site).unwrap());
             let limits = Limits {
                 max_body: 64 * 1024,
@@ -90,6 +100,23 @@ fn serve(multishot: bool, site: std::path::PathBuf) -> SocketAddr {
         .unwrap();
     });
     rx.recv().unwrap()
+}
+
+/// A `101` whose connection echoes what the client sends after the
+/// request until the client ends its side.
+fn switch(req: &Request) -> Response {
+    let (res, on_upgrade) = Response::upgrade(req, "echo");
+    shardio::spawn_detached(async move {
+        let Ok(mut conn) = on_upgrade.await else {
+            return;
+        };
+        while let Ok(Some(chunk)) = conn.read().await {
+            if conn.write_all(chunk).await.0.is_err() {
+                return;
+            }
+        }
+    });
+    res
 }
 
 /// Sends `data`, ends the write side, and reads until the server closes.
