@@ -34,7 +34,9 @@ fn servers() -> [SocketAddr; 2] {
 fn site() -> std::path::PathBuf {
     let root = std::env::temp_dir().join(format!("shardio-fuzz-site-{}", std::process::id()));
     std::fs::create_dir_all(&root).unwrap();
-    let text: String = (0..200).map(|i| format!("line {i} of the page\n")).collect();
+    let text: String = (0..200)
+        .map(|i| format!("line {i} of the page\n"))
+        .collect();
     std::fs::write(root.join("page.txt"), &text).unwrap();
     std::fs::write(root.join("small.txt"), "short").unwrap();
     std::fs::write(root.join("script.js"), &text).unwrap();
