@@ -88,10 +88,13 @@ impl Future for OnUpgrade {
 /// from the `101` on, and a way to answer them, with no HTTP in between.
 ///
 /// It keeps the connection open, and counted against the shard's maximum,
-/// until it drops, which closes it. No HTTP timeout applies any more; a
-/// graceful shutdown waits for it until its deadline, as for a request in
-/// flight; [`draining`](Upgraded::draining) and
+/// until it drops, which closes it. No HTTP timeout applies any more: a
+/// protocol that wants one wraps [`read`](Upgraded::read), which is
+/// cancel-safe, in [`shardio::time::timeout`]. A graceful shutdown waits
+/// for it until its deadline, as for a request in flight;
+/// [`draining`](Upgraded::draining) and
 /// [`is_draining`](Upgraded::is_draining) tell the protocol to wind down.
+/// `examples/upgrade.rs` does all three.
 pub struct Upgraded {
     conn: Rc<Conn>,
     /// What the client sent after the upgrade request, received with it.
