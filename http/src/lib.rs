@@ -97,7 +97,7 @@ mod test_alloc;
 
 pub use body::{Body, BodyError};
 pub use config::{Limits, Timeouts, MAX_HEADERS_CAP};
-pub use conn::{Handoff, OnUpgrade, Upgraded};
+pub use conn::{Handoff, OnUpgrade, ReadHalf, Upgraded, WriteHalf};
 pub use drain::Draining;
 pub use files::StaticFiles;
 pub use handler::{FutureSlot, Handler};

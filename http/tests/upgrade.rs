@@ -5,6 +5,7 @@
 mod util;
 
 use futures_util::future::{select, Either};
+use futures_util::StreamExt;
 use shardio_http::{OnUpgrade, Request, Response, Router, Server};
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -91,6 +92,33 @@ async fn wind_down(on_upgrade: OnUpgrade) {
     let _ = conn.write_all("goodbye").await;
 }
 
+/// An echo protocol in two tasks: one reads and passes each chunk on, the
+/// other greets the client first, while the reader waits, then echoes.
+async fn split_echo(on_upgrade: OnUpgrade) {
+    let Ok(conn) = on_upgrade.await else {
+        return;
+    };
+    let (mut reader, mut writer) = conn.split();
+    let (tx, mut rx) = futures_channel::mpsc::unbounded();
+    shardio::spawn_detached(async move {
+        while let Ok(Some(chunk)) = reader.read().await {
+            if tx.unbounded_send(chunk).is_err() {
+                return;
+            }
+        }
+        // The client closed: the reader half drops, and the channel ends.
+    });
+    shardio::time::sleep(Duration::from_millis(50)).await;
+    if writer.write_all("hello\n").await.0.is_err() {
+        return;
+    }
+    while let Some(chunk) = rx.next().await {
+        if writer.write_all(chunk).await.0.is_err() {
+            return;
+        }
+    }
+}
+
 async fn switch(req: Request) -> Response {
     if req.upgrade() != Some("echo") {
         return Response::error(426).with_header("upgrade", "echo");
@@ -129,6 +157,11 @@ fn router() -> Router {
         .get("/wind-down", |req: Request| async move {
             let (res, on_upgrade) = Response::upgrade(&req, "echo");
             shardio::spawn_detached(wind_down(on_upgrade));
+            res
+        })
+        .get("/split", |req: Request| async move {
+            let (res, on_upgrade) = Response::upgrade(&req, "echo");
+            shardio::spawn_detached(split_echo(on_upgrade));
             res
         })
         .get("/failures", |_r: Request| async {
@@ -367,6 +400,26 @@ fn a_protocol_waiting_for_its_client_hears_the_drain_at_once() {
             "{:?}",
             start.elapsed()
         );
+    }
+}
+
+#[test]
+fn split_halves_write_while_the_other_reads_and_close_once_both_drop() {
+    for multishot in [false, true] {
+        let s = TestServer::with(Server::new().multishot_receive(multishot), router);
+        let mut c = s.connect();
+        c.send(format!("GET /split HTTP/1.1\r\nHost: t\r\n{ASK}\r\nearly"));
+        switched(&mut c);
+        // Written while the reading half waits for the client.
+        assert_eq!(read_n(&mut c, 6), b"hello\n", "multishot {multishot}");
+        assert_eq!(read_n(&mut c, 5), b"early");
+        for i in 0..20 {
+            let msg = format!("message {i}");
+            c.send(&msg);
+            assert_eq!(read_n(&mut c, msg.len()), msg.as_bytes());
+        }
+        c.stream().shutdown(Shutdown::Write).unwrap();
+        assert!(c.is_closed(), "multishot {multishot}");
     }
 }
 

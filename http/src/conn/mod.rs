@@ -48,7 +48,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 pub(crate) use upgrade::handoff;
-pub use upgrade::{Handoff, OnUpgrade, Upgraded};
+pub use upgrade::{Handoff, OnUpgrade, ReadHalf, Upgraded, WriteHalf};
 
 /// Output beyond this many bytes is sent before more requests are parsed.
 const FLUSH_AT: usize = 64 * 1024;
