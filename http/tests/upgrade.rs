@@ -430,12 +430,17 @@ fn a_client_reset_while_the_protocol_reads_releases_the_connection() {
             .max_connections(1)
             .multishot_receive(multishot);
         let s = TestServer::with(server, router);
-        for _ in 0..3 {
+        for path in ["/echo", "/echo", "/split", "/split", "/wind-down"] {
             let mut c = s.connect();
-            c.send(format!("GET /echo HTTP/1.1\r\nHost: t\r\n{ASK}\r\nhi"));
+            c.send(format!("GET {path} HTTP/1.1\r\nHost: t\r\n{ASK}\r\n"));
             switched(&mut c);
-            assert_eq!(read_n(&mut c, 2), b"hi");
-            // The protocol waits in a read; the client resets.
+            if path == "/split" {
+                assert_eq!(read_n(&mut c, 6), b"hello\n");
+            }
+            c.send("hi");
+            assert_eq!(read_n(&mut c, 2), b"hi", "{path}");
+            // The protocol waits in a read (a split one's writer in its
+            // channel); the client resets.
             socket2::SockRef::from(c.stream())
                 .set_linger(Some(Duration::ZERO))
                 .unwrap();
