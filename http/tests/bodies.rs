@@ -164,7 +164,7 @@ async fn given_up_read(mut r: Request) -> String {
         let mut read = pin!(body.chunk());
         let armed = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx).is_pending())).await;
         assert!(armed, "the body was not sent yet");
-        shardio::time::sleep(Duration::from_millis(300)).await;
+        shardio::time::sleep(Duration::from_millis(500)).await;
     }
     match body.chunk().await {
         Ok(Some(c)) => String::from_utf8_lossy(&c).into_owned(),
@@ -186,7 +186,7 @@ fn a_body_read_given_up_mid_receive_never_lets_the_body_run_into_the_next_reques
         c.send("POST /given-up HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\n");
         // Arrives while the handler holds its read unpolled, with the next
         // request right behind it.
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(100));
         c.send("payloadGET / HTTP/1.1\r\nHost: t\r\n\r\n");
         let r = c.reply().unwrap();
         if multishot {

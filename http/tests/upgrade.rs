@@ -55,7 +55,7 @@ async fn given_up_read(on_upgrade: OnUpgrade) {
         let mut read = pin!(conn.read());
         let armed = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx).is_pending())).await;
         assert!(armed, "nothing was sent yet");
-        shardio::time::sleep(Duration::from_millis(300)).await;
+        shardio::time::sleep(Duration::from_millis(500)).await;
     }
     let answer = match shardio::time::timeout(Duration::from_secs(3), conn.read()).await {
         Ok(Ok(Some(chunk))) => chunk.to_vec(),
@@ -364,7 +364,7 @@ fn a_read_given_up_after_its_bytes_arrived_loses_none_of_them() {
         ));
         switched(&mut c);
         // Arrives while the protocol holds its read unpolled.
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(100));
         c.send("payload");
         let mut answer = String::new();
         c.reader.read_to_string(&mut answer).unwrap();
