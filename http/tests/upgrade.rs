@@ -424,6 +424,23 @@ fn split_halves_write_while_the_other_reads_and_close_once_both_drop() {
 }
 
 #[test]
+fn an_upgraded_connection_that_ignores_the_drain_closes_when_the_grace_period_ends() {
+    let mut s = TestServer::with(Server::new().grace(Duration::from_millis(300)), router);
+    let mut c = s.connect();
+    // `echo` looks at the drain only when the client sends something.
+    c.send(format!("GET /echo HTTP/1.1\r\nHost: t\r\n{ASK}\r\n"));
+    switched(&mut c);
+    let start = Instant::now();
+    s.stop();
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    assert!(c.is_closed());
+}
+
+#[test]
 fn a_client_reset_while_the_protocol_reads_releases_the_connection() {
     for multishot in [false, true] {
         let server = Server::new()
