@@ -76,19 +76,22 @@ impl fmt::Debug for Drain {
 }
 
 /// Completes once the server begins a graceful shutdown, at once if it has
-/// already: from [`Upgraded::draining`](crate::Upgraded::draining).
+/// already: from [`Request::draining`](crate::Request::draining) or
+/// [`Upgraded::draining`](crate::Upgraded::draining).
 ///
 /// It borrows nothing, so it can be raced against a read of the same
-/// connection (`select!`), and polled again after each one.
+/// connection (`select!`), polled again after each one, or end a streamed
+/// response.
 #[must_use = "futures do nothing unless polled"]
 pub struct Draining {
-    shared: Rc<Shared>,
+    /// None outside a server: then it never completes.
+    shared: Option<Rc<Shared>>,
     /// Where this future's waker is kept, once it has waited.
     key: Option<usize>,
 }
 
 impl Draining {
-    pub(crate) fn new(shared: Rc<Shared>) -> Draining {
+    pub(crate) fn new(shared: Option<Rc<Shared>>) -> Draining {
         Draining { shared, key: None }
     }
 }
@@ -98,20 +101,28 @@ impl Future for Draining {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        this.shared.drain.poll_wait(&mut this.key, cx)
+        match &this.shared {
+            Some(shared) => shared.drain.poll_wait(&mut this.key, cx),
+            None => Poll::Pending,
+        }
     }
 }
 
 impl Drop for Draining {
     fn drop(&mut self) {
-        self.shared.drain.forget(self.key);
+        if let Some(shared) = &self.shared {
+            shared.drain.forget(self.key);
+        }
     }
 }
 
 impl fmt::Debug for Draining {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Draining")
-            .field("started", &self.shared.drain.is_started())
+            .field(
+                "started",
+                &self.shared.as_ref().map(|s| s.drain.is_started()),
+            )
             .finish()
     }
 }

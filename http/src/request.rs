@@ -4,8 +4,10 @@
 
 use crate::body::Body;
 use crate::config::Limits;
+use crate::drain::Draining;
 use crate::method::Method;
 use crate::parse::{self, Framing, Line, Parsed, Span};
+use crate::server::Shared;
 use crate::storage::{Chunk, Storage};
 use percent_encoding::percent_decode_str;
 use shardio::pool::LocalPooled;
@@ -13,7 +15,7 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// An HTTP request.
 ///
@@ -39,6 +41,8 @@ pub(crate) struct Parts {
     peer: Option<SocketAddr>,
     state: Option<Rc<dyn Any>>,
     extensions: Extensions,
+    /// The server whose pool these parts are from; none outside a server.
+    server: Weak<Shared>,
 }
 
 /// Header vectors grown past this many fields are not kept for reuse.
@@ -46,6 +50,11 @@ const KEEP_HEADERS_MAX: usize = 64;
 
 impl Parts {
     pub(crate) fn new() -> Parts {
+        Parts::in_server(Weak::new())
+    }
+
+    /// Parts for the requests of `server`.
+    pub(crate) fn in_server(server: Weak<Shared>) -> Parts {
         Parts {
             buf: None,
             line: Line::default(),
@@ -54,6 +63,7 @@ impl Parts {
             peer: None,
             state: None,
             extensions: Extensions::default(),
+            server,
         }
     }
 
@@ -384,6 +394,31 @@ impl Request {
     /// The client's address (`None` for a parsed request).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.parts.peer
+    }
+
+    /// Completes when the server that received this request begins a
+    /// graceful shutdown (at once if it has). It borrows nothing, so a
+    /// streamed response that would not end by itself (server-sent
+    /// events, say) can end on it, and the drain need not wait out its
+    /// grace period. Outside a server ([`Request::parse`]) it never
+    /// completes.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use shardio_http::{Request, Response};
+    /// use std::time::Duration;
+    ///
+    /// async fn events(req: Request) -> Response {
+    ///     let ticks = futures_util::stream::unfold(0u64, |n| async move {
+    ///         shardio::time::sleep(Duration::from_secs(1)).await;
+    ///         Some((Ok(format!("data: {n}\n\n").into()), n + 1))
+    ///     });
+    ///     Response::stream(ticks.take_until(req.draining()))
+    ///         .with_header("content-type", "text/event-stream")
+    /// }
+    /// ```
+    pub fn draining(&self) -> Draining {
+        Draining::new(self.parts.server.upgrade())
     }
 
     /// The shard-local state given to [`Router::state`](crate::Router::state),

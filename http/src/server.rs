@@ -19,7 +19,7 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::net::ToSocketAddrs;
 use std::pin::pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -188,9 +188,12 @@ impl Server {
         router: Router,
         signal: impl Future<Output = ()>,
     ) -> io::Result<()> {
-        let mut shared = Shared::new(self.limits, self.timeouts, BufRing::shard_default()?);
-        shared.multishot_receive = self.multishot_receive;
-        let shared = Rc::new(shared);
+        let ring = BufRing::shard_default()?;
+        let shared = Rc::new_cyclic(|me| {
+            let mut shared = Shared::new(self.limits, self.timeouts, ring, me.clone());
+            shared.multishot_receive = self.multishot_receive;
+            shared
+        });
         let router = Rc::new(router);
         crate::date::server_started();
         // Drains even when this future is dropped rather than finished
@@ -287,7 +290,16 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(limits: Limits, timeouts: Timeouts, ring: BufRing) -> Shared {
+    /// `me`: where this `Shared` will be, which every request's parts
+    /// keep (a weak pointer, set once per pooled `Parts`: no request pays
+    /// for it) so that [`Request::draining`](crate::Request::draining)
+    /// can find the server.
+    pub(crate) fn new(
+        limits: Limits,
+        timeouts: Timeouts,
+        ring: BufRing,
+        me: Weak<Shared>,
+    ) -> Shared {
         let output = Pool::builder(|| Vec::with_capacity(4096))
             .capacity(OUTPUT_POOL)
             .reset(|v: &mut Vec<u8>| {
@@ -297,7 +309,9 @@ impl Shared {
                 }
             })
             .build_local();
-        let parts = Pool::builder(Parts::new).capacity(PARTS_POOL).build_local();
+        let parts = Pool::builder(move || Parts::in_server(me.clone()))
+            .capacity(PARTS_POOL)
+            .build_local();
         let deadlines = Deadlines::new(timeouts.idle, timeouts.write);
         Shared {
             limits,

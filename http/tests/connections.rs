@@ -2,7 +2,8 @@
 
 mod util;
 
-use shardio_http::{Request, Router, Server};
+use shardio_http::{Request, Response, Router, Server};
+use std::io::{BufRead, Read};
 use std::time::{Duration, Instant};
 use util::TestServer;
 
@@ -105,4 +106,50 @@ fn a_handler_still_running_at_the_grace_deadline_is_dropped_and_its_connection_c
         "the stuck future was not dropped"
     );
     assert!(c.is_closed());
+}
+
+#[test]
+fn a_streamed_response_that_ends_on_the_drain_lets_the_server_stop_at_once() {
+    use futures_util::StreamExt;
+    let mut s = TestServer::with(Server::new().grace(Duration::from_secs(20)), || {
+        Router::new().get("/events", |req: Request| async move {
+            // Never ends by itself.
+            let ticks = futures_util::stream::unfold(0u32, |n| async move {
+                shardio::time::sleep(Duration::from_millis(20)).await;
+                Some((Ok(format!("tick {n}\n").into()), n + 1))
+            });
+            Response::stream(ticks.take_until(req.draining()))
+                .with_header("content-type", "text/event-stream")
+        })
+    });
+    let mut c = s.connect();
+    c.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
+    // The head, and the first ticks.
+    let mut line = String::new();
+    while !line.starts_with("tick 2") {
+        line.clear();
+        assert!(c.reader.read_line(&mut line).unwrap() > 0);
+    }
+    let start = Instant::now();
+    let stopper = std::thread::spawn(move || s.stop());
+    // The stream ends with the last chunk, and the connection closes.
+    let mut rest = String::new();
+    c.reader.read_to_string(&mut rest).unwrap();
+    assert!(rest.ends_with("\r\n0\r\n\r\n"), "{rest:?}");
+    stopper.join().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn outside_a_server_a_request_never_drains() {
+    let req = Request::parse(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let mut draining = std::pin::pin!(req.draining());
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    use std::future::Future;
+    assert!(draining.as_mut().poll(&mut cx).is_pending());
 }
