@@ -7,7 +7,7 @@ use shardio_http::{Router, Server};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -47,6 +47,15 @@ impl TestServer {
         Client::connect(self.addr)
     }
 
+    /// Asks the server to stop, on another thread, so that the test can
+    /// watch its connections meanwhile.
+    pub fn stop_in_background(mut self) -> Stopping {
+        Stopping {
+            start: Instant::now(),
+            thread: std::thread::spawn(move || self.stop()),
+        }
+    }
+
     /// Asks the server to stop and waits for it.
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -61,6 +70,27 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A stop under way ([`TestServer::stop_in_background`]), timed from its
+/// start.
+pub struct Stopping {
+    start: Instant,
+    thread: JoinHandle<()>,
+}
+
+impl Stopping {
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Waits for the server to have stopped; fails if that took `limit`
+    /// or more from the start.
+    pub fn finish_within(self, limit: Duration) {
+        self.thread.join().unwrap();
+        let took = self.start.elapsed();
+        assert!(took < limit, "the stop took {took:?}");
     }
 }
 
