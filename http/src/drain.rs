@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 /// Set once, when the server starts draining; wakes its waiters then.
@@ -84,15 +84,37 @@ impl fmt::Debug for Drain {
 /// response.
 #[must_use = "futures do nothing unless polled"]
 pub struct Draining {
-    /// None outside a server: then it never completes.
-    shared: Option<Rc<Shared>>,
+    of: Of,
     /// Where this future's waker is kept, once it has waited.
     key: Option<usize>,
 }
 
+/// Whose drain a [`Draining`] waits for.
+enum Of {
+    Server(Rc<Shared>),
+    /// The server has ended: its drain is over.
+    Gone,
+    /// Not a server's request ([`Request::parse`](crate::Request::parse)):
+    /// nothing will drain.
+    Nowhere,
+}
+
 impl Draining {
-    pub(crate) fn new(shared: Option<Rc<Shared>>) -> Draining {
-        Draining { shared, key: None }
+    /// Waits for `server`'s drain.
+    pub(crate) fn of(server: Rc<Shared>) -> Draining {
+        Draining::with(Of::Server(server))
+    }
+
+    /// For a request of `server`, or of no server (`None`).
+    pub(crate) fn of_request(server: Option<&Weak<Shared>>) -> Draining {
+        Draining::with(match server {
+            Some(server) => server.upgrade().map_or(Of::Gone, Of::Server),
+            None => Of::Nowhere,
+        })
+    }
+
+    fn with(of: Of) -> Draining {
+        Draining { of, key: None }
     }
 }
 
@@ -101,16 +123,17 @@ impl Future for Draining {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        match &this.shared {
-            Some(shared) => shared.drain.poll_wait(&mut this.key, cx),
-            None => Poll::Pending,
+        match &this.of {
+            Of::Server(shared) => shared.drain.poll_wait(&mut this.key, cx),
+            Of::Gone => Poll::Ready(()),
+            Of::Nowhere => Poll::Pending,
         }
     }
 }
 
 impl Drop for Draining {
     fn drop(&mut self) {
-        if let Some(shared) = &self.shared {
+        if let Of::Server(shared) = &self.of {
             shared.drain.forget(self.key);
         }
     }
@@ -118,11 +141,13 @@ impl Drop for Draining {
 
 impl fmt::Debug for Draining {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let started = match &self.of {
+            Of::Server(shared) => Some(shared.drain.is_started()),
+            Of::Gone => Some(true),
+            Of::Nowhere => None,
+        };
         f.debug_struct("Draining")
-            .field(
-                "started",
-                &self.shared.as_ref().map(|s| s.drain.is_started()),
-            )
+            .field("started", &started)
             .finish()
     }
 }
@@ -168,5 +193,15 @@ mod tests {
         assert!(drain.poll_wait(&mut late, &mut cx).is_ready());
         drain.forget(Some(0));
         assert_eq!(drain.waiters.borrow().len(), 0);
+    }
+
+    #[test]
+    fn a_request_whose_server_has_ended_is_drained_and_one_of_no_server_never() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let ended: Weak<Shared> = Weak::new();
+        let mut gone = std::pin::pin!(Draining::of_request(Some(&ended)));
+        assert!(gone.as_mut().poll(&mut cx).is_ready());
+        let mut nowhere = std::pin::pin!(Draining::of_request(None));
+        assert!(nowhere.as_mut().poll(&mut cx).is_pending());
     }
 }

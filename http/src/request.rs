@@ -42,7 +42,7 @@ pub(crate) struct Parts {
     state: Option<Rc<dyn Any>>,
     extensions: Extensions,
     /// The server whose pool these parts are from; none outside a server.
-    server: Weak<Shared>,
+    server: Option<Weak<Shared>>,
 }
 
 /// Header vectors grown past this many fields are not kept for reuse.
@@ -50,11 +50,15 @@ const KEEP_HEADERS_MAX: usize = 64;
 
 impl Parts {
     pub(crate) fn new() -> Parts {
-        Parts::in_server(Weak::new())
+        Parts::with_server(None)
     }
 
     /// Parts for the requests of `server`.
     pub(crate) fn in_server(server: Weak<Shared>) -> Parts {
+        Parts::with_server(Some(server))
+    }
+
+    fn with_server(server: Option<Weak<Shared>>) -> Parts {
         Parts {
             buf: None,
             line: Line::default(),
@@ -400,8 +404,8 @@ impl Request {
     /// graceful shutdown (at once if it has). It borrows nothing, so a
     /// streamed response that would not end by itself (server-sent
     /// events, say) can end on it, and the drain need not wait out its
-    /// grace period. Outside a server ([`Request::parse`]) it never
-    /// completes.
+    /// grace period. Once the server has ended it completes at once;
+    /// outside a server ([`Request::parse`]) it never completes.
     ///
     /// ```
     /// use futures_util::StreamExt;
@@ -418,7 +422,7 @@ impl Request {
     /// }
     /// ```
     pub fn draining(&self) -> Draining {
-        Draining::new(self.parts.server.upgrade())
+        Draining::of_request(self.parts.server.as_ref())
     }
 
     /// The shard-local state given to [`Router::state`](crate::Router::state),

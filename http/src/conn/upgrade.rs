@@ -182,7 +182,7 @@ impl Upgraded {
     /// }
     /// ```
     pub fn draining(&self) -> Draining {
-        Draining::new(Some(self.conn.shared.clone()))
+        Draining::of(self.conn.shared.clone())
     }
 }
 
@@ -239,7 +239,7 @@ impl ReadHalf {
 
     /// As [`Upgraded::draining`].
     pub fn draining(&self) -> Draining {
-        Draining::new(Some(self.conn.shared.clone()))
+        Draining::of(self.conn.shared.clone())
     }
 
     /// As [`Upgraded::is_draining`].
