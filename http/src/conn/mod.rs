@@ -26,6 +26,7 @@
 
 mod answer;
 mod body;
+mod halves;
 mod io;
 mod progress;
 mod respond;
@@ -40,6 +41,7 @@ use crate::server::Shared;
 use crate::slots::PooledSlot;
 use crate::storage::Storage;
 use answer::Step;
+pub use halves::{ReadHalf, WriteHalf};
 use shardio::net::{RecvStream, TcpStream};
 use shardio::pool::LocalPooled;
 use std::cell::RefCell;
@@ -48,7 +50,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 pub(crate) use upgrade::handoff;
-pub use upgrade::{Handoff, OnUpgrade, ReadHalf, Upgraded, WriteHalf};
+pub use upgrade::{Handoff, OnUpgrade, Upgraded};
 
 /// Output beyond this many bytes is sent before more requests are parsed.
 const FLUSH_AT: usize = 64 * 1024;
