@@ -100,7 +100,10 @@ impl Body {
     /// default single-shot receive, a read dropped while it waits for bytes
     /// fails the body, since what the kernel had received for it is gone:
     /// later reads give an error (`500`), and the connection closes after
-    /// the response rather than read the next request as body.
+    /// the response rather than read the next request as body. In either
+    /// mode, a read dropped while it sends `100 Continue` also ends the
+    /// connection's sending there: the send may have gone out in part,
+    /// and no response may follow a cut one.
     pub async fn chunk(&mut self) -> Result<Option<Chunk>, BodyError> {
         match &mut self.inner {
             Inner::Empty => Ok(None),

@@ -190,6 +190,18 @@ impl TcpStream {
         ops::shutdown(&self.fd, how)?.await
     }
 
+    /// [`shutdown`](TcpStream::shutdown) at once, with `shutdown(2)`
+    /// rather than through the ring: for a `Drop`, which cannot await. It
+    /// closes no fd, so ops in flight on the stream stay safe; a send in
+    /// flight fails from then on.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error (e.g. `NotConnected`).
+    pub fn shutdown_now(&self, how: Shutdown) -> io::Result<()> {
+        SockRef::from(&self.fd).shutdown(how)
+    }
+
     /// Sets TCP_NODELAY.
     ///
     /// # Errors
