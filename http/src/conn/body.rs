@@ -1,10 +1,10 @@
 //! The connection's side of request bodies: what `Body::chunk` reads.
 
+use super::io::CutIfDropped;
 use super::{BodyFraming, BodyState, Conn, Input};
 use crate::body::chunked::Step;
 use crate::body::{BodyError, BodyErrorKind};
 use crate::storage::{Chunk, Storage};
-use std::net::Shutdown;
 use std::rc::Rc;
 
 /// `100 Continue`, sent before the first body read when asked for (RFC
@@ -104,10 +104,11 @@ impl Conn {
                 Next::Continue => {
                     // A send dropped part way leaves the stream cut short
                     // somewhere: nothing may follow it.
-                    let mut guard = FailIfDropped::new(self, generation);
-                    guard.sending = true;
+                    let guard = FailIfDropped::new(self, generation);
+                    let cut = CutIfDropped::new(self);
                     self.out().extend_from_slice(CONTINUE);
                     let sent = self.flush().await;
+                    cut.disarm();
                     guard.disarm();
                     if !sent {
                         return Err(self.fail(BodyErrorKind::Incomplete));
@@ -183,15 +184,10 @@ impl Conn {
 /// their way, so where the body ends is no longer known. Later reads fail
 /// and the connection closes after the response, rather than read the
 /// next request as body.
-///
-/// Guarding a send (`sending`), it also stops the connection's sending at
-/// once: the send may have gone out in part, and a response after it would
-/// reach the client as the rest of whatever was cut.
 struct FailIfDropped<'a> {
     conn: &'a Conn,
     generation: u32,
     armed: bool,
-    sending: bool,
 }
 
 impl<'a> FailIfDropped<'a> {
@@ -200,7 +196,6 @@ impl<'a> FailIfDropped<'a> {
             conn,
             generation,
             armed: true,
-            sending: false,
         }
     }
 
@@ -212,15 +207,8 @@ impl<'a> FailIfDropped<'a> {
 
 impl Drop for FailIfDropped<'_> {
     fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        if self.sending {
-            // Fails if the client is gone already: then nothing follows.
-            let _ = self.conn.stream.shutdown_now(Shutdown::Write);
-        }
         let mut st = self.conn.body.borrow_mut();
-        if st.generation == self.generation {
+        if self.armed && st.generation == self.generation {
             st.framing = BodyFraming::Failed(BodyErrorKind::Dropped);
         }
     }

@@ -2,6 +2,7 @@
 //! ([`Upgraded::split`](crate::Upgraded::split)), and the read both
 //! [`Upgraded`](crate::Upgraded) and its reading half do.
 
+use super::io::CutIfDropped;
 use super::Conn;
 use crate::drain::Draining;
 use crate::storage::{Chunk, Storage};
@@ -24,6 +25,16 @@ pub(super) async fn read(conn: &Conn, early: &mut Option<Chunk>) -> io::Result<O
         let len = buf.len();
         Chunk::new(conn.shared.storage.wrap(Storage::Ring(buf)), 0, len)
     }))
+}
+
+/// What [`Upgraded::write_all`](crate::Upgraded::write_all) and
+/// [`WriteHalf::write_all`] do: a send given up part way ends the
+/// connection's sending there, so no later write follows a cut one.
+pub(super) async fn write_all<B: IoBuf>(conn: &Conn, buf: B) -> (io::Result<()>, B) {
+    let cut = CutIfDropped::new(conn);
+    let sent = conn.stream.write_all(buf).await;
+    cut.disarm();
+    sent
 }
 
 /// The reading half of an [`Upgraded`](crate::Upgraded) connection, from
@@ -83,7 +94,7 @@ impl WriteHalf {
     /// of `buf` and gives it back, while the other half may be waiting in
     /// a read.
     pub async fn write_all<B: IoBuf>(&mut self, buf: B) -> (io::Result<()>, B) {
-        self.conn.stream.write_all(buf).await
+        write_all(&self.conn, buf).await
     }
 
     /// Stops sending: the client reads the end of the stream. The reading

@@ -268,3 +268,33 @@ impl Future for Recv<'_> {
         }
     }
 }
+
+/// Ends the connection's sending when dropped armed: it guards a send that
+/// may be given up part way (its future dropped), after which nothing can
+/// tell how much went out, so nothing may follow it. It shuts the write
+/// side with `shutdown(2)` at once (a `Drop` cannot await; no fd closes
+/// under the cancelled send), and every later send fails.
+pub(super) struct CutIfDropped<'a> {
+    conn: &'a Conn,
+    armed: bool,
+}
+
+impl<'a> CutIfDropped<'a> {
+    pub(super) fn new(conn: &'a Conn) -> CutIfDropped<'a> {
+        CutIfDropped { conn, armed: true }
+    }
+
+    /// The send finished: nothing to cut.
+    pub(super) fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for CutIfDropped<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            // Fails if the client is gone already: then nothing follows.
+            let _ = self.conn.stream.shutdown_now(Shutdown::Write);
+        }
+    }
+}

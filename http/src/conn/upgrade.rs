@@ -127,10 +127,12 @@ impl Upgraded {
     /// [`Chunk`] from [`read`](Upgraded::read) goes back out without a
     /// copy, and `Bytes`, `Vec<u8>` or a `&'static str` as they are.
     ///
-    /// Not cancel-safe, like any `write_all`: dropped before it completes,
-    /// an unknown part of `buf` has been sent.
+    /// Dropped before it completes (a timeout around it, say), it has sent
+    /// an unknown part of `buf`: the connection's sending ends there, so
+    /// that later writes fail rather than follow a cut message. Reads go
+    /// on.
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
-        self.conn.stream.write_all(buf).await
+        halves::write_all(&self.conn, buf).await
     }
 
     /// Stops sending: the client reads the end of the stream. Reads go on.
