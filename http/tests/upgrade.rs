@@ -134,6 +134,16 @@ async fn cut_write(on_upgrade: OnUpgrade) {
     }
 }
 
+/// A `101` whose connection `protocol` takes over, in a task of its own.
+fn run<F: Future<Output = ()> + 'static>(
+    req: &Request,
+    protocol: impl FnOnce(OnUpgrade) -> F,
+) -> Response {
+    let (res, on_upgrade) = Response::upgrade(req, "echo");
+    shardio::spawn_detached(protocol(on_upgrade));
+    res
+}
+
 async fn switch(req: Request) -> Response {
     if req.upgrade() != Some("echo") {
         return Response::error(426).with_header("upgrade", "echo");
@@ -165,25 +175,20 @@ fn router() -> Router {
             res.with_status(200)
         })
         .get("/given-up-read", |req: Request| async move {
-            let (res, on_upgrade) = Response::upgrade(&req, "echo");
-            shardio::spawn_detached(given_up_read(on_upgrade));
-            res
+            run(&req, given_up_read)
         })
-        .get("/wind-down", |req: Request| async move {
-            let (res, on_upgrade) = Response::upgrade(&req, "echo");
-            shardio::spawn_detached(wind_down(on_upgrade));
-            res
-        })
-        .get("/split", |req: Request| async move {
-            let (res, on_upgrade) = Response::upgrade(&req, "echo");
-            shardio::spawn_detached(split_echo(on_upgrade));
-            res
-        })
-        .get("/cut-write", |req: Request| async move {
-            let (res, on_upgrade) = Response::upgrade(&req, "echo");
-            shardio::spawn_detached(cut_write(on_upgrade));
-            res
-        })
+        .get(
+            "/wind-down",
+            |req: Request| async move { run(&req, wind_down) },
+        )
+        .get(
+            "/split",
+            |req: Request| async move { run(&req, split_echo) },
+        )
+        .get(
+            "/cut-write",
+            |req: Request| async move { run(&req, cut_write) },
+        )
         .get("/failures", |_r: Request| async {
             FAILURES.with(|f| f.borrow().join("\n"))
         })

@@ -25,10 +25,10 @@ impl<B: IoBufMut> OpDef for ReadAt<B> {
     fn complete(mut self, c: Completion) -> Self::Output {
         let res = c.into_result().map(|n| n as usize);
         if let Ok(n) = res {
-            // SAFETY: the kernel wrote `n` bytes at the start of the buffer,
-            // within the `bytes_total()` bytes the SQE described; the buffer
-            // was owned by this op data (kept by the op table) until this
-            // final completion, so nothing freed or moved it meanwhile.
+            // The kernel wrote `n` bytes at the start of the buffer, within
+            // the `bytes_total()` bytes the SQE described.
+            // SAFETY: this op data owns the buffer, and the op table kept it to
+            // this final completion: nothing freed or moved it meanwhile.
             unsafe { self.buf.set_init(n) };
         }
         (res, self.buf)
@@ -75,10 +75,10 @@ pub async fn read_at<B: IoBufMut>(
         _file: file.clone(),
         buf,
     };
-    // SAFETY: `ptr..ptr+len` is the buffer's whole allocation; the buffer is
-    // owned by the op data and its storage does not move with it (IoBufMut
-    // contract); the `Rc<File>` in the op data keeps the fd open. The op
-    // table keeps the data until the final completion.
+    // `ptr..ptr+len` is the buffer's whole allocation, which does not move
+    // with the buffer (IoBufMut contract).
+    // SAFETY: the op data owns the buffer, and its `Rc<File>` keeps the fd
+    // open; the op table keeps the data to the final completion.
     let submitted = unsafe { Op::submit(data, sqe) };
     match submitted {
         Ok(op) => op.await,
