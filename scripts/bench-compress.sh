@@ -10,11 +10,16 @@
 #   compressing: while 2 connections fetch `GET /report` (a 3.4 MB JSON
 #               array) with `Accept-Encoding: gzip`, back to back.
 # Reports the latency of `/` in each (p50, p99, p99.9, max), the reports
-# compressed per second, and the server's CPU per report (input MB
-# compressed per server CPU-second).
+# compressed per second, the server's CPU per report (input MB
+# compressed per server CPU-second), and the size of a gzipped report.
+#
+# shardio-http runs twice, at level 1 and at level 2: its backend
+# (zlib-rs) makes level 1 a quick mode whose output is about a third
+# larger than miniz_oxide's level 1 (actix's), and level 2 is its first
+# level that compresses at least as tightly.
 #
 # Usage: scripts/bench-compress.sh [SECS] [RATE]   (default 10 s, 1000/s)
-# Takes about 4 × (SECS + 2) seconds plus the builds. Stops only the
+# Takes about 6 × (SECS + 2) seconds plus the builds. Stops only the
 # servers it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,8 +62,8 @@ run() { # NAME COMMAND...
     wait "$pid" 2>/dev/null || true
 }
 
-# Both servers must compress. Writes the report's decoded length to
-# $out/NAME-report-bytes, for the megabytes per CPU-second.
+# Each server must compress. Writes the report's decoded and gzipped
+# lengths to $out/NAME-report-bytes, for the megabytes per CPU-second.
 check_compresses() { # NAME
     python3 - "$addr" "$1" "$out/$1-report-bytes" <<'PY'
 import gzip, http.client, sys
@@ -68,20 +73,21 @@ r = c.getresponse()
 body = r.read()
 assert r.getheader("content-encoding") == "gzip", f"{sys.argv[2]}: not compressed"
 plain = len(gzip.decompress(body))
-open(sys.argv[3], "w").write(str(plain))
+open(sys.argv[3], "w").write(f"{plain} {len(body)}")
 print(f"{sys.argv[2]}: /report {plain:,} bytes, {len(body):,} gzipped", file=sys.stderr)
 PY
 }
 
 run shardio target/release/examples/compress --addr "$addr" --level 1
+run shardio-level-2 target/release/examples/compress --addr "$addr" --level 2
 run actix target/peers/release/actix-compress "$addr"
 
 python3 - "$out" "$secs" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 out, secs, hz = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
-print(f"| server | / alone p50 / p99 / p99.9 / max (µs) | / while compressing p50 / p99 / p99.9 / max (µs) | /report per s | MB compressed per server CPU-s |")
-print("|---|---|---|---|---|")
-for name in ["shardio", "actix"]:
+print(f"| server | / alone p50 / p99 / p99.9 / max (µs) | / while compressing p50 / p99 / p99.9 / max (µs) | /report per s | MB compressed per server CPU-s | gzipped /report (bytes) |")
+print("|---|---|---|---|---|---|")
+for name in ["shardio", "shardio-level-2", "actix"]:
     lat = lambda run: json.load(open(f"{out}/{name}-{run}.json"))["latency_us"]["percentiles"]
     fmt = lambda p: " / ".join(f"{p[k]:,.0f}" for k in ["p50", "p99", "p99.9", "max"])
     rep = json.load(open(f"{out}/{name}-report.json"))
@@ -91,10 +97,10 @@ for name in ["shardio", "actix"]:
     cpu = ticks / hz
     # The server's CPU in the busy window also answered `/`; a hello
     # answer costs microseconds, so nearly all of it is compression.
-    report_bytes = int(open(f"{out}/{name}-report-bytes").read())
+    report_bytes, gzipped = map(int, open(f"{out}/{name}-report-bytes").read().split())
     mb = reports * secs * report_bytes / 1e6 / cpu if cpu else 0
     errors = sum(busy["errors"].values()) + sum(rep["errors"].values())
-    print(f"| {name} | {fmt(lat('alone'))} | {fmt(lat('busy'))} | {reports:.1f} | {mb:.0f} |"
+    print(f"| {name} | {fmt(lat('alone'))} | {fmt(lat('busy'))} | {reports:.1f} | {mb:.0f} | {gzipped:,} |"
           + (f" ({errors} errors)" if errors else ""))
 PY
 rm -rf "$out"

@@ -15,14 +15,63 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use util::{Site, TestServer};
 
-/// A gzip body, decoded (its trailer checked).
+/// A gzip body, decoded (its trailer checked) by flate2 and again by a
+/// second inflater, which must agree.
 fn gunzip(body: &[u8]) -> String {
-    read_text(flate2::read::GzDecoder::new(body))
+    let plain = read_text(flate2::read::GzDecoder::new(body));
+    assert_eq!(
+        plain.as_bytes(),
+        independent::gunzip(body),
+        "the inflaters disagree"
+    );
+    plain
 }
 
-/// A zlib ("deflate") body, decoded.
+/// A zlib ("deflate") body, decoded by flate2 and again by a second
+/// inflater, which must agree.
 fn unzlib(body: &[u8]) -> String {
-    read_text(flate2::read::ZlibDecoder::new(body))
+    let plain = read_text(flate2::read::ZlibDecoder::new(body));
+    let again = miniz_oxide::inflate::decompress_to_vec_zlib(body).expect("a zlib stream");
+    assert_eq!(plain.as_bytes(), again, "the inflaters disagree");
+    plain
+}
+
+/// Decoding with miniz_oxide directly: whatever backend flate2 encodes
+/// with, the bytes on the wire must be standard gzip and zlib.
+mod independent {
+    /// RFC 1952: the header (with any optional fields), the raw deflate
+    /// data, then the CRC-32 and the length of the plain bytes.
+    pub(super) fn gunzip(body: &[u8]) -> Vec<u8> {
+        const FHCRC: u8 = 2;
+        const FEXTRA: u8 = 4;
+        const FNAME: u8 = 8;
+        const FCOMMENT: u8 = 16;
+        assert!(body.len() >= 18, "too short for gzip: {} bytes", body.len());
+        assert_eq!(body[..3], [0x1f, 0x8b, 8], "gzip magic and deflate method");
+        let flags = body[3];
+        let mut at = 10;
+        if flags & FEXTRA != 0 {
+            at += 2 + usize::from(u16::from_le_bytes([body[at], body[at + 1]]));
+        }
+        for field in [FNAME, FCOMMENT] {
+            if flags & field != 0 {
+                at += body[at..]
+                    .iter()
+                    .position(|&b| b == 0)
+                    .expect("a terminated field")
+                    + 1;
+            }
+        }
+        if flags & FHCRC != 0 {
+            at += 2;
+        }
+        let (data, trailer) = body[at..].split_at(body.len() - at - 8);
+        let plain = miniz_oxide::inflate::decompress_to_vec(data).expect("a deflate stream");
+        let word = |i: usize| u32::from_le_bytes(trailer[i..i + 4].try_into().unwrap());
+        assert_eq!(word(0), crc32fast::hash(&plain), "gzip CRC-32");
+        assert_eq!(word(4), plain.len() as u32, "gzip ISIZE");
+        plain
+    }
 }
 
 /// A body in `coding` ("gzip" or "deflate"), decoded.

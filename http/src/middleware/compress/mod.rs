@@ -31,7 +31,7 @@ use std::io;
 ///   as it comes, so a streamed answer (server-sent events, say) reaches
 ///   the client piece by piece, compressed. At most
 ///   [`max_streams`](Compress::max_streams) streams are compressed at once
-///   on a shard (default 128): each holds an encoder of about 344 KiB;
+///   on a shard (default 128): each holds an encoder of about 403 KiB;
 /// * or a file range ([`ResponseBody::File`], as
 ///   [`StaticFiles`](crate::StaticFiles) answers) of at least `min_size`
 ///   bytes: read through the ring 64 KiB at a time (a read the page cache
@@ -102,8 +102,8 @@ impl Compress {
     /// At most this many streamed bodies are compressed at once on a shard
     /// (counting those of every `Compress` there); the streams beyond are
     /// sent as they are. Each open compressed stream holds its encoder's
-    /// state, about 344 KiB, for as long as it lasts: 128 streams, the
-    /// default, take 43 MiB per shard. An application that keeps many
+    /// state, about 403 KiB, for as long as it lasts: 128 streams, the
+    /// default, take 50 MiB per shard. An application that keeps many
     /// long streams open (server-sent events to every client, say) sets
     /// this to what its memory allows, or 0 to compress no stream.
     pub fn max_streams(mut self, streams: usize) -> Compress {
@@ -112,6 +112,12 @@ impl Compress {
     }
 
     /// The compression level, 0 (none) to 9 (best).
+    ///
+    /// The encoder is flate2 on zlib-rs, a port of zlib-ng. Its level 1
+    /// is a quick mode that packs about a third less tightly than level 2
+    /// (a JSON report: 716 KB against 445 KB from 3.45 MB); level 2 packs
+    /// like zlib's level 1 and is the one to choose for "fast, but not
+    /// much larger". `docs/BENCHMARKS.md` has the table for every level.
     pub fn level(mut self, level: u32) -> Compress {
         self.level = Compression::new(level.min(9));
         self
@@ -136,7 +142,7 @@ impl Compress {
 
     /// The body `body()` makes, compressed as a stream in `place`. For a
     /// HEAD answer, an empty stream: neither the body nor an encoder (about
-    /// 344 KiB) is made for fields alone.
+    /// 403 KiB) is made for fields alone.
     fn stream(
         &self,
         coding: Coding,

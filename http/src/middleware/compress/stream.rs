@@ -12,7 +12,7 @@ thread_local! {
 }
 
 /// One of a shard's compressed streams: its encoder's state (about
-/// 344 KiB) lives as long as the permit, which gives its place back when
+/// 403 KiB) lives as long as the permit, which gives its place back when
 /// dropped (the body ended, failed, or its connection went).
 pub(super) struct Permit(());
 
@@ -42,8 +42,13 @@ impl Drop for Permit {
 
 /// What is left to do for a compressed stream.
 enum State {
-    /// Pieces may still come from the body.
-    Open(LocalBoxStream<'static, io::Result<Bytes>>, Encoder, Permit),
+    /// Pieces may still come from the body. The encoder is boxed: the
+    /// state moves in and out of `next` once per piece.
+    Open(
+        LocalBoxStream<'static, io::Result<Bytes>>,
+        Box<Encoder>,
+        Permit,
+    ),
     /// The body ended or failed: nothing more is sent, and the encoder
     /// and the permit are gone.
     Done,
@@ -62,7 +67,7 @@ pub(super) fn compressed(
     encoder: Encoder,
     permit: Permit,
 ) -> LocalBoxStream<'static, io::Result<Bytes>> {
-    stream::unfold(State::Open(body, encoder, permit), next).boxed_local()
+    stream::unfold(State::Open(body, Box::new(encoder), permit), next).boxed_local()
 }
 
 async fn next(state: State) -> Option<(io::Result<Bytes>, State)> {
