@@ -1,45 +1,36 @@
-//! The read-and-write strategy: file bytes are copied into a user buffer
-//! (`pread(2)`, served from the page cache) and sent through the ring. One
-//! copy, but for small bodies the head and the body leave in one send.
+//! The read-and-write strategy: file bytes are read into a user buffer
+//! through the ring (`IORING_OP_READ`, as [`read_at`](crate::read_at)) and
+//! sent through the ring. One copy, but for small bodies the head and the
+//! body leave in one send.
+//!
+//! A read the page cache cannot serve goes to the kernel's workers, so a
+//! cold file does not stop the shard's other connections.
 
 use crate::stats::{self, Counters};
 use shardio::net::TcpStream;
 use shardio::IoBuf;
+use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::rc::Rc;
 
 /// The buffer size for bodies larger than one buffer.
 const CHUNK: usize = 256 << 10;
 
-/// Reads up to `want` bytes at `offset` into a new buffer. A short read
-/// (end of file) is an error: the range promised more.
-fn read_at(file: BorrowedFd<'_>, offset: u64, want: usize, end: u64) -> io::Result<Vec<u8>> {
+/// Reads `want` bytes at `offset` into a new buffer, through the ring. The
+/// file ending first is an error: the range promised more.
+async fn read_exact_at(file: &Rc<File>, offset: u64, want: usize, end: u64) -> io::Result<Vec<u8>> {
     let mut buf: Vec<u8> = Vec::with_capacity(want);
     while buf.len() < want {
         let at = offset + buf.len() as u64;
-        let spare = want - buf.len();
-        // SAFETY: the destination is the uninitialised tail of `buf`, which
-        // has room for `spare` bytes; the file is borrowed for the call.
-        let n = unsafe {
-            libc::pread(
-                file.as_raw_fd(),
-                buf.as_mut_ptr().add(buf.len()).cast(),
-                spare,
-                at as libc::off_t,
-            )
-        };
+        // The ring reads into the spare capacity; a short read leaves the
+        // rest for the next round.
+        let (n, tail) = crate::read_at(file, at, Vec::with_capacity(want - buf.len())).await;
         match n {
-            0 => return Err(crate::file_ended(at, end)),
-            n if n > 0 => {
-                // SAFETY: pread initialised the next `n` bytes of the tail.
-                unsafe { buf.set_len(buf.len() + n as usize) };
-            }
-            _ => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
-            }
+            Ok(0) => return Err(crate::file_ended(at, end)),
+            Ok(_) if buf.is_empty() => buf = tail,
+            Ok(_) => buf.extend_from_slice(&tail),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(buf)
@@ -49,7 +40,7 @@ fn read_at(file: BorrowedFd<'_>, offset: u64, want: usize, end: u64) -> io::Resu
 pub(crate) async fn copy<B: IoBuf>(
     stream: &TcpStream,
     mut head: Option<B>,
-    file: BorrowedFd<'_>,
+    file: &Rc<File>,
     offset: u64,
     len: u64,
 ) -> (io::Result<u64>, Option<B>) {
@@ -58,7 +49,7 @@ pub(crate) async fn copy<B: IoBuf>(
     let mut head_sent = None;
     while pos < end {
         let want = (end - pos).min(CHUNK as u64) as usize;
-        let body = match read_at(file, pos, want, end) {
+        let body = match read_exact_at(file, pos, want, end).await {
             Ok(body) => body,
             Err(e) => return (Err(e), head.or(head_sent)),
         };

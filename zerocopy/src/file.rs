@@ -24,10 +24,12 @@ pub enum Strategy {
     /// `sendfile(2)` on the non-blocking socket, waiting for `POLLOUT`
     /// through the ring when it is full.
     Sendfile,
-    /// `pread(2)` into a user buffer and a send through the ring: one copy
-    /// (a small body leaves in the same send as its head). The baseline the
-    /// others are measured against, and the way for files whose filesystem
-    /// cannot splice.
+    /// A read through the ring (`IORING_OP_READ`, Linux 5.6+) into a user
+    /// buffer and a send through the ring: one copy (a small body leaves in
+    /// the same send as its head). The baseline the others are measured
+    /// against, and the way for files whose filesystem cannot splice. A
+    /// read the page cache cannot serve goes to the kernel's workers, not
+    /// the shard.
     Copy,
 }
 
@@ -114,6 +116,16 @@ impl<'a> FileRange<'a> {
         match self.source {
             Source::Borrowed(f) => f,
             Source::Shared(f) => f,
+        }
+    }
+
+    /// The file as ops in flight may hold it: the caller's own `Rc`, or for
+    /// a borrowed file a duplicate, so the caller's file may close whenever
+    /// it likes.
+    fn held(&self) -> io::Result<Rc<File>> {
+        match self.source {
+            Source::Shared(f) => Ok(f.clone()),
+            Source::Borrowed(f) => f.try_clone().map(Rc::new),
         }
     }
 
@@ -229,7 +241,10 @@ async fn send_inner<B: IoBuf>(
         Err(e) => return (Err(e), head),
     };
     match method {
-        Method::Copy => copy::copy(stream, head, range.file().as_fd(), offset, len).await,
+        Method::Copy => match range.held() {
+            Ok(file) => copy::copy(stream, head, &file, offset, len).await,
+            Err(e) => (Err(e), head),
+        },
         Method::Sendfile => {
             if let Some(h) = &head {
                 if let Err(e) = sendfile::send_bytes(stream, crate::init_bytes(h), len > 0).await {
@@ -239,14 +254,9 @@ async fn send_inner<B: IoBuf>(
             let res = sendfile::sendfile(stream, range.file().as_fd(), offset, len).await;
             (res, head)
         }
-        Method::Splice => match range.source {
-            Source::Shared(file) => splice::splice(stream, head, file, offset, len).await,
-            Source::Borrowed(file) => match file.try_clone() {
-                // Ops in flight hold a duplicate, so the caller's file may
-                // close whenever it likes.
-                Ok(dup) => splice::splice(stream, head, &Rc::new(dup), offset, len).await,
-                Err(e) => (Err(e), head),
-            },
+        Method::Splice => match range.held() {
+            Ok(file) => splice::splice(stream, head, &file, offset, len).await,
+            Err(e) => (Err(e), head),
         },
     }
 }
