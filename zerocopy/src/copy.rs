@@ -1,39 +1,99 @@
-//! The read-and-write strategy: file bytes are read into a user buffer
-//! through the ring (`IORING_OP_READ`, as [`read_at`](crate::read_at)) and
-//! sent through the ring. One copy, but for small bodies the head and the
-//! body leave in one send.
+//! The read-and-write strategy: file bytes are copied into a user buffer
+//! and sent through the ring. One copy, but for small bodies the head and
+//! the body leave in one send.
 //!
-//! A read the page cache cannot serve goes to the kernel's workers, so a
-//! cold file does not stop the shard's other connections.
+//! What the page cache holds is read with one system call that never
+//! waits (`RWF_NOWAIT`); the rest goes through the ring
+//! (`IORING_OP_READ`, as [`read_at`](crate::read_at)), whose workers wait
+//! for the disk, so a cold file does not stop the shard's other
+//! connections.
 
 use crate::stats::{self, Counters};
 use shardio::net::TcpStream;
 use shardio::IoBuf;
 use std::fs::File;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 
 /// The buffer size for bodies larger than one buffer.
 const CHUNK: usize = 256 << 10;
 
-/// Reads `want` bytes at `offset` into a new buffer, through the ring. The
-/// file ending first is an error: the range promised more.
+/// Reads `want` bytes at `offset` into a new buffer. The file ending
+/// first is an error: the range promised more.
+///
+/// Each round first asks for what the page cache holds, without waiting
+/// (`preadv2` with `RWF_NOWAIT`, a plain system call: the cheapest way to
+/// a hot file's bytes). Only what must come from the disk is read through
+/// the ring, so a cold file never stops the shard.
 async fn read_exact_at(file: &Rc<File>, offset: u64, want: usize, end: u64) -> io::Result<Vec<u8>> {
     let mut buf: Vec<u8> = Vec::with_capacity(want);
     while buf.len() < want {
         let at = offset + buf.len() as u64;
-        // The ring reads into the spare capacity; a short read leaves the
-        // rest for the next round.
-        let (n, tail) = crate::read_at(file, at, Vec::with_capacity(want - buf.len())).await;
-        match n {
-            Ok(0) => return Err(crate::file_ended(at, end)),
-            Ok(_) if buf.is_empty() => buf = tail,
-            Ok(_) => buf.extend_from_slice(&tail),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        let n = match read_cached(file, at, &mut buf, want) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if waits_for_disk(&e) => {
+                // The next bytes are not cached (or this kernel cannot tell
+                // without waiting): the ring reads them into the capacity
+                // after what is there.
+                stats::add(|c: &Counters| &c.ring_reads, 1);
+                let start = buf.len();
+                let (n, tail) = crate::read_at(file, at, buf.slice(start..want)).await;
+                buf = tail.into_inner();
+                match n {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
             Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Err(crate::file_ended(at, end));
         }
     }
     Ok(buf)
+}
+
+/// Appends to `buf`, up to `want` bytes in all, what the page cache holds
+/// of the file at `at`, without waiting for the disk.
+fn read_cached(file: &File, at: u64, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+    let spare = want - buf.len();
+    let iov = libc::iovec {
+        // SAFETY: `buf.len() + spare == want <= capacity`: the pointer stays
+        // inside the allocation.
+        iov_base: unsafe { buf.as_mut_ptr().add(buf.len()) }.cast(),
+        iov_len: spare,
+    };
+    // SAFETY: the iovec names the uninitialised tail of `buf`, which the
+    // `&mut` keeps alive and unmoved for the call; the file is borrowed for
+    // it. The kernel writes at most `spare` bytes there.
+    let n = unsafe {
+        libc::preadv2(
+            file.as_raw_fd(),
+            &iov,
+            1,
+            at as libc::off_t,
+            libc::RWF_NOWAIT,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: preadv2 initialised the next `n` bytes of the tail.
+    unsafe { buf.set_len(buf.len() + n as usize) };
+    Ok(n as usize)
+}
+
+/// Whether a `RWF_NOWAIT` read failed because the bytes must come from the
+/// disk (`EAGAIN`), or because this kernel or filesystem does not take the
+/// flag (`EOPNOTSUPP`, `EINVAL`): either way, the ring's read does it.
+fn waits_for_disk(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAGAIN | libc::EOPNOTSUPP | libc::EINVAL)
+    )
 }
 
 /// Sends `head` (if any) and `len` bytes of `file` from `offset`.

@@ -24,12 +24,14 @@ pub enum Strategy {
     /// `sendfile(2)` on the non-blocking socket, waiting for `POLLOUT`
     /// through the ring when it is full.
     Sendfile,
-    /// A read through the ring (`IORING_OP_READ`, Linux 5.6+) into a user
-    /// buffer and a send through the ring: one copy (a small body leaves in
-    /// the same send as its head). The baseline the others are measured
-    /// against, and the way for files whose filesystem cannot splice. A
-    /// read the page cache cannot serve goes to the kernel's workers, not
-    /// the shard.
+    /// The file's bytes copied into a user buffer and a send through the
+    /// ring: one copy (a small body leaves in the same send as its head).
+    /// The baseline the others are measured against, and the way for files
+    /// whose filesystem cannot splice. What the page cache holds is read by
+    /// a `preadv2(RWF_NOWAIT)` that never waits; the rest through the ring
+    /// (`IORING_OP_READ`), so a cold file does not stop the shard
+    /// ([`ZeroCopyStats::ring_reads`](crate::ZeroCopyStats::ring_reads)
+    /// counts those reads).
     Copy,
 }
 

@@ -13,6 +13,9 @@ pub struct ZeroCopyStats {
     /// Bytes of file bodies copied through a user buffer (the read-and-write
     /// strategy).
     pub copied_bytes: u64,
+    /// Reads of the read-and-write strategy that the page cache could not
+    /// serve at once, done through the ring so the shard did not wait.
+    pub ring_reads: u64,
     /// `IORING_OP_SEND_ZC` sends completed (each with its notification).
     pub zc_sends: u64,
     /// Bytes sent by `IORING_OP_SEND_ZC`.
@@ -36,6 +39,7 @@ pub(crate) struct Counters {
     pub(crate) spliced_bytes: Cell<u64>,
     pub(crate) sendfile_bytes: Cell<u64>,
     pub(crate) copied_bytes: Cell<u64>,
+    pub(crate) ring_reads: Cell<u64>,
     pub(crate) zc_sends: Cell<u64>,
     pub(crate) zc_bytes: Cell<u64>,
     pub(crate) zc_fallbacks: Cell<u64>,
@@ -63,6 +67,7 @@ pub fn stats() -> ZeroCopyStats {
         spliced_bytes: c.spliced_bytes.get(),
         sendfile_bytes: c.sendfile_bytes.get(),
         copied_bytes: c.copied_bytes.get(),
+        ring_reads: c.ring_reads.get(),
         zc_sends: c.zc_sends.get(),
         zc_bytes: c.zc_bytes.get(),
         zc_fallbacks: c.zc_fallbacks.get(),

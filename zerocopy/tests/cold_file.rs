@@ -1,0 +1,77 @@
+//! The read-and-write strategy on a file the page cache has dropped: the
+//! bytes the cache lacks are read through the ring, and arrive whole.
+
+mod util;
+
+use shardio_zerocopy::{send_range, stats, FileRange, Strategy};
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use util::*;
+
+const LEN: u64 = 4 << 20;
+
+/// Writes the file out and asks the kernel to drop its cached pages.
+/// Whether it did: a read that must not wait fails with `EAGAIN` on
+/// pages that are gone (a filesystem kept in memory, tmpfs, keeps them).
+fn evict(file: &File) -> bool {
+    file.sync_all().unwrap();
+    // SAFETY: a plain call on an open fd; no memory is passed.
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    assert_eq!(rc, 0, "posix_fadvise");
+    let mut byte = [0u8; 1];
+    let iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: the iovec names `byte`, alive for the call.
+    let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, 0, libc::RWF_NOWAIT) };
+    n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN)
+}
+
+#[test]
+fn a_file_out_of_the_page_cache_is_read_through_the_ring_and_arrives_whole() {
+    run_within(30, || async {
+        let file = Rc::new(pattern_file(LEN));
+        let evicted = evict(&file);
+        let before = stats().ring_reads;
+        let (server, client) = pair_with_std().await;
+        let reader = std::thread::spawn(move || read_to_end(client));
+        let range = FileRange::shared(&file, 0, LEN);
+        assert_eq!(
+            send_range(&server, range, Strategy::Copy).await.unwrap(),
+            LEN
+        );
+        drop(server);
+        let got = join_thread(reader).await;
+        assert_eq!(got.len() as u64, LEN);
+        assert_pattern(&got, 0);
+        let ring_reads = stats().ring_reads - before;
+        if evicted {
+            assert!(ring_reads > 0, "the evicted file was read without the ring");
+        } else {
+            eprintln!("this filesystem keeps the file cached: {ring_reads} ring reads");
+        }
+    });
+}
+
+#[test]
+fn a_cached_file_is_read_without_the_ring() {
+    run_within(30, || async {
+        let file = Rc::new(pattern_file(1 << 20));
+        // Read once, so that every page is cached.
+        let mut warm = vec![0u8; 1 << 20];
+        std::os::unix::fs::FileExt::read_exact_at(&*file, &mut warm, 0).unwrap();
+        let before = stats().ring_reads;
+        let (server, client) = pair_with_std().await;
+        let reader = std::thread::spawn(move || read_to_end(client));
+        let range = FileRange::shared(&file, 0, 1 << 20);
+        assert_eq!(
+            send_range(&server, range, Strategy::Copy).await.unwrap(),
+            1 << 20
+        );
+        drop(server);
+        assert_pattern(&join_thread(reader).await, 0);
+        assert_eq!(stats().ring_reads - before, 0);
+    });
+}
