@@ -9,6 +9,7 @@
 //! connections.
 
 use crate::stats::{self, Counters};
+use crate::FileRange;
 use shardio::net::TcpStream;
 use shardio::IoBuf;
 use std::fs::File;
@@ -25,12 +26,20 @@ const CHUNK: usize = 256 << 10;
 /// Each round first asks for what the page cache holds, without waiting
 /// (`preadv2` with `RWF_NOWAIT`, a plain system call: the cheapest way to
 /// a hot file's bytes). Only what must come from the disk is read through
-/// the ring, so a cold file never stops the shard.
-async fn read_exact_at(file: &Rc<File>, offset: u64, want: usize, end: u64) -> io::Result<Vec<u8>> {
+/// the ring, so a cold file never stops the shard. The ring's read holds
+/// the file in `held`, made the first time one is needed (for a borrowed
+/// file, a duplicate), so a hot file costs no `dup`.
+async fn read_exact_at(
+    range: &FileRange<'_>,
+    held: &mut Option<Rc<File>>,
+    offset: u64,
+    want: usize,
+    end: u64,
+) -> io::Result<Vec<u8>> {
     let mut buf: Vec<u8> = Vec::with_capacity(want);
     while buf.len() < want {
         let at = offset + buf.len() as u64;
-        let n = match read_cached(file, at, &mut buf, want) {
+        let n = match read_cached(range.file(), at, &mut buf, want) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if waits_for_disk(&e) => {
@@ -38,6 +47,10 @@ async fn read_exact_at(file: &Rc<File>, offset: u64, want: usize, end: u64) -> i
                 // without waiting): the ring reads them into the capacity
                 // after what is there.
                 stats::add(|c: &Counters| &c.ring_reads, 1);
+                let file = match held {
+                    Some(file) => file,
+                    None => held.insert(range.held()?),
+                };
                 let start = buf.len();
                 let (n, tail) = crate::read_at(file, at, buf.slice(start..want)).await;
                 buf = tail.into_inner();
@@ -100,16 +113,17 @@ fn waits_for_disk(e: &io::Error) -> bool {
 pub(crate) async fn copy<B: IoBuf>(
     stream: &TcpStream,
     mut head: Option<B>,
-    file: &Rc<File>,
+    range: &FileRange<'_>,
     offset: u64,
     len: u64,
 ) -> (io::Result<u64>, Option<B>) {
     let end = offset + len;
     let mut pos = offset;
     let mut head_sent = None;
+    let mut held = None;
     while pos < end {
         let want = (end - pos).min(CHUNK as u64) as usize;
-        let body = match read_exact_at(file, pos, want, end).await {
+        let body = match read_exact_at(range, &mut held, pos, want, end).await {
             Ok(body) => body,
             Err(e) => return (Err(e), head.or(head_sent)),
         };

@@ -114,7 +114,7 @@ impl<'a> FileRange<'a> {
         self.len == 0
     }
 
-    fn file(&self) -> &File {
+    pub(crate) fn file(&self) -> &File {
         match self.source {
             Source::Borrowed(f) => f,
             Source::Shared(f) => f,
@@ -124,7 +124,7 @@ impl<'a> FileRange<'a> {
     /// The file as ops in flight may hold it: the caller's own `Rc`, or for
     /// a borrowed file a duplicate, so the caller's file may close whenever
     /// it likes.
-    fn held(&self) -> io::Result<Rc<File>> {
+    pub(crate) fn held(&self) -> io::Result<Rc<File>> {
         match self.source {
             Source::Shared(f) => Ok(f.clone()),
             Source::Borrowed(f) => f.try_clone().map(Rc::new),
@@ -243,10 +243,7 @@ async fn send_inner<B: IoBuf>(
         Err(e) => return (Err(e), head),
     };
     match method {
-        Method::Copy => match range.held() {
-            Ok(file) => copy::copy(stream, head, &file, offset, len).await,
-            Err(e) => (Err(e), head),
-        },
+        Method::Copy => copy::copy(stream, head, &range, offset, len).await,
         Method::Sendfile => {
             if let Some(h) = &head {
                 if let Err(e) = sendfile::send_bytes(stream, crate::init_bytes(h), len > 0).await {
