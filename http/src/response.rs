@@ -7,6 +7,7 @@ use crate::fields::Fields;
 use crate::request::Request;
 use bytes::Bytes;
 use futures_util::stream::{LocalBoxStream, Stream};
+use shardio_zerocopy::Strategy;
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
@@ -31,6 +32,8 @@ pub struct Response {
     headers: Fields,
     body: ResponseBody,
     close: bool,
+    /// How a file body is sent ([`Response::set_file_strategy`]).
+    file_strategy: Strategy,
 }
 
 /// What follows a response head.
@@ -138,6 +141,7 @@ impl Response {
             headers: Fields::default(),
             body: ResponseBody::Empty,
             close: false,
+            file_strategy: Strategy::Auto,
         }
     }
 
@@ -148,6 +152,7 @@ impl Response {
             headers: Fields::with_content_type(Cow::Borrowed(content_type)),
             body: ResponseBody::Bytes(body.into()),
             close: false,
+            file_strategy: Strategy::Auto,
         }
     }
 
@@ -159,6 +164,7 @@ impl Response {
             headers: Fields::with_known_content_type(content_type),
             body: ResponseBody::Bytes(body),
             close: false,
+            file_strategy: Strategy::Auto,
         }
     }
 
@@ -335,6 +341,34 @@ impl Response {
         self.close
     }
 
+    /// Sends a file body ([`ResponseBody::File`] or
+    /// [`ResponseBody::FileParts`]) with `strategy` rather than
+    /// [`Strategy::Auto`]. [`Strategy::Copy`] suits a file that is not in
+    /// the page cache: its missing pages are read through the ring, where
+    /// `sendfile(2)` would wait for the disk on the shard's thread.
+    /// [`StaticFiles`](crate::StaticFiles) chooses it for such files
+    /// itself ([`shardio_zerocopy::residency`]).
+    ///
+    /// ```
+    /// use shardio_http::Response;
+    /// use shardio_zerocopy::Strategy;
+    ///
+    /// let file = std::rc::Rc::new(std::fs::File::open("/dev/null")?);
+    /// let mut res = Response::file(file, 0, 0);
+    /// assert_eq!(res.file_strategy(), Strategy::Auto);
+    /// res.set_file_strategy(Strategy::Copy);
+    /// assert_eq!(res.file_strategy(), Strategy::Copy);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_file_strategy(&mut self, strategy: Strategy) {
+        self.file_strategy = strategy;
+    }
+
+    /// How a file body will be sent ([`Strategy::Auto`] unless set).
+    pub fn file_strategy(&self) -> Strategy {
+        self.file_strategy
+    }
+
     pub(crate) fn fields(&self) -> &Fields {
         &self.headers
     }
@@ -353,8 +387,8 @@ impl Response {
         }
     }
 
-    pub(crate) fn into_parts(self) -> (u16, Fields, ResponseBody, bool) {
-        (self.status, self.headers, self.body, self.close)
+    pub(crate) fn into_parts(self) -> (u16, Fields, ResponseBody, Strategy) {
+        (self.status, self.headers, self.body, self.file_strategy)
     }
 }
 

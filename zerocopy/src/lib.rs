@@ -57,6 +57,7 @@ mod file;
 mod ops;
 mod pipe;
 mod read;
+mod resident;
 mod send_zc;
 mod sendfile;
 mod splice;
@@ -68,6 +69,7 @@ pub use file::{
 };
 pub use pipe::{configure_pipes, DEFAULT_MAX_IDLE_PIPES, DEFAULT_PIPE_SIZE};
 pub use read::read_at;
+pub use resident::{residency, Residency};
 pub use send_zc::{send_zc, send_zc_all, set_zc_threshold, DEFAULT_ZC_THRESHOLD};
 pub use stats::{stats, ZeroCopyStats};
 

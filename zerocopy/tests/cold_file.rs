@@ -3,7 +3,7 @@
 
 mod util;
 
-use shardio_zerocopy::{send_range, stats, FileRange, Strategy};
+use shardio_zerocopy::{residency, send_range, stats, FileRange, Strategy};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -37,6 +37,11 @@ fn a_file_out_of_the_page_cache_is_read_through_the_ring_and_arrives_whole() {
         run_within(30, move || async move {
             let file = Rc::new(pattern_file(LEN));
             let evicted = evict(&file);
+            if let Ok(r) = residency(&file, 0, LEN) {
+                // Both ways of asking agree on what the cache holds.
+                assert_eq!(!r.is_complete(), evicted, "{r:?}");
+                assert!(r.pages > 0 && r.cached_pages <= r.pages, "{r:?}");
+            }
             let before = stats().ring_reads;
             let (server, client) = pair_with_std().await;
             let reader = std::thread::spawn(move || read_to_end(client));
@@ -69,6 +74,9 @@ fn a_cached_file_is_read_without_the_ring() {
         // Read once, so that every page is cached.
         let mut warm = vec![0u8; 1 << 20];
         std::os::unix::fs::FileExt::read_exact_at(&*file, &mut warm, 0).unwrap();
+        if let Ok(r) = residency(&file, 0, 1 << 20) {
+            assert!(r.is_complete(), "{r:?}");
+        }
         let before = stats().ring_reads;
         let (server, client) = pair_with_std().await;
         let reader = std::thread::spawn(move || read_to_end(client));

@@ -73,7 +73,7 @@ impl Conn {
         keep: bool,
         minor: u8,
     ) -> bool {
-        let (status, headers, body, _) = res.into_parts();
+        let (status, headers, body, strategy) = res.into_parts();
         let with_body = has_body(status);
         let sized = |n: u64| {
             if with_body {
@@ -96,7 +96,7 @@ impl Conn {
                 if with_body && !is_head && len > 0 {
                     // A body cut short leaves the client expecting bytes
                     // that will never come: only closing tells it.
-                    return self.send_file_range(&file, offset, len).await && keep;
+                    return self.send_file_range(&file, offset, len, strategy).await && keep;
                 }
             }
             ResponseBody::FileParts(parts) => {
@@ -107,7 +107,7 @@ impl Conn {
                         self.out().extend_from_slice(&part.head);
                         if part.len > 0
                             && !self
-                                .send_file_range(&parts.file, part.offset, part.len)
+                                .send_file_range(&parts.file, part.offset, part.len, strategy)
                                 .await
                         {
                             return false;
@@ -160,15 +160,21 @@ impl Conn {
     }
 
     /// Sends what the output buffer holds, then `len` bytes of `file` from
-    /// `offset`, through the zero-copy path, giving up when the client
-    /// acknowledges nothing for a write timeout. `false`: the body was cut
-    /// short and the connection must close.
-    async fn send_file_range(&self, file: &Rc<File>, offset: u64, len: u64) -> bool {
+    /// `offset`, through the zero-copy path by `strategy`, giving up when
+    /// the client acknowledges nothing for a write timeout. `false`: the
+    /// body was cut short and the connection must close.
+    async fn send_file_range(
+        &self,
+        file: &Rc<File>,
+        offset: u64,
+        len: u64,
+        strategy: Strategy,
+    ) -> bool {
         let Some(head) = self.out.borrow_mut().take() else {
             return false;
         };
         let range = FileRange::shared(file, offset, len);
-        let send = send_with_head(&self.stream, head, range, Strategy::Auto);
+        let send = send_with_head(&self.stream, head, range, strategy);
         match progress::unless_stalled(&self.stream, self.shared.timeouts.write, send).await {
             Some((res, mut head)) => {
                 head.clear();

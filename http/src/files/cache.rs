@@ -30,6 +30,9 @@ pub(crate) struct Rep {
     pub(crate) modified: SystemTime,
     /// `modified` as an HTTP date.
     pub(crate) last_modified: String,
+    /// Some of it was out of the page cache when it was opened
+    /// ([`super::cold`]).
+    pub(crate) cold: bool,
 }
 
 impl Rep {
@@ -38,6 +41,7 @@ impl Rep {
         let mtime_ns = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
         let secs = u64::try_from(meta.mtime()).unwrap_or(0);
         let modified = UNIX_EPOCH + Duration::from_secs(secs);
+        let cold = super::cold::is_cold(&file, meta.len());
         Rep {
             file: Rc::new(file),
             len: meta.len(),
@@ -52,6 +56,7 @@ impl Rep {
             ),
             modified,
             last_modified: httpdate::fmt_http_date(modified),
+            cold,
         }
     }
 }

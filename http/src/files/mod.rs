@@ -2,6 +2,7 @@
 //! zero-copy path, as nginx users expect it to.
 
 mod cache;
+mod cold;
 mod conditional;
 mod listing;
 mod mime;
@@ -53,7 +54,12 @@ use std::time::Duration;
 ///   paths, revalidated after a second, so a hot file costs no `open` or
 ///   `stat` per request.
 /// * **Bodies** go through [`shardio_zerocopy`] (sendfile or splice); a
-///   client that goes away mid-body costs an error, nothing leaks.
+///   client that goes away mid-body costs an error, nothing leaks. A file
+///   the page cache does not hold, found when the cache opens or
+///   revalidates it, is read through the ring instead
+///   ([`Strategy::Copy`](shardio_zerocopy::Strategy::Copy)) until a
+///   revalidation finds it cached, so a cold file never stops the shard
+///   while the disk reads it.
 ///
 /// # Examples
 ///
@@ -301,6 +307,10 @@ impl Inner {
             }
         };
         res.set_body(body);
+        if rep.cold {
+            // `sendfile` would wait for the disk on the shard's thread.
+            res.set_file_strategy(shardio_zerocopy::Strategy::Copy);
+        }
         res.with_status(status)
     }
 }
