@@ -22,7 +22,12 @@ pub enum Strategy {
     /// pipe pool (Linux 5.7+).
     Splice,
     /// `sendfile(2)` on the non-blocking socket, waiting for `POLLOUT`
-    /// through the ring when it is full.
+    /// through the ring when it is full. A page that is not in the page
+    /// cache is read from the disk inside the call, on the shard's
+    /// thread: for a file that may be cold, ask [`residency`](crate::residency)
+    /// first and choose [`Strategy::Copy`] when pages are missing. (A
+    /// splice runs in the kernel's io_uring workers and never waits on the
+    /// shard.)
     Sendfile,
     /// The file's bytes copied into a user buffer and a send through the
     /// ring: one copy (a small body leaves in the same send as its head).

@@ -10,6 +10,7 @@
 use super::mime;
 use super::open::Root;
 use super::path::RelPath;
+use bytes::Bytes;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::{File, Metadata};
@@ -33,6 +34,9 @@ pub(crate) struct Rep {
     /// Some of it was out of the page cache when it was opened
     /// ([`super::cold`]).
     pub(crate) cold: bool,
+    /// The whole file, for one no larger than the cache's in-memory limit
+    /// ([`super::memory`]).
+    pub(crate) bytes: Option<Bytes>,
 }
 
 impl Rep {
@@ -57,7 +61,16 @@ impl Rep {
             modified,
             last_modified: httpdate::fmt_http_date(modified),
             cold,
+            bytes: None,
         }
+    }
+
+    /// Reads the whole file into memory if it is no larger than `max`.
+    async fn keep_in_memory(mut self, max: u64) -> Rep {
+        if self.len <= max {
+            self.bytes = super::memory::load(&self.file, self.len).await;
+        }
+        self
     }
 }
 
@@ -92,6 +105,8 @@ pub(crate) struct CacheConfig {
     pub(crate) capacity: usize,
     pub(crate) valid: Duration,
     pub(crate) precompressed: bool,
+    /// Files up to this size are kept in memory.
+    pub(crate) in_memory_max: u64,
 }
 
 /// Open files by relative path, for one shard.
@@ -177,8 +192,9 @@ impl Cache {
             } else {
                 (None, None)
             };
+            let max = self.config.in_memory_max;
             Kind::File(FileInfo {
-                rep: Rep::new(file, &meta, ""),
+                rep: Rep::new(file, &meta, "").keep_in_memory(max).await,
                 content_type: mime::content_type(rel),
                 br,
                 gz,
@@ -203,6 +219,12 @@ impl Cache {
             .ok()?;
         let meta = file.metadata().ok()?;
         let tag = &suffix[1..];
-        meta.is_file().then(|| Box::new(Rep::new(file, &meta, tag)))
+        if !meta.is_file() {
+            return None;
+        }
+        let rep = Rep::new(file, &meta, tag);
+        Some(Box::new(
+            rep.keep_in_memory(self.config.in_memory_max).await,
+        ))
     }
 }

@@ -5,6 +5,7 @@ mod cache;
 mod cold;
 mod conditional;
 mod listing;
+mod memory;
 mod mime;
 mod open;
 mod path;
@@ -52,7 +53,9 @@ use std::time::Duration;
 ///   on, else `403`.
 /// * **An open-file cache per shard**: fds and metadata for up to 1,024
 ///   paths, revalidated after a second, so a hot file costs no `open` or
-///   `stat` per request.
+///   `stat` per request. Files up to 16 KiB
+///   ([`in_memory_max`](StaticFiles::in_memory_max)) are kept in memory
+///   with them and leave in one send with their heads.
 /// * **Bodies** go through [`shardio_zerocopy`] (sendfile or splice); a
 ///   client that goes away mid-body costs an error, nothing leaks. A file
 ///   the page cache does not hold, found when the cache opens or
@@ -98,6 +101,7 @@ impl StaticFiles {
             capacity: 1024,
             valid: Duration::from_secs(1),
             precompressed: true,
+            in_memory_max: memory::DEFAULT_MAX,
         };
         Ok(StaticFiles {
             inner: Rc::new(Inner {
@@ -129,6 +133,17 @@ impl StaticFiles {
     /// Adds `Cache-Control: value` to file responses.
     pub fn cache_control(mut self, value: impl Into<HeaderText>) -> StaticFiles {
         self.inner_mut().cache_control = Some(value.into());
+        self
+    }
+
+    /// Keeps files up to `max` bytes in memory in the open-file cache
+    /// (default: 16 KiB; 0 turns it off). Such a file is read once each
+    /// time the cache opens or revalidates it, through the ring, and its
+    /// responses leave with their heads in one send, with no system call
+    /// for the file. The shard holds at most the cache's capacity times
+    /// `max` (16 MiB at the defaults). Its bytes always match its `ETag`.
+    pub fn in_memory_max(mut self, max: u64) -> StaticFiles {
+        self.inner_mut().cache.config_mut().in_memory_max = max;
         self
     }
 
@@ -271,29 +286,30 @@ impl Inner {
             }
             _ => Ranges::Whole,
         };
-        let file = rep.file.clone();
+        // A file kept in memory, or a range of it, goes as bytes.
+        let body = |offset: u64, len: u64| match &rep.bytes {
+            Some(bytes) => {
+                ResponseBody::Bytes(bytes.slice(offset as usize..(offset + len) as usize))
+            }
+            None => ResponseBody::File {
+                file: rep.file.clone(),
+                offset,
+                len,
+            },
+        };
         let (status, body) = match ranges {
             Ranges::Whole => {
                 res.add_header("content-type", *content_type);
-                let body = ResponseBody::File {
-                    file,
-                    offset: 0,
-                    len: rep.len,
-                };
-                (200, body)
+                (200, body(0, rep.len))
             }
             Ranges::One(span) => {
                 res.add_header("content-type", *content_type);
                 res.add_header("content-range", range::content_range(span, rep.len));
-                let body = ResponseBody::File {
-                    file,
-                    offset: span.0,
-                    len: span.1,
-                };
-                (206, body)
+                (206, body(span.0, span.1))
             }
             Ranges::Many(spans) => {
-                let (parts, boundary) = range::multipart(file, &spans, rep.len, content_type);
+                let (parts, boundary) =
+                    range::multipart(rep.file.clone(), &spans, rep.len, content_type);
                 res.add_header(
                     "content-type",
                     format!("multipart/byteranges; boundary={boundary}"),
