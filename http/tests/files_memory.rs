@@ -60,7 +60,11 @@ fn small_files_are_answered_from_memory_whole_by_range_and_to_head() {
     let r = c.request("GET", "/page.txt", &["Accept-Encoding: gzip"]);
     assert_eq!(r.header("content-encoding"), Some("gzip"));
     assert_eq!(r.body, b"\x1f\x8b pretend gzip");
-    assert_eq!(file_bytes(&server), before, "a file in memory was transferred");
+    assert_eq!(
+        file_bytes(&server),
+        before,
+        "a file in memory was transferred"
+    );
 
     // One byte over the limit goes through the zero-copy path.
     let r = c.get("/over.bin");
