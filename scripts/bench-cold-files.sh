@@ -72,37 +72,6 @@ while True:
 PY
 : > "$out/raw.tsv"
 
-nginx_conf() { # PORT [EXTRA-HTTP-DIRECTIVES]
-    cat <<CONF
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-worker_processes 1;
-daemon off;
-pid $out/nginx/nginx.pid;
-error_log $out/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_requests 1000000;
-    keepalive_timeout 60s;
-    open_file_cache max=2000 inactive=60s;
-    open_file_cache_valid 60s;
-    client_body_temp_path $out/nginx/body;
-    proxy_temp_path $out/nginx/proxy;
-    fastcgi_temp_path $out/nginx/fastcgi;
-    uwsgi_temp_path $out/nginx/uwsgi;
-    scgi_temp_path $out/nginx/scgi;
-    types { application/octet-stream bin; }
-    ${2:-}
-    server {
-        listen 127.0.0.1:$1;
-        root $www;
-    }
-}
-CONF
-}
 
 start_server() { # NAME PORT -> sets $server_pid
     case "$1" in
@@ -115,7 +84,7 @@ start_server() { # NAME PORT -> sets $server_pid
     nginx | nginx-aio)
         local extra=""
         [ "$1" = nginx ] || extra="aio threads;"
-        nginx_conf "$2" "$extra" > "$out/nginx/nginx.conf"
+        nginx_conf "$out" "$www" "$2" "$extra" > "$out/nginx/nginx.conf"
         taskset -c 0 nginx -c "$out/nginx/nginx.conf" > "$out/$1.log" 2>&1 &
         server_pid=$!
         ;;

@@ -134,3 +134,39 @@ idle_rss_row() { # RESULTS LABEL SERVER_PID CONNS CLIENT_LOG CLIENT_CMD...
     kill "$client" 2>/dev/null || true
     wait "$client" 2>/dev/null || true
 }
+
+# nginx's best static configuration, as the scripts compare against it:
+# one worker, sendfile, tcp_nopush, an open-file cache, no access log,
+# unlimited keep-alive requests; its files under $out/nginx.
+nginx_conf() { # OUT ROOT PORT [EXTRA-HTTP-DIRECTIVES]
+    cat <<CONF
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+worker_processes 1;
+daemon off;
+pid $1/nginx/nginx.pid;
+error_log $1/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    open_file_cache max=2000 inactive=60s;
+    open_file_cache_valid 60s;
+    open_file_cache_errors on;
+    client_body_temp_path $1/nginx/body;
+    proxy_temp_path $1/nginx/proxy;
+    fastcgi_temp_path $1/nginx/fastcgi;
+    uwsgi_temp_path $1/nginx/uwsgi;
+    scgi_temp_path $1/nginx/scgi;
+    types { application/octet-stream bin; text/html html; }
+    ${4:-}
+    server {
+        listen 127.0.0.1:$3;
+        root $2;
+    }
+}
+CONF
+}
