@@ -29,7 +29,7 @@ const CHUNK: usize = 256 << 10;
 /// the ring, so a cold file never stops the shard. The ring's read holds
 /// the file in `held`, made the first time one is needed (for a borrowed
 /// file, a duplicate), so a hot file costs no `dup`.
-async fn read_exact_at(
+pub(crate) async fn read_exact_at(
     range: &FileRange<'_>,
     held: &mut Option<Rc<File>>,
     offset: u64,

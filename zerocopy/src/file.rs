@@ -136,9 +136,10 @@ impl<'a> FileRange<'a> {
         }
     }
 
-    fn check(&self) -> io::Result<()> {
+    /// The range's end, checked to fit a file offset.
+    pub(crate) fn end(&self) -> io::Result<u64> {
         match self.offset.checked_add(self.len) {
-            Some(end) if end <= i64::MAX as u64 => Ok(()),
+            Some(end) if end <= i64::MAX as u64 => Ok(end),
             _ => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -239,7 +240,7 @@ async fn send_inner<B: IoBuf>(
     range: FileRange<'_>,
     strategy: Strategy,
 ) -> (io::Result<u64>, Option<B>) {
-    if let Err(e) = range.check() {
+    if let Err(e) = range.end() {
         return (Err(e), head);
     }
     let (offset, len) = (range.offset, range.len);
@@ -321,9 +322,9 @@ mod tests {
     #[test]
     fn overflowing_range_is_rejected_before_any_io() {
         let file = File::open("/dev/null").unwrap();
-        let err = FileRange::new(&file, u64::MAX, 1).check().unwrap_err();
+        let err = FileRange::new(&file, u64::MAX, 1).end().unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert!(FileRange::new(&file, i64::MAX as u64, 0).check().is_ok());
-        assert!(FileRange::new(&file, i64::MAX as u64, 1).check().is_err());
+        assert!(FileRange::new(&file, i64::MAX as u64, 0).end().is_ok());
+        assert!(FileRange::new(&file, i64::MAX as u64, 1).end().is_err());
     }
 }

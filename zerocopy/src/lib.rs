@@ -14,7 +14,9 @@
 //!   comes back once the kernel has released its pages.
 //! * [`read_at`]: file bytes into memory through the ring
 //!   (`IORING_OP_READ`), for a body that must pass through user space on
-//!   its way (compressed, say) without a blocking `pread` on the shard.
+//!   its way (compressed, say) without a blocking `pread` on the shard;
+//!   [`read_exact_at`]: a whole range into a vector, what the page cache
+//!   holds without a ring round trip.
 //! * [`stats`]: per-shard counters (bytes spliced, sendfile bytes,
 //!   zero-copy sends, pipe pool size and misses).
 //!
@@ -68,7 +70,7 @@ pub use file::{
     SPLICE_MIN,
 };
 pub use pipe::{configure_pipes, DEFAULT_MAX_IDLE_PIPES, DEFAULT_PIPE_SIZE};
-pub use read::read_at;
+pub use read::{read_at, read_exact_at};
 pub use resident::{residency, Residency};
 pub use send_zc::{send_zc, send_zc_all, set_zc_threshold, DEFAULT_ZC_THRESHOLD};
 pub use stats::{stats, ZeroCopyStats};

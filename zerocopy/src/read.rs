@@ -85,3 +85,41 @@ pub async fn read_at<B: IoBufMut>(
         Err((e, data)) => (Err(e), data.buf),
     }
 }
+
+/// Reads exactly `len` bytes of `file` at `offset` into a new vector,
+/// without stopping the shard: what the page cache holds is taken by a
+/// `preadv2(RWF_NOWAIT)` that never waits (no ring round trip for a hot
+/// file), and only the rest is read through the ring, as [`read_at`]
+/// does ([`ZeroCopyStats::ring_reads`](crate::ZeroCopyStats::ring_reads)
+/// counts those reads). The same reader as
+/// [`Strategy::Copy`](crate::Strategy::Copy)'s.
+///
+/// # Errors
+///
+/// `UnexpectedEof` if the file ends before `offset + len`;
+/// `InvalidInput` if that end overflows a file offset; otherwise the
+/// read's error.
+///
+/// ```
+/// use std::io::Write;
+/// use std::rc::Rc;
+///
+/// shardio::block_on(async {
+///     let path = std::env::temp_dir().join(format!("read-exact-doc-{}", std::process::id()));
+///     std::fs::File::create(&path)?.write_all(b"hello, ring")?;
+///     let file = Rc::new(std::fs::File::open(&path)?);
+///     std::fs::remove_file(&path)?;
+///
+///     assert_eq!(shardio_zerocopy::read_exact_at(&file, 7, 4).await?, b"ring");
+///     let short = shardio_zerocopy::read_exact_at(&file, 7, 5).await;
+///     assert_eq!(short.unwrap_err().kind(), std::io::ErrorKind::UnexpectedEof);
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+pub async fn read_exact_at(file: &Rc<File>, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    let range = crate::FileRange::shared(file, offset, len as u64);
+    let end = range.end()?;
+    crate::copy::read_exact_at(&range, &mut None, offset, len, end).await
+}

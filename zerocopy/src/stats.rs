@@ -13,8 +13,9 @@ pub struct ZeroCopyStats {
     /// Bytes of file bodies copied through a user buffer (the read-and-write
     /// strategy).
     pub copied_bytes: u64,
-    /// Reads of the read-and-write strategy that the page cache could not
-    /// serve at once, done through the ring so the shard did not wait.
+    /// Reads that the page cache could not serve at once, done through
+    /// the ring so the shard did not wait: the read-and-write strategy's
+    /// and [`read_exact_at`](crate::read_exact_at)'s.
     pub ring_reads: u64,
     /// `IORING_OP_SEND_ZC` sends completed (each with its notification).
     pub zc_sends: u64,

@@ -3,7 +3,7 @@
 
 mod util;
 
-use shardio_zerocopy::{residency, send_range, stats, FileRange, Strategy};
+use shardio_zerocopy::{read_exact_at, residency, send_range, stats, FileRange, Strategy};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -88,5 +88,32 @@ fn a_cached_file_is_read_without_the_ring() {
         drop(server);
         assert_pattern(&join_thread(reader).await, 0);
         assert_eq!(stats().ring_reads - before, 0);
+    });
+}
+
+#[test]
+fn read_exact_at_takes_the_cached_part_at_once_and_the_rest_through_the_ring() {
+    run_within(30, || async {
+        let file = Rc::new(pattern_file(LEN));
+        let evicted = evict(&file);
+        let before = stats().ring_reads;
+        let got = read_exact_at(&file, 1000, (LEN - 2000) as usize)
+            .await
+            .unwrap();
+        assert_pattern(&got, 1000);
+        let cold_reads = stats().ring_reads - before;
+        if evicted {
+            assert!(cold_reads > 0, "the evicted file was read without the ring");
+        } else {
+            eprintln!("this filesystem keeps the file cached: {cold_reads} ring reads");
+        }
+        // Now cached: no ring read at all.
+        let before = stats().ring_reads;
+        assert_pattern(&read_exact_at(&file, 0, LEN as usize).await.unwrap(), 0);
+        assert_eq!(stats().ring_reads - before, 0);
+        let past = read_exact_at(&file, LEN - 10, 11).await.unwrap_err();
+        assert_eq!(past.kind(), std::io::ErrorKind::UnexpectedEof);
+        let overflow = read_exact_at(&file, u64::MAX, 1).await.unwrap_err();
+        assert_eq!(overflow.kind(), std::io::ErrorKind::InvalidInput);
     });
 }

@@ -32,7 +32,7 @@ pub(crate) struct Rep {
     /// `modified` as an HTTP date.
     pub(crate) last_modified: String,
     /// Some of it was out of the page cache when it was opened
-    /// ([`super::cold`]).
+    /// ([`super::cold`]); asked only of a file not kept in memory.
     pub(crate) cold: bool,
     /// The whole file, for one no larger than the cache's in-memory limit
     /// ([`super::memory`]).
@@ -45,7 +45,6 @@ impl Rep {
         let mtime_ns = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
         let secs = u64::try_from(meta.mtime()).unwrap_or(0);
         let modified = UNIX_EPOCH + Duration::from_secs(secs);
-        let cold = super::cold::is_cold(&file, meta.len());
         Rep {
             file: Rc::new(file),
             len: meta.len(),
@@ -60,15 +59,20 @@ impl Rep {
             ),
             modified,
             last_modified: httpdate::fmt_http_date(modified),
-            cold,
+            cold: false,
             bytes: None,
         }
     }
 
-    /// Reads the whole file into memory if it is no larger than `max`.
-    async fn keep_in_memory(mut self, max: u64) -> Rep {
+    /// Reads the whole file into memory if it is no larger than `max`;
+    /// otherwise asks whether the page cache holds it (a file in memory
+    /// never goes by `sendfile`, so that question would be wasted on it).
+    async fn prepare(mut self, max: u64) -> Rep {
         if self.len <= max {
             self.bytes = super::memory::load(&self.file, self.len).await;
+        }
+        if self.bytes.is_none() {
+            self.cold = super::cold::is_cold(&self.file, self.len);
         }
         self
     }
@@ -194,7 +198,7 @@ impl Cache {
             };
             let max = self.config.in_memory_max;
             Kind::File(FileInfo {
-                rep: Rep::new(file, &meta, "").keep_in_memory(max).await,
+                rep: Rep::new(file, &meta, "").prepare(max).await,
                 content_type: mime::content_type(rel),
                 br,
                 gz,
@@ -223,8 +227,6 @@ impl Cache {
             return None;
         }
         let rep = Rep::new(file, &meta, tag);
-        Some(Box::new(
-            rep.keep_in_memory(self.config.in_memory_max).await,
-        ))
+        Some(Box::new(rep.prepare(self.config.in_memory_max).await))
     }
 }

@@ -5,13 +5,13 @@
 //! system calls around it (the head with `MSG_MORE`, then the file), not
 //! its bytes.
 //!
-//! The bytes are read through the ring (`IORING_OP_READ`), so a cold file
-//! does not stop the shard. They are exactly the length the metadata gave,
+//! The bytes are read by `shardio_zerocopy::read_exact_at`: what the page
+//! cache holds at once, the rest through the ring, so a cold file does not
+//! stop the shard. They are exactly the length the metadata gave,
 //! so they always match the entry's `ETag`; a file that shrank in between
 //! is not kept, and is sent from the file as before.
 
 use bytes::Bytes;
-use shardio::IoBuf;
 use std::fs::File;
 use std::rc::Rc;
 
@@ -23,15 +23,6 @@ pub(crate) const DEFAULT_MAX: u64 = 16 << 10;
 /// read (the file shrank, or the read failed: the file path reports it).
 pub(crate) async fn load(file: &Rc<File>, len: u64) -> Option<Bytes> {
     let len = usize::try_from(len).ok()?;
-    let mut buf: Vec<u8> = Vec::with_capacity(len);
-    while buf.len() < len {
-        let start = buf.len();
-        let (n, tail) = shardio_zerocopy::read_at(file, start as u64, buf.slice(start..len)).await;
-        buf = tail.into_inner();
-        match n {
-            Ok(n) if n > 0 => {}
-            _ => return None,
-        }
-    }
-    Some(Bytes::from(buf))
+    let bytes = shardio_zerocopy::read_exact_at(file, 0, len).await.ok()?;
+    Some(Bytes::from(bytes))
 }
