@@ -14,12 +14,17 @@
 # A seventh server, the runtime's `fixed_answer` example, answers every
 # request head with the same bytes as hello's `GET /` and parses nothing:
 # the floor for shardio-http (the runtime and the kernel, no HTTP layer).
+# An eighth, `fixed-answer-parse` (the same with `--parse`), parses each
+# head with httparse as shardio-http does before answering: the floor
+# for any HTTP layer built on httparse.
 #
 # Usage: scripts/bench-compare.sh [SECS] [ROUNDS] [SERVERS...]
 #   defaults: 5 s per run, 3 rounds, all of shardio shardio-multishot hyper
-#   monoio glommio may-minihttp actix fixed-answer (`shardio-multishot`: the
-#   hello example with `--multishot`, one receive kept armed per connection). Takes about ROUNDS × servers × (3 × SECS + 3) s
-#   plus building the peers (a few minutes the first time). Stops only the
+#   monoio glommio may-minihttp actix fixed-answer fixed-answer-parse
+#   (`shardio-multishot`: the hello example with `--multishot`, one receive
+#   kept armed per connection). Takes about
+#   ROUNDS × servers × (3 × SECS + 3) s plus building the peers (a few
+#   minutes the first time). Stops only the
 #   servers it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +32,7 @@ secs="${1:-5}"
 rounds="${2:-3}"
 shift $(($# < 2 ? $# : 2))
 servers=("$@")
-[ ${#servers[@]} -gt 0 ] || servers=(shardio shardio-multishot hyper monoio glommio may-minihttp actix fixed-answer)
+[ ${#servers[@]} -gt 0 ] || servers=(shardio shardio-multishot hyper monoio glommio may-minihttp actix fixed-answer fixed-answer-parse)
 source scripts/lib.sh
 need taskset util-linux
 need python3 python3
@@ -47,6 +52,7 @@ start_server() { # NAME PORT -> sets $server_pid
     shardio) cmd=(target/release/examples/hello --addr "$addr" --shards 1) ;;
     shardio-multishot) cmd=(target/release/examples/hello --addr "$addr" --shards 1 --multishot) ;;
     fixed-answer) cmd=(target/release/examples/fixed_answer --addr "$addr" --shards 1) ;;
+    fixed-answer-parse) cmd=(target/release/examples/fixed_answer --addr "$addr" --shards 1 --parse) ;;
     may-minihttp) cmd=(target/peers/release/may-hello "$addr") ;;
     *) cmd=("target/peers/release/$1-hello" "$addr") ;;
     esac

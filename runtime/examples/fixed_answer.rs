@@ -7,11 +7,18 @@
 //! floor for shardio-http: what a request costs on this runtime and
 //! this kernel when the HTTP layer costs nothing.
 //!
+//! With `--parse`, each head is parsed by httparse instead (the call
+//! shardio-http makes, with as many header slots), and answered with the
+//! same bytes: the floor for any HTTP layer built on httparse, which
+//! must at least parse. Nothing parsed is checked or used.
+//!
 //! ```text
-//! cargo run --release -p shardio --example fixed_answer -- --addr 127.0.0.1:8080 --shards 1
+//! cargo run --release -p shardio --example fixed_answer -- --addr 127.0.0.1:8080 --shards 1 [--parse]
 //! ```
 
+use shardio::buf::IoBuf;
 use shardio::net::{TcpListener, TcpStream};
+use std::mem::MaybeUninit;
 use std::time::Duration;
 
 /// The hello example's answer to `GET /`, with a fixed date.
@@ -36,6 +43,62 @@ fn heads_ending(bytes: &[u8], matched: &mut usize) -> usize {
         }
     }
     heads
+}
+
+/// Header slots per parse: shardio-http's `MAX_HEADERS_CAP`.
+const HEADER_SLOTS: usize = 128;
+
+/// Parses the complete heads at the start of `bytes` with httparse, as
+/// shardio-http does, and answers each. Returns the bytes used, or `None`
+/// for input that is not HTTP.
+fn parse_heads(bytes: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+    let mut used = 0;
+    loop {
+        let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; HEADER_SLOTS];
+        let mut req = httparse::Request::new(&mut []);
+        match req.parse_with_uninit_headers(&bytes[used..], &mut slots) {
+            Ok(httparse::Status::Complete(n)) => {
+                std::hint::black_box(&req);
+                used += n;
+                out.extend_from_slice(ANSWER);
+            }
+            Ok(httparse::Status::Partial) => return Some(used),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// `--parse`: heads parsed by httparse; a head split between reads is
+/// kept and completed by the next read.
+async fn serve_parsed(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut input = Vec::with_capacity(16 * 1024);
+    let mut out = Vec::with_capacity(16 * 1024);
+    loop {
+        let kept = input.len();
+        if kept == input.capacity() {
+            return; // a head larger than the buffer
+        }
+        let (n, buf) = stream.read(input.slice(kept..)).await;
+        input = buf.into_inner();
+        match n {
+            Ok(n) if n > 0 => {}
+            _ => return,
+        }
+        let Some(used) = parse_heads(&input, &mut out) else {
+            return;
+        };
+        input.drain(..used);
+        if out.is_empty() {
+            continue;
+        }
+        let (w, buf) = stream.write_all(out).await;
+        out = buf;
+        out.clear();
+        if w.is_err() {
+            return;
+        }
+    }
 }
 
 async fn serve(stream: TcpStream) {
@@ -69,15 +132,20 @@ async fn serve(stream: TcpStream) {
 fn main() {
     let mut addr = "127.0.0.1:8080".to_owned();
     let mut shards = 1;
+    let mut parse = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--parse" {
+            parse = true;
+            continue;
+        }
         match (arg.as_str(), args.next()) {
             ("--addr", Some(a)) => addr = a,
             ("--shards", Some(n)) if n.parse::<usize>().is_ok_and(|n| n > 0) => {
                 shards = n.parse().unwrap_or(1);
             }
             _ => {
-                eprintln!("usage: fixed_answer [--addr IP:PORT] [--shards N]");
+                eprintln!("usage: fixed_answer [--addr IP:PORT] [--shards N] [--parse]");
                 std::process::exit(2);
             }
         }
@@ -94,6 +162,9 @@ fn main() {
                     let listener = TcpListener::bind(&addr)?;
                     loop {
                         match listener.accept().await {
+                            Ok((stream, _)) if parse => {
+                                shardio::spawn_detached(serve_parsed(stream));
+                            }
                             Ok((stream, _)) => shardio::spawn_detached(serve(stream)),
                             Err(e) => {
                                 eprintln!("accept: {e}");
@@ -112,7 +183,17 @@ fn main() {
 
 #[cfg(test)]
 mod tests {
-    use super::heads_ending;
+    use super::{heads_ending, parse_heads, ANSWER};
+
+    #[test]
+    fn parsed_heads_are_answered_and_a_partial_one_kept() {
+        let two = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\nGET / HT";
+        let mut out = Vec::new();
+        let used = parse_heads(two, &mut out).expect("valid heads");
+        assert_eq!(&two[used..], b"GET / HT");
+        assert_eq!(out.len(), 2 * ANSWER.len());
+        assert_eq!(parse_heads(b"\x00\x01 nonsense\r\n\r\n", &mut out), None);
+    }
 
     #[test]
     fn a_blank_line_split_between_reads_counts_once() {

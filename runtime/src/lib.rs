@@ -57,6 +57,7 @@ pub mod pool;
 pub mod time;
 pub mod uring;
 
+mod blocking;
 mod driver;
 mod executor;
 mod ops;
@@ -65,6 +66,7 @@ mod shard;
 mod shutdown;
 mod stats;
 
+pub use blocking::{spawn_blocking, Blocking};
 pub use buf::{IoBuf, IoBufMut, Slice};
 pub use driver::RingMode;
 pub use executor::{spawn, spawn_detached, yield_now, JoinError, JoinHandle};

@@ -1,10 +1,11 @@
 //! HTML directory listings (off by default): names escaped for HTML, links
 //! percent-encoded, directories first.
 //!
-//! The directory is read through the fd the open-file cache holds, so the
-//! listing shows exactly the directory that was opened beneath the root.
-//! Reading it is a few synchronous system calls on the shard; listings are
-//! for browsing, not for hot paths.
+//! The directory is read through (a duplicate of) the fd the open-file
+//! cache holds, so the listing shows exactly the directory that was opened
+//! beneath the root. [`render`] makes plain system calls that may wait for
+//! the disk, so `StaticFiles` runs it on the blocking pool
+//! ([`shardio::spawn_blocking`]), never on the shard.
 
 use super::path::SEGMENT;
 use std::fmt::Write;

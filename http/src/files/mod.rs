@@ -23,6 +23,7 @@ use open::Root;
 use path::RelPath;
 use range::Ranges;
 use std::fmt;
+use std::fs::File;
 use std::io;
 use std::path::Path;
 use std::rc::Rc;
@@ -237,16 +238,25 @@ impl Inner {
                         Kind::Dir(_) => Response::error(403),
                     },
                     Err(e) if e.kind() != io::ErrorKind::NotFound => error_response(&e),
-                    Err(_) if self.listing => {
-                        match listing::render(dir, &rel.dir_url(), self.hidden) {
-                            Ok(html) => Response::html(html),
-                            Err(e) => error_response(&e),
-                        }
-                    }
+                    Err(_) if self.listing => match self.list(dir, rel.dir_url()).await {
+                        Ok(html) => Response::html(html),
+                        Err(e) => error_response(&e),
+                    },
                     Err(_) => Response::error(403),
                 }
             }
         }
+    }
+
+    /// The listing of `dir`, made on the blocking pool: reading a directory
+    /// and `stat`ing its entries are system calls that wait for the disk,
+    /// which would stop every connection on the shard.
+    async fn list(&self, dir: &File, url_path: String) -> io::Result<String> {
+        // A duplicate of the cached fd, owned by the closure: it stays open
+        // until the listing is made, even if this request is dropped first.
+        let dir = dir.try_clone()?;
+        let hidden = self.hidden;
+        shardio::spawn_blocking(move || listing::render(&dir, &url_path, hidden)).await
     }
 
     /// Answers for a regular file: preconditions, then the whole file or
