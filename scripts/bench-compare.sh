@@ -68,7 +68,7 @@ for round in $(seq "$rounds"); do
         port=$((port + 1))
         start_server "$server" "$port"
         url="http://127.0.0.1:$port/"
-        taskset -c 1 "$load" "$url" -c 64 -d 1s -q > /dev/null   # warm-up
+        timeout 30 taskset -c 1 "$load" "$url" -c 64 -d 1s -q > /dev/null || true   # warm-up
         for scenario in c64 c256 pipe16; do
             case "$scenario" in
             c64) args=(-c 64) ;;

@@ -79,6 +79,88 @@ fn access_log_writes_buffered_lines() {
     );
 }
 
+/// A log sink whose writes wait until the test opens its gate: a pipe
+/// nobody reads.
+#[derive(Clone, Default)]
+struct StuckSink {
+    written: Arc<Mutex<Vec<u8>>>,
+    gate: Arc<(Mutex<bool>, std::sync::Condvar)>,
+    entered: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StuckSink {
+    fn open(&self) {
+        *self.gate.0.lock().unwrap() = true;
+        self.gate.1.notify_all();
+    }
+}
+
+impl Write for StuckSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.entered
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let (open, opened) = &*self.gate;
+        let mut open = open.lock().unwrap();
+        while !*open {
+            open = opened.wait(open).unwrap();
+        }
+        self.written.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_stuck_access_log_sink_stops_neither_the_shard_nor_its_memory() {
+    let sink = StuckSink::default();
+    let s2 = sink.clone();
+    let s = TestServer::start(move || {
+        Router::new()
+            .middleware(AccessLog::to_writer(s2))
+            .get("/:n", |_r: Request| async { "ok" })
+    });
+    let mut c = s.connect();
+    // Lines of about 4 KiB: 32 KiB of them (8 requests) are handed to the
+    // sink at a time, whose first write then blocks.
+    let pad = "p".repeat(4000);
+    let requests = 1_200;
+    for i in 0..requests {
+        let r = c.get(&format!("/{i:05}{pad}"));
+        assert_eq!(r.status, 200, "request {i} while the sink is stuck");
+    }
+    assert!(
+        sink.entered.load(std::sync::atomic::Ordering::SeqCst),
+        "the sink was never written"
+    );
+    assert!(
+        sink.written.lock().unwrap().is_empty(),
+        "the sink let a write through"
+    );
+    sink.open();
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = String::from_utf8(sink.written.lock().unwrap().clone()).unwrap();
+    let numbers: Vec<usize> = log
+        .lines()
+        .map(|l| {
+            let at = l.find("\"GET /").expect("a request line") + 6;
+            l[at..at + 5].parse().unwrap()
+        })
+        .collect();
+    // The lines kept arrive in order, from the first request on; about
+    // 4 MiB of them (1,000 or so) were kept while the sink was stuck, the
+    // rest dropped rather than buffered.
+    assert!(numbers.len() > 900, "only {} lines", numbers.len());
+    assert!(numbers.len() < requests, "no line was dropped");
+    assert!(
+        numbers.iter().enumerate().all(|(i, &n)| i == n),
+        "{numbers:?}"
+    );
+    // The shard still answers, and logs again.
+    assert_eq!(c.get("/again").status, 200);
+}
+
 #[test]
 fn cors_preflight_and_simple_requests() {
     let s = TestServer::start(|| {

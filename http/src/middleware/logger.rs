@@ -1,3 +1,4 @@
+use super::log_sink::LogSink;
 use super::{Middleware, Next};
 use crate::request::Request;
 use crate::response::Response;
@@ -42,16 +43,19 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
 /// (peer, request line, status, body bytes when known, time to the
 /// response). In the target, `"`, `\`, control bytes and bytes outside
 /// ASCII are written as `\xHH`, so that no request can fake a field or a
-/// line of its own. Lines are formatted into a shard-local buffer; the sink is
-/// written only when 32 KiB have gathered or once a second, so the request
-/// path does no I/O of its own.
+/// line of its own. Lines are formatted into a shard-local buffer, handed
+/// over when 32 KiB have gathered or once a second, and written to the
+/// sink on the blocking pool ([`shardio::spawn_blocking`]): the request
+/// path does no I/O of its own, and a sink that blocks (a pipe nobody
+/// reads) never stops the shard. While 4 MiB wait for a stuck sink, new
+/// lines are dropped and counted ([`dropped_lines`](AccessLog::dropped_lines)).
 pub struct AccessLog {
     inner: Rc<LogInner>,
 }
 
 struct LogInner {
     buf: RefCell<Vec<u8>>,
-    sink: RefCell<Box<dyn Write>>,
+    sink: LogSink,
     flusher: RefCell<bool>,
 }
 
@@ -61,20 +65,27 @@ impl AccessLog {
         AccessLog::to_writer(std::io::stderr())
     }
 
-    /// Logs to `sink` (a file, a pipe, ...).
-    pub fn to_writer(sink: impl Write + 'static) -> AccessLog {
+    /// Logs to `sink` (a file, a pipe, ...), written on the blocking pool.
+    pub fn to_writer(sink: impl Write + Send + 'static) -> AccessLog {
         AccessLog {
             inner: Rc::new(LogInner {
                 buf: RefCell::new(Vec::with_capacity(FLUSH_BYTES)),
-                sink: RefCell::new(Box::new(sink)),
+                sink: LogSink::new(Box::new(sink)),
                 flusher: RefCell::new(false),
             }),
         }
     }
 
-    /// Writes buffered lines to the sink now.
+    /// Writes the buffered lines to the sink now, on the calling thread,
+    /// after any write the pool is making; it blocks as long as the sink
+    /// does.
     pub fn flush(&self) {
-        self.inner.flush();
+        self.inner.flush_now();
+    }
+
+    /// Lines dropped because the sink fell 4 MiB behind.
+    pub fn dropped_lines(&self) -> u64 {
+        self.inner.sink.dropped()
     }
 
     fn start_flusher(&self) {
@@ -95,21 +106,31 @@ impl AccessLog {
 }
 
 impl LogInner {
-    fn flush(&self) {
+    /// The buffered lines, leaving an empty buffer.
+    fn take(&self) -> Vec<u8> {
         let mut buf = self.buf.borrow_mut();
         if buf.is_empty() {
-            return;
+            return Vec::new();
         }
-        let mut sink = self.sink.borrow_mut();
-        // A failing log sink must not fail requests; the lines are dropped.
-        let _ = sink.write_all(&buf).and_then(|()| sink.flush());
-        buf.clear();
+        std::mem::replace(&mut *buf, Vec::with_capacity(FLUSH_BYTES))
+    }
+
+    /// Hands the buffered lines to the blocking pool.
+    fn flush(&self) {
+        let batch = self.take();
+        if !batch.is_empty() {
+            self.sink.send(batch);
+        }
+    }
+
+    fn flush_now(&self) {
+        self.sink.send_now(self.take());
     }
 }
 
 impl Drop for LogInner {
     fn drop(&mut self) {
-        self.flush();
+        self.flush_now();
     }
 }
 
@@ -117,6 +138,7 @@ impl fmt::Debug for AccessLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessLog")
             .field("buffered", &self.inner.buf.borrow().len())
+            .field("dropped_lines", &self.inner.sink.dropped())
             .finish()
     }
 }
@@ -144,6 +166,9 @@ impl Middleware for AccessLog {
             let res = next.run(req).await;
             let size = res.body().len();
             let mut buf = self.inner.buf.borrow_mut();
+            if !self.inner.sink.admits(buf.len()) {
+                return res;
+            }
             buf.extend_from_slice(&head);
             let _ = match size {
                 Some(n) => write!(

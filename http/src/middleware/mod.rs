@@ -29,6 +29,7 @@
 mod body_limit;
 mod compress;
 mod cors;
+mod log_sink;
 mod logger;
 mod rate_limit;
 mod recover;
