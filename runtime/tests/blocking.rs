@@ -1,6 +1,7 @@
 //! `spawn_blocking`: the closure runs off the shard, the shard keeps
 //! running meanwhile, closures run side by side, a dropped future leaks
-//! nothing, and a panic reaches the task that awaits it.
+//! nothing, a panic reaches the task that awaits it, and names are
+//! resolved on the pool.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -126,4 +127,31 @@ fn a_panic_in_the_closure_reaches_the_awaiting_task() {
     let payload = err.into_panic();
     let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
     assert_eq!(message, "blocking boom");
+}
+
+#[test]
+fn names_are_resolved_off_the_shard_and_connected_to() {
+    use shardio::net::{lookup_host, TcpListener, TcpStream};
+    shardio::block_on(async {
+        let literal = lookup_host("127.0.0.1:9").await.unwrap();
+        assert_eq!(literal, vec!["127.0.0.1:9".parse().unwrap()]);
+        // `localhost` comes from /etc/hosts, no network needed.
+        let named = lookup_host(("localhost", 9)).await.unwrap();
+        assert!(!named.is_empty());
+        assert!(named.iter().all(|a| a.ip().is_loopback() && a.port() == 9));
+        let err = lookup_host("no port here").await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // `localhost` may resolve to ::1 first, which refuses; the next
+        // address is tried.
+        let accepting = shardio::spawn(async move { listener.accept().await.map(|_| ()) });
+        let stream = TcpStream::connect(format!("localhost:{port}"))
+            .await
+            .unwrap();
+        assert!(stream.peer_addr().unwrap().ip().is_loopback());
+        accepting.await.unwrap().unwrap();
+    })
+    .unwrap();
 }

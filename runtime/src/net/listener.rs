@@ -34,7 +34,10 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Binds to `addr` with SO_REUSEADDR and SO_REUSEPORT set and a backlog
-    /// of 4096 (capped by `net.core.somaxconn`).
+    /// of 4096 (capped by `net.core.somaxconn`). A name in `addr` is
+    /// resolved on the calling thread (binding is done at start-up); to
+    /// keep a shard that is already serving from waiting on DNS, resolve
+    /// with [`lookup_host`](super::lookup_host) first.
     ///
     /// # Errors
     ///
@@ -50,7 +53,7 @@ impl TcpListener {
     /// Fails if the address cannot be resolved or bound.
     pub fn bind_with_backlog(addr: impl ToSocketAddrs, backlog: i32) -> io::Result<TcpListener> {
         let mut last = None;
-        for addr in super::resolve(addr)? {
+        for addr in super::resolve_now(addr)? {
             match bind_one(addr, backlog) {
                 Ok(l) => return Ok(l),
                 Err(e) => last = Some(e),

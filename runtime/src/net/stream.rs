@@ -43,14 +43,20 @@ impl TcpStream {
         Ok(TcpStream::from_owned(OwnedFd::from(stream)))
     }
 
-    /// Connects to `addr`, trying each resolved address in turn.
+    /// Connects to `addr`, trying each resolved address in turn. A name
+    /// is resolved on the blocking pool ([`lookup_host`](super::lookup_host)),
+    /// so a slow DNS server does not stop the shard; a literal address is
+    /// used at once.
     ///
     /// # Errors
     ///
     /// The last connection error, or a resolution error.
-    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+    pub async fn connect<A>(addr: A) -> io::Result<TcpStream>
+    where
+        A: ToSocketAddrs + Send + 'static,
+    {
         let mut last = None;
-        for addr in super::resolve(addr)? {
+        for addr in super::lookup_host(addr).await? {
             match Self::connect_addr(addr).await {
                 Ok(s) => return Ok(s),
                 Err(e) => last = Some(e),
