@@ -162,6 +162,59 @@ fn a_stuck_access_log_sink_stops_neither_the_shard_nor_its_memory() {
 }
 
 #[test]
+fn a_server_stops_while_its_access_log_sink_is_stuck() {
+    let sink = StuckSink::default();
+    let s2 = sink.clone();
+    let s = TestServer::start(move || {
+        Router::new()
+            .middleware(AccessLog::to_writer(s2))
+            .get("/", |_r: Request| async { "ok" })
+    });
+    let mut c = s.connect();
+    assert_eq!(c.get("/").status, 200);
+    // The once-a-second flush hands the line to the pool, which blocks.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !sink.entered.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sink was never written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(c.get("/").status, 200);
+    drop(c);
+    // The log's last lines go to the pool rather than wait for the sink
+    // on the shard, so the server stops.
+    let stopping = s.stop_in_background();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !stopping.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not stop while its log sink was stuck"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stopping.finish_within(Duration::from_secs(10));
+    sink.open();
+    // Both lines still reach the sink once it moves again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let lines = String::from_utf8(sink.written.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .count();
+        if lines == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{lines} lines written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn cors_preflight_and_simple_requests() {
     let s = TestServer::start(|| {
         Router::new()

@@ -53,6 +53,14 @@ where
 #[derive(Debug)]
 pub struct Blocking<T>(::blocking::Task<T>);
 
+impl<T> Blocking<T> {
+    /// Lets the closure run to its end without anyone awaiting it; its
+    /// result is dropped on the pool's thread.
+    pub fn detach(self) {
+        self.0.detach();
+    }
+}
+
 impl<T> Future for Blocking<T> {
     type Output = T;
 

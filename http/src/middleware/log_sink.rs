@@ -33,6 +33,11 @@ impl Shared {
     /// log must not fail requests.
     fn drain(&self) {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.drain_into(&mut **writer);
+    }
+
+    /// [`drain`](Shared::drain) with the writer's lock already held.
+    fn drain_into(&self, writer: &mut dyn Write) {
         let mut wrote = false;
         while let Some(batch) = self.batches.pop() {
             let _ = writer.write_all(&batch);
@@ -110,6 +115,23 @@ impl LogSink {
     pub(super) fn send_now(&self, batch: Vec<u8>) {
         self.queue(batch);
         self.shared.drain();
+    }
+
+    /// The last lines, when the log is dropped: written on this thread
+    /// if the writer is free, so they are out before the process can
+    /// exit; handed to the pool if a write holds it (the sink may be
+    /// stuck, and a shard shutting down must not wait for it).
+    pub(super) fn send_last(&self, batch: Vec<u8>) {
+        self.queue(batch);
+        if self.shared.batches.is_empty() {
+            return;
+        }
+        if let Ok(mut writer) = self.shared.writer.try_lock() {
+            self.shared.drain_into(&mut **writer);
+            return;
+        }
+        let shared = self.shared.clone();
+        shardio::spawn_blocking(move || shared.drain()).detach();
     }
 
     fn queue(&self, batch: Vec<u8>) {

@@ -130,7 +130,7 @@ impl LogInner {
 
 impl Drop for LogInner {
     fn drop(&mut self) {
-        self.flush_now();
+        self.sink.send_last(self.take());
     }
 }
 
