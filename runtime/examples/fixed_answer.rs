@@ -68,12 +68,14 @@ fn parse_heads(bytes: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     }
 }
 
-/// `--parse`: heads parsed by httparse; a head split between reads is
-/// kept and completed by the next read.
-async fn serve_parsed(stream: TcpStream) {
+/// Answers every head on `stream`: found by the blank-line scan, or with
+/// `parse` by httparse (a head split between reads is then kept and
+/// completed by the next read).
+async fn serve(stream: TcpStream, parse: bool) {
     let _ = stream.set_nodelay(true);
     let mut input = Vec::with_capacity(16 * 1024);
     let mut out = Vec::with_capacity(16 * 1024);
+    let mut matched = 0;
     loop {
         let kept = input.len();
         if kept == input.capacity() {
@@ -85,38 +87,17 @@ async fn serve_parsed(stream: TcpStream) {
             Ok(n) if n > 0 => {}
             _ => return,
         }
-        let Some(used) = parse_heads(&input, &mut out) else {
-            return;
-        };
-        input.drain(..used);
-        if out.is_empty() {
-            continue;
+        if parse {
+            let Some(used) = parse_heads(&input, &mut out) else {
+                return;
+            };
+            input.drain(..used);
+        } else {
+            for _ in 0..heads_ending(&input, &mut matched) {
+                out.extend_from_slice(ANSWER);
+            }
+            input.clear();
         }
-        let (w, buf) = stream.write_all(out).await;
-        out = buf;
-        out.clear();
-        if w.is_err() {
-            return;
-        }
-    }
-}
-
-async fn serve(stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
-    let mut input = Vec::with_capacity(16 * 1024);
-    let mut out = Vec::with_capacity(16 * 1024);
-    let mut matched = 0;
-    loop {
-        let (n, buf) = stream.read(input).await;
-        input = buf;
-        match n {
-            Ok(n) if n > 0 => {}
-            _ => return,
-        }
-        for _ in 0..heads_ending(&input, &mut matched) {
-            out.extend_from_slice(ANSWER);
-        }
-        input.clear();
         if out.is_empty() {
             continue;
         }
@@ -162,10 +143,7 @@ fn main() {
                     let listener = TcpListener::bind(&addr)?;
                     loop {
                         match listener.accept().await {
-                            Ok((stream, _)) if parse => {
-                                shardio::spawn_detached(serve_parsed(stream));
-                            }
-                            Ok((stream, _)) => shardio::spawn_detached(serve(stream)),
+                            Ok((stream, _)) => shardio::spawn_detached(serve(stream, parse)),
                             Err(e) => {
                                 eprintln!("accept: {e}");
                                 shardio::time::sleep(Duration::from_millis(50)).await;
