@@ -2,6 +2,8 @@
 //! where each response ends (Content-Length, chunked, or the connection's
 //! end) without keeping the body, so a 1 GiB download costs no memory.
 
+use std::mem::MaybeUninit;
+
 /// The most a response head may take before the response is called
 /// invalid.
 const MAX_HEAD: usize = 64 * 1024;
@@ -118,9 +120,15 @@ impl Reader {
     }
 
     fn head(&mut self, buf: &[u8]) -> Result<(usize, Option<Done>), Invalid> {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut response = httparse::Response::new(&mut headers);
-        let used = match response.parse(buf) {
+        // Uninitialised slots: filling 64 empty headers before every
+        // response would cost more than parsing a small one.
+        let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
+        let mut response = httparse::Response::new(&mut []);
+        let used = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut response,
+            buf,
+            &mut headers,
+        ) {
             Ok(httparse::Status::Complete(used)) => used,
             Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Ok((0, None)),
             _ => return Err(Invalid),
