@@ -259,16 +259,19 @@ impl Router {
     /// middleware), the not-found handler, or a `404`, `405` or automatic
     /// `OPTIONS` answer.
     fn find(&self, mut req: Request) -> Found<'_> {
+        // A parameterless pattern: the request's parameters stay as its
+        // pooled parts were cleared to, none.
+        if let Some(i) = self.exact.get(req.path_bytes()) {
+            return self.endpoint(&self.routes[i], req);
+        }
         let (start, end) = req.path_span();
         // The walk fills the request's own (pooled) vector of parameters,
         // so a route with parameters allocates nothing either.
         let mut spans = req.take_param_spans();
-        let path = req.path_bytes();
-        let found = match self.exact.get(path) {
-            None => self.tree.lookup(path, 0, &mut spans),
-            hit => hit,
-        }
-        .map(|i| &self.routes[i]);
+        let found = self
+            .tree
+            .lookup(req.path_bytes(), 0, &mut spans)
+            .map(|i| &self.routes[i]);
         debug_assert!(end >= start);
         let names = match found {
             Some(route) if !route.names.is_empty() => {
@@ -281,20 +284,32 @@ impl Router {
             _ => None,
         };
         req.set_params(names, spans);
-        let Some(route) = found else {
-            return match &self.not_found {
-                // The fallback answers every path no route has, `*` too.
-                Some(h) => Found::Handler(&**h, req),
-                // `OPTIONS *` (the only request with this path) asks about
-                // the server as a whole (RFC 9110 §9.3.7): every method of
-                // every route.
-                None if req.path_bytes() == b"*" => {
-                    let allow = allow_header(|m| self.routes.iter().any(|r| r.has(m)));
-                    Found::Answer(Response::new(204).with_header("allow", allow))
-                }
-                None => Found::Answer(Response::error(404)),
-            };
-        };
+        match found {
+            Some(route) => self.endpoint(route, req),
+            None => self.unrouted(req),
+        }
+    }
+
+    /// What answers `req` when no route's pattern matches its path.
+    fn unrouted(&self, req: Request) -> Found<'_> {
+        match &self.not_found {
+            // The fallback answers every path no route has, `*` too.
+            Some(h) => Found::Handler(&**h, req),
+            // `OPTIONS *` (the only request with this path) asks about
+            // the server as a whole (RFC 9110 §9.3.7): every method of
+            // every route.
+            None if req.path_bytes() == b"*" => {
+                let allow = allow_header(|m| self.routes.iter().any(|r| r.has(m)));
+                Found::Answer(Response::new(204).with_header("allow", allow))
+            }
+            None => Found::Answer(Response::error(404)),
+        }
+    }
+
+    /// What answers `req` on `route`: the handler for its method (`GET`'s
+    /// for `HEAD`), or a `405`, or the automatic `OPTIONS` answer.
+    #[inline]
+    fn endpoint<'r>(&'r self, route: &'r Route, req: Request) -> Found<'r> {
         let method = req.method();
         let endpoint = route.by_method[method.index()].as_ref().or(match method {
             Method::Head => route.by_method[Method::Get.index()].as_ref(),
