@@ -381,6 +381,17 @@ impl Request {
         params.values = values;
     }
 
+    /// Forgets route parameters that a router gave the request before (a
+    /// request a handler passed on to a second router); nothing to do for
+    /// one fresh from the parser, whose pooled parts were cleared.
+    pub(crate) fn clear_params(&mut self) {
+        let params = &mut self.parts.params;
+        if params.names.is_some() || !params.values.is_empty() {
+            params.names = None;
+            params.values.clear();
+        }
+    }
+
     pub(crate) fn path_span(&self) -> Span {
         self.parts.line.path
     }

@@ -287,3 +287,19 @@ fn a_group_has_every_method_shorthand_the_router_has() {
         );
     }
 }
+
+#[test]
+fn a_request_passed_on_to_a_second_router_keeps_no_parameters_of_the_first() {
+    let inner = std::rc::Rc::new(
+        Router::new()
+            .get("/users/:id", echo_route("inner-param"))
+            .get("/users/static", echo_route("inner-static")),
+    );
+    let outer = Router::new().get("/users/:id", move |req: Request| {
+        let inner = inner.clone();
+        async move { inner.call(req).await }
+    });
+    // The outer route gave the request `id`; the inner router's static
+    // route has no parameters, and its handler must see none.
+    assert_eq!(get(&outer, "/users/static"), (200, "inner-static".into()));
+}

@@ -259,9 +259,10 @@ impl Router {
     /// middleware), the not-found handler, or a `404`, `405` or automatic
     /// `OPTIONS` answer.
     fn find(&self, mut req: Request) -> Found<'_> {
-        // A parameterless pattern: the request's parameters stay as its
-        // pooled parts were cleared to, none.
+        // A parameterless pattern: the request has no parameters, without
+        // a walk that fills (and puts back) its vector of them.
         if let Some(i) = self.exact.get(req.path_bytes()) {
+            req.clear_params();
             return self.endpoint(&self.routes[i], req);
         }
         let (start, end) = req.path_span();
