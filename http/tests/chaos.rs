@@ -17,7 +17,7 @@ use shardio_http::{Request, Response, Router, Server, Timeouts};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-use util::{pattern, TestServer};
+use util::{open_fds, pattern, TestServer};
 
 /// Client threads, and misbehaviours each one runs.
 const CLIENTS: usize = 4;
@@ -108,10 +108,6 @@ fn server(multishot: bool) -> TestServer {
     TestServer::with(server, router)
 }
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
 /// The open fd count once it has not changed for a quarter of a second.
 fn quiet_fds() -> usize {
     let mut last = open_fds();
@@ -171,6 +167,15 @@ fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     out
+}
+
+/// Sends `bytes` and reads until the server closes: its answer must be
+/// `status`.
+fn answered_then_closed(mut s: TcpStream, bytes: &[u8], status: u16) {
+    s.write_all(bytes).unwrap();
+    let got = read_to_close(&mut s);
+    let line = format!("HTTP/1.1 {status} ");
+    assert!(got.starts_with(line.as_bytes()), "{got:?}");
 }
 
 fn get(path: &str) -> Vec<u8> {
@@ -252,9 +257,7 @@ fn misbehave(addr: SocketAddr, kind: u64, rng: &mut XorShift) {
         }
         // Garbage: a 400, and the connection closed.
         9 => {
-            s.write_all(b"\x00\x01GARBAGE / HTTP/9\r\n\r\n").unwrap();
-            let got = read_to_close(&mut s);
-            assert!(got.starts_with(b"HTTP/1.1 400"), "{got:?}");
+            answered_then_closed(s, b"\x00\x01GARBAGE / HTTP/9\r\n\r\n", 400);
         }
         // `Expect: 100-continue`, then gone after the `100`.
         10 => {
@@ -276,9 +279,7 @@ fn misbehave(addr: SocketAddr, kind: u64, rng: &mut XorShift) {
         // them off: the server gives up a receive or a send in flight.
         12 => {
             // Part of a head: the header deadline.
-            s.write_all(b"GET / HTTP/1.1\r\nHost: cha").unwrap();
-            let got = read_to_close(&mut s);
-            assert!(got.starts_with(b"HTTP/1.1 408"), "{got:?}");
+            answered_then_closed(s, b"GET / HTTP/1.1\r\nHost: cha", 408);
         }
         13 => {
             // Part of a body: the body deadline.

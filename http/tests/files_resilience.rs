@@ -8,11 +8,7 @@ use shardio_http::{Server, Timeouts};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use util::{pattern, take_every_free_descriptor, LowerLimit, Site};
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
+use util::{open_fds, pattern, take_every_free_descriptor, LowerLimit, Site};
 
 /// Waits up to 5 s for the open fd count to come down to `want`.
 fn settle_to(want: usize) -> usize {
