@@ -20,11 +20,11 @@ use std::rc::{Rc, Weak};
 /// An HTTP request.
 ///
 /// The method, path, query and headers point into the bytes the connection
-/// received; nothing of the head is copied. A request is two pointers
-/// wide (its pooled state and the pool it goes back to): its state lives
-/// in a per-server pool, so passing it down the middleware chain to a
-/// handler moves no more than that, and its vectors keep their capacity
-/// from one request to the next.
+/// received; nothing of the head is copied. A request is one pointer
+/// wide (to its pooled state, which also knows the pool it goes back to):
+/// its state lives in a per-server pool, so passing it down the
+/// middleware chain to a handler moves no more than that, and its vectors
+/// keep their capacity from one request to the next.
 pub struct Request {
     parts: LocalPooled<Parts>,
 }

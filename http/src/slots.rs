@@ -62,7 +62,7 @@ impl<T: 'static> DerefMut for PooledSlot<T> {
 }
 
 /// Polls the future in the slot: awaiting a `PooledSlot` by value keeps
-/// just the loan (two words) in the awaiting future's state.
+/// just the loan (one word) in the awaiting future's state.
 impl<T: 'static> Future for PooledSlot<T> {
     type Output = T;
 

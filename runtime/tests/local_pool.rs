@@ -166,3 +166,39 @@ fn a_pooled_buffer_is_an_io_buffer() {
     assert_io_buf(&buf);
     assert_eq!(shardio::IoBuf::bytes_total(&buf), 64);
 }
+
+#[test]
+fn a_dropped_pool_frees_what_waits_in_its_free_list() {
+    // Each waiting object is kept with its pool's `Rc`: dropping the
+    // last `LocalPool` must still free them, and the pool with them.
+    let live = Rc::new(Cell::new(0));
+    let l = live.clone();
+    let pool = Pool::builder(move || Tracked::new(&l))
+        .capacity(4)
+        .prefill(2)
+        .build_local();
+    let clone = pool.clone();
+    drop(pool.get().unwrap());
+    let out = clone.get().unwrap();
+    assert_eq!((pool.free(), live.get()), (1, 2));
+    drop(pool);
+    assert_eq!(live.get(), 2, "a clone still holds the pool open");
+    drop(clone);
+    assert_eq!(live.get(), 1, "the waiting object went with the pool");
+    drop(out);
+    assert_eq!(live.get(), 0);
+}
+
+#[test]
+fn a_handle_is_one_pointer_wide() {
+    // A request, say, is a handle: it moves down a middleware chain as
+    // one word.
+    assert_eq!(
+        std::mem::size_of::<shardio::pool::LocalPooled<[u8; 100]>>(),
+        std::mem::size_of::<usize>()
+    );
+    assert_eq!(
+        std::mem::size_of::<Option<shardio::pool::LocalPooled<u64>>>(),
+        std::mem::size_of::<usize>()
+    );
+}

@@ -9,6 +9,8 @@ use crate::request::Request;
 use crate::response::{IntoResponse, Response};
 use futures_util::future::LocalBoxFuture;
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// Something that answers requests. Implemented for every
 /// `Fn(Request) -> impl Future<Output = impl IntoResponse>`, so an
@@ -64,9 +66,31 @@ where
     fn call_in(&self, req: Request, slot: &mut FutureSlot) {
         // Built in the slot: a handler that awaits (a body, another
         // service) has a future of hundreds of bytes.
-        slot.put_with(|| {
-            let fut = self(req);
-            async move { fut.await.into_response() }
-        });
+        slot.put_with(|| Respond { fut: self(req) });
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A handler's future, its output made a [`Response`].
+    ///
+    /// Polled where it was written: an `async` block awaiting the handler's
+    /// future would first move it (the request with it) into another part
+    /// of its own state, reading back in wide loads what calling the
+    /// handler had just written in narrow stores, a store-forwarding stall
+    /// on every request.
+    struct Respond<Fut> {
+        #[pin]
+        fut: Fut,
+    }
+}
+
+impl<Fut> Future for Respond<Fut>
+where
+    Fut: Future<Output: IntoResponse>,
+{
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        self.project().fut.poll(cx).map(IntoResponse::into_response)
     }
 }

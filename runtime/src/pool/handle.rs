@@ -2,25 +2,26 @@
 //! to their object, and an I/O buffer when the object is one.
 
 /// `Deref`, `DerefMut`, `Debug`, `IoBuf` and `IoBufMut` for a handle type
-/// `$handle<T>` whose object is in a field `obj: ManuallyDrop<Box<T>>`.
+/// `$handle<T>` whose object is reached as `self.$field` (a `T` in a heap
+/// box the handle owns: `obj`, or `entry.obj`).
 macro_rules! handle_impls {
-    ($handle:ident) => {
+    ($handle:ident, $($field:ident).+) => {
         impl<T> std::ops::Deref for $handle<T> {
             type Target = T;
             fn deref(&self) -> &T {
-                &self.obj
+                &self.$($field).+
             }
         }
 
         impl<T> std::ops::DerefMut for $handle<T> {
             fn deref_mut(&mut self) -> &mut T {
-                &mut self.obj
+                &mut self.$($field).+
             }
         }
 
         impl<T: std::fmt::Debug> std::fmt::Debug for $handle<T> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                std::fmt::Debug::fmt(&**self.obj, f)
+                std::fmt::Debug::fmt(&self.$($field).+, f)
             }
         }
 
@@ -29,13 +30,13 @@ macro_rules! handle_impls {
         // (stable storage, initialized prefix) carry over unchanged.
         unsafe impl<T: $crate::buf::IoBuf> $crate::buf::IoBuf for $handle<T> {
             fn stable_ptr(&self) -> *const u8 {
-                self.obj.stable_ptr()
+                self.$($field).+.stable_ptr()
             }
             fn bytes_init(&self) -> usize {
-                self.obj.bytes_init()
+                self.$($field).+.bytes_init()
             }
             fn bytes_total(&self) -> usize {
-                self.obj.bytes_total()
+                self.$($field).+.bytes_total()
             }
         }
 
@@ -43,11 +44,11 @@ macro_rules! handle_impls {
         // contract.
         unsafe impl<T: $crate::buf::IoBufMut> $crate::buf::IoBufMut for $handle<T> {
             fn stable_mut_ptr(&mut self) -> *mut u8 {
-                self.obj.stable_mut_ptr()
+                self.$($field).+.stable_mut_ptr()
             }
             unsafe fn set_init(&mut self, pos: usize) {
                 // SAFETY: forwarded from the caller's contract.
-                unsafe { self.obj.set_init(pos) }
+                unsafe { self.$($field).+.set_init(pos) }
             }
         }
     };

@@ -9,7 +9,7 @@
 //! reference counting.
 
 use super::home;
-use super::object::{make_boxed, Overflow, PoolExhausted, ResetHook};
+use super::object::{Overflow, PoolExhausted, ResetHook};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::mem::ManuallyDrop;
@@ -17,7 +17,7 @@ use std::rc::Rc;
 
 /// What handles reach: the free list.
 struct Shared<T> {
-    free: RefCell<Vec<Box<T>>>,
+    free: RefCell<Vec<Box<Entry<T>>>>,
     /// Pooled handles out.
     out: Cell<usize>,
     /// False once every `LocalPool` clone is gone: returns are dropped.
@@ -36,7 +36,8 @@ impl<T> Drop for Owner<T> {
     fn drop(&mut self) {
         self.shared.open.set(false);
         // Taken out before the objects drop, in case one holds a handle
-        // of this pool.
+        // of this pool. Each entry holds the pool's `Rc`: dropping them
+        // here is also what lets `Shared` go.
         let free = std::mem::take(&mut *self.shared.free.borrow_mut());
         drop(free);
     }
@@ -95,19 +96,25 @@ impl<T> fmt::Debug for LocalPool<T> {
 
 impl<T> LocalPool<T> {
     pub(super) fn new(
-        free: Vec<Box<T>>,
+        prefill: Vec<T>,
         make: Box<dyn Fn() -> T>,
         reset: Option<ResetHook<T>>,
         capacity: usize,
         overflow: Overflow,
     ) -> LocalPool<T> {
+        let shared = Rc::new(Shared {
+            free: RefCell::new(Vec::with_capacity(prefill.len())),
+            out: Cell::new(0),
+            open: Cell::new(true),
+        });
+        shared.free.borrow_mut().extend(
+            prefill
+                .into_iter()
+                .map(|obj| Entry::boxed(obj, Some(shared.clone()))),
+        );
         LocalPool {
             owner: Rc::new(Owner {
-                shared: Rc::new(Shared {
-                    free: RefCell::new(free),
-                    out: Cell::new(0),
-                    open: Cell::new(true),
-                }),
+                shared,
                 make,
                 reset,
                 capacity,
@@ -127,16 +134,16 @@ impl<T> LocalPool<T> {
         let owner = &*self.owner;
         let shared = &owner.shared;
         let popped = shared.free.borrow_mut().pop();
-        if let Some(mut obj) = popped {
+        if let Some(mut entry) = popped {
             shared.out.set(shared.out.get() + 1);
             home::with(|h| {
                 home::bump(&h.hits, 1);
                 home::bump(&h.live, 1);
             });
             if let Some(reset) = &owner.reset {
-                reset(&mut obj);
+                reset(&mut entry.obj);
             }
-            return Ok(LocalPooled::new(obj, Some(shared.clone())));
+            return Ok(LocalPooled::new(entry));
         }
         let pooled = shared.out.get() < owner.capacity;
         if !pooled && owner.overflow == Overflow::Fail {
@@ -151,8 +158,8 @@ impl<T> LocalPool<T> {
                 home::bump(&h.live, 1);
             }
         });
-        let obj = make_boxed(&*owner.make);
-        Ok(LocalPooled::new(obj, pooled.then(|| shared.clone())))
+        let home = pooled.then(|| shared.clone());
+        Ok(LocalPooled::new(Entry::boxed((owner.make)(), home)))
     }
 
     /// Objects waiting in the free list.
@@ -173,37 +180,55 @@ impl<T> LocalPool<T> {
 
 /// An object on loan from a [`LocalPool`]; derefs to `T` and returns the
 /// object to the free list when dropped.
+///
+/// One pointer wide: the pool the object goes back to is kept in its
+/// allocation, beside it, so a handle (and what wraps one, such as a
+/// request) moves as a single word.
 pub struct LocalPooled<T> {
-    obj: ManuallyDrop<Box<T>>,
+    entry: ManuallyDrop<Box<Entry<T>>>,
+}
+
+/// A pooled object and its pool, in one allocation. An entry keeps its
+/// pool's `Rc` while it waits in the free list too (the pool's owner
+/// empties the list when it goes), so a loan clones no `Rc`.
+struct Entry<T> {
     /// `None` for an object made past capacity: dropped, not kept.
     home: Option<Rc<Shared<T>>>,
+    obj: T,
+}
+
+impl<T> Entry<T> {
+    fn boxed(obj: T, home: Option<Rc<Shared<T>>>) -> Box<Entry<T>> {
+        Box::new(Entry { home, obj })
+    }
 }
 
 impl<T> LocalPooled<T> {
-    fn new(obj: Box<T>, home: Option<Rc<Shared<T>>>) -> LocalPooled<T> {
+    fn new(entry: Box<Entry<T>>) -> LocalPooled<T> {
         LocalPooled {
-            obj: ManuallyDrop::new(obj),
-            home,
+            entry: ManuallyDrop::new(entry),
         }
     }
 
     /// A handle to an object of no pool, dropped with the handle: for code
     /// that takes pooled objects and is handed one made elsewhere.
     pub fn unpooled(obj: T) -> LocalPooled<T> {
-        LocalPooled::new(Box::new(obj), None)
+        LocalPooled::new(Entry::boxed(obj, None))
     }
 
     /// Whether the object goes back to a pool when this handle drops.
     pub fn is_pooled(this: &Self) -> bool {
-        this.home.is_some()
+        this.entry.home.is_some()
     }
 }
 
 impl<T> Drop for LocalPooled<T> {
     fn drop(&mut self) {
-        // SAFETY: `obj` is taken exactly once, here, and not used after.
-        let obj = unsafe { ManuallyDrop::take(&mut self.obj) };
-        let Some(shared) = &self.home else {
+        // SAFETY: `entry` is taken exactly once, here, and not used after.
+        let entry = unsafe { ManuallyDrop::take(&mut self.entry) };
+        // A second `Rc` (a plain increment), as the entry moves into the
+        // list while the list is borrowed through this one.
+        let Some(shared) = entry.home.clone() else {
             return;
         };
         shared.out.set(shared.out.get() - 1);
@@ -214,9 +239,9 @@ impl<T> Drop for LocalPooled<T> {
         // Busy only if dropping a pooled object drops another handle of
         // its own pool; that one is simply freed.
         if let Ok(mut free) = shared.free.try_borrow_mut() {
-            free.push(obj);
-        }
+            free.push(entry);
+        };
     }
 }
 
-super::handle::handle_impls!(LocalPooled);
+super::handle::handle_impls!(LocalPooled, entry.obj);

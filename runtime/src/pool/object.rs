@@ -218,8 +218,8 @@ impl<T: 'static> PoolBuilder<T> {
     /// never leave the calling thread, without atomic operations.
     pub fn build_local(self) -> LocalPool<T> {
         let n = self.prefill.min(self.capacity);
-        let free = (0..n).map(|_| Box::new((self.make)())).collect();
-        LocalPool::new(free, self.make, self.reset, self.capacity, self.overflow)
+        let prefill = (0..n).map(|_| (self.make)()).collect();
+        LocalPool::new(prefill, self.make, self.reset, self.capacity, self.overflow)
     }
 
     /// Creates the pool, owned by the calling thread.
@@ -429,4 +429,4 @@ impl<T> Drop for Pooled<T> {
     }
 }
 
-super::handle::handle_impls!(Pooled);
+super::handle::handle_impls!(Pooled, obj);
