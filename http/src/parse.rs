@@ -435,6 +435,10 @@ impl Framer {
         Ok(())
     }
 
+    // Inlined into `parse_inner`, its one caller: called, its result
+    // came back through memory (22 instructions a request, and 0.6 % of
+    // the pipelined server core in a `perf` profile).
+    #[inline(always)]
     fn finish(self) -> Result<(Framing, bool, bool), &'static Rejection> {
         if self.minor == 1 && self.hosts != 1 {
             // RFC 9112 §3.2: exactly one Host in HTTP/1.1.
