@@ -159,7 +159,7 @@ impl<T> LocalPool<T> {
             }
         });
         let home = pooled.then(|| shared.clone());
-        Ok(LocalPooled::new(Entry::boxed((owner.make)(), home)))
+        Ok(LocalPooled::new(Entry::made(&*owner.make, home)))
     }
 
     /// Objects waiting in the free list.
@@ -200,6 +200,16 @@ struct Entry<T> {
 impl<T> Entry<T> {
     fn boxed(obj: T, home: Option<Rc<Shared<T>>>) -> Box<Entry<T>> {
         Box::new(Entry { home, obj })
+    }
+
+    /// A new object from `make`, boxed. Out of line: the object is built
+    /// in this function's stack frame, and a large `T` (a 64 KiB buffer)
+    /// inlined into `get` made every loan probe that frame page by page,
+    /// 150 ns instead of 10 (`pools` bench).
+    #[cold]
+    #[inline(never)]
+    fn made(make: &dyn Fn() -> T, home: Option<Rc<Shared<T>>>) -> Box<Entry<T>> {
+        Entry::boxed(make(), home)
     }
 }
 
