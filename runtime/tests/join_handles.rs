@@ -162,3 +162,40 @@ fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
         std::task::Poll::Pending => panic!("expected an immediate result"),
     }
 }
+
+#[test]
+fn a_task_that_spawns_thousands_in_one_poll_runs_on() {
+    // The spawns grow the executor's task table, moving its entries,
+    // while the spawning task is being polled: the poll must not depend
+    // on where its own entry was. Each spawned task also wakes itself
+    // through a clone of the waker its poll was given, which must outlive
+    // that poll.
+    let out = shardio::block_on(async {
+        let spawner = shardio::spawn(async {
+            let tasks: Vec<_> = (0..5_000u64)
+                .map(|i| {
+                    shardio::spawn(async move {
+                        let waker =
+                            std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone()))
+                                .await;
+                        waker.wake();
+                        shardio::yield_now().await;
+                        i
+                    })
+                })
+                .collect();
+            shardio::yield_now().await;
+            let mut sum = 0;
+            for task in tasks {
+                sum += task.await.unwrap();
+            }
+            sum
+        });
+        let sum = spawner.await.unwrap();
+        let stats = shardio::stats();
+        (sum, stats.tasks_alive)
+    })
+    .unwrap();
+    assert_eq!(out.0, (0..5_000u64).sum::<u64>());
+    assert_eq!(out.1, 0, "every task finished and was dropped");
+}

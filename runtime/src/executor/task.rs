@@ -8,6 +8,7 @@ use slab::Slab;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -47,13 +48,17 @@ impl Drop for TaskSlot {
 /// A task as the executor sees it: its waker state and its future.
 trait Task {
     fn header(&self) -> &TaskWaker;
-    /// A waker that schedules this task.
-    fn waker(self: Arc<Self>) -> Waker;
+    /// Polls the future with a waker that schedules this task, borrowed
+    /// from the task's own `Arc`: a poll counts no reference up or down
+    /// (four atomic operations, for the executor's `Arc` and the waker's,
+    /// when both were cloned for every poll).
+    ///
     /// # Safety
     ///
     /// Only on the home shard, and not while the task is already being
-    /// polled or after `drop_future`.
-    unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()>;
+    /// polled or after `drop_future`; `self` is the cell of an
+    /// `Arc<TaskCell<_>>` that the caller keeps alive for the call.
+    unsafe fn poll(&self) -> Poll<()>;
     /// Drops the future in place (once finished, aborted, or at teardown).
     ///
     /// # Safety
@@ -88,17 +93,19 @@ impl<F: Future<Output = ()> + 'static> Task for TaskCell<F> {
         &self.header
     }
 
-    fn waker(self: Arc<Self>) -> Waker {
-        Waker::from(self)
-    }
-
-    unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+    unsafe fn poll(&self) -> Poll<()> {
+        // SAFETY: a `TaskCell` is only ever made inside an `Arc`
+        // (`Executor::insert`), and the caller keeps that `Arc` alive for
+        // the call; `ManuallyDrop` keeps this copy from counting down.
+        let this = ManuallyDrop::new(unsafe { Arc::from_raw(self as *const Self) });
+        let waker = futures_task::waker_ref(&this);
+        let mut cx = Context::from_waker(&waker);
         // SAFETY: the caller guarantees exclusive access on the home shard.
         // The future lives inside the `Arc`'s allocation and is never
         // moved out of it, only dropped in place, so pinning holds.
         unsafe {
             match &mut *self.future.get() {
-                Some(future) => Pin::new_unchecked(future).poll(cx),
+                Some(future) => Pin::new_unchecked(future).poll(&mut cx),
                 None => Poll::Ready(()),
             }
         }
@@ -111,13 +118,9 @@ impl<F: Future<Output = ()> + 'static> Task for TaskCell<F> {
     }
 }
 
-impl<F: Future<Output = ()> + 'static> Wake for TaskCell<F> {
-    fn wake(self: Arc<Self>) {
-        self.header.schedule();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.header.schedule();
+impl<F: Future<Output = ()> + 'static> futures_task::ArcWake for TaskCell<F> {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.header.schedule();
     }
 }
 
@@ -316,17 +319,22 @@ impl Executor {
                 drop(slot);
                 return;
             }
-            slot.task.clone()
+            Arc::as_ptr(&slot.task)
         };
+        // SAFETY: the slot's `Arc` keeps the cell alive: the slot is
+        // removed only below, after the poll (`abort` only marks it). A
+        // spawn during the poll may move the slab's entries, but not the
+        // cell they point to.
+        let cell = unsafe { &*cell };
         // The slab is not borrowed during the poll, so the task may spawn,
         // abort or wake others (even itself).
         cell.header().queued.store(false, Ordering::Release);
-        let waker = cell.clone().waker();
         coop::reset();
         // SAFETY: on the home shard (the executor is shard-local), and not
         // reentrant: a task is polled only here, one at a time, and its slot
-        // (whose drop drops the future) is removed only below.
-        let done = unsafe { cell.poll(&mut Context::from_waker(&waker)) }.is_ready();
+        // (whose drop drops the future) is removed only below; the slot's
+        // `Arc<TaskCell<_>>` is the one `poll` borrows its waker from.
+        let done = unsafe { cell.poll() }.is_ready();
         let mut tasks = self.tasks.borrow_mut();
         let slot = &mut tasks[task.key as usize];
         if done || slot.aborted {
