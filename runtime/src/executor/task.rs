@@ -93,6 +93,9 @@ impl<F: Future<Output = ()> + 'static> Task for TaskCell<F> {
         &self.header
     }
 
+    // SAFETY (the contract, `Task::poll`'s): the caller is the executor on
+    // the home shard, whose slab slot holds the `Arc<TaskCell<F>>` that
+    // `self` points into until after this call returns.
     unsafe fn poll(&self) -> Poll<()> {
         // SAFETY: a `TaskCell` is only ever made inside an `Arc`
         // (`Executor::insert`), and the caller keeps that `Arc` alive for
