@@ -4,11 +4,22 @@
 
 mod util;
 
+use std::sync::Mutex;
 use std::time::Duration;
 use util::{config, run, Answer, Server};
 
+/// Held by each test for its whole run. The schedule test measures time on
+/// a 2-core host, so it must not share it with a closed loop running flat
+/// out in the next test thread.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn open_loop_honours_the_schedule() {
+    let _serial = one_at_a_time();
     let server = Server::start(|_| Answer::Ok, None);
     let mut c = config(&server.url(), 4, Duration::from_secs(2));
     c.rate = Some(500.0);
@@ -33,26 +44,26 @@ fn open_loop_honours_the_schedule() {
             "slice {i} saw {n} requests: {slices:?}"
         );
     }
-    // And no request waited behind another: gaps between arrivals stay a
-    // small multiple of the 2 ms interval. A sender that batched would
-    // leave a wide gap before every batch; one or two come from the
-    // machine (a test thread descheduled on a busy 2-core host), not the
-    // schedule, and are allowed.
-    let gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
-    let wide = gaps
-        .iter()
-        .filter(|g| **g >= Duration::from_millis(20))
-        .count();
-    let widest = gaps.iter().max().unwrap();
+    // And no request waited behind another. The typical gap between
+    // arrivals is the 2 ms interval, and nine gaps in ten stay within four
+    // intervals. A sender that batched would make most gaps zero and the
+    // rest wide. A test thread descheduled on a busy 2-core host leaves a
+    // few wide gaps, each followed by a catch-up burst, which moves neither
+    // figure much.
+    let mut gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort();
+    let median = gaps[gaps.len() / 2];
+    let p90 = gaps[gaps.len() * 9 / 10];
     assert!(
-        wide <= 2,
-        "{wide} gaps of 20 ms or more, the widest {widest:?}"
+        median >= Duration::from_micros(1_000) && median <= Duration::from_micros(3_000),
+        "median gap {median:?}, p90 {p90:?}"
     );
-    assert!(*widest < Duration::from_millis(250), "a gap of {widest:?}");
+    assert!(p90 <= Duration::from_millis(8), "p90 gap {p90:?}");
 }
 
 #[test]
 fn closed_loop_pipelines_batches_and_reads_chunked_bodies() {
+    let _serial = one_at_a_time();
     let server = Server::start(|_| Answer::Chunked, None);
     let mut c = config(&server.url(), 2, Duration::from_millis(300));
     c.pipeline = 8;
@@ -66,6 +77,7 @@ fn closed_loop_pipelines_batches_and_reads_chunked_bodies() {
 
 #[test]
 fn warmup_load_is_applied_but_not_counted() {
+    let _serial = one_at_a_time();
     let server = Server::start(|_| Answer::Ok, None);
     let mut c = config(&server.url(), 2, Duration::from_secs(1));
     c.rate = Some(200.0);
