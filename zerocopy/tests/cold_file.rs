@@ -12,8 +12,9 @@ use util::*;
 const LEN: u64 = 4 << 20;
 
 /// Writes the file out and asks the kernel to drop its cached pages.
-/// Whether it did: a read that must not wait fails with `EAGAIN` on
-/// pages that are gone (a filesystem kept in memory, tmpfs, keeps them).
+/// Whether the first page went: a read that must not wait fails with
+/// `EAGAIN` on a page that is gone (a filesystem kept in memory, tmpfs,
+/// keeps them all).
 fn evict(file: &File) -> bool {
     file.sync_all().unwrap();
     // SAFETY: a plain call on an open fd; no memory is passed.
@@ -36,12 +37,20 @@ fn a_file_out_of_the_page_cache_is_read_through_the_ring_and_arrives_whole() {
     for shared in [true, false] {
         run_within(30, move || async move {
             let file = Rc::new(pattern_file(LEN));
-            let evicted = evict(&file);
-            if let Ok(r) = residency(&file, 0, LEN) {
-                // Both ways of asking agree on what the cache holds.
-                assert_eq!(!r.is_complete(), evicted, "{r:?}");
-                assert!(r.pages > 0 && r.cached_pages <= r.pages, "{r:?}");
-            }
+            let first_page_gone = evict(&file);
+            let evicted = match residency(&file, 0, LEN) {
+                Ok(r) => {
+                    assert!(r.pages > 0 && r.cached_pages <= r.pages, "{r:?}");
+                    // A first page the probe found gone is missing from
+                    // the residency too. Not the other way round: the
+                    // kernel may keep a few pages, the first among them.
+                    if first_page_gone {
+                        assert!(!r.is_complete(), "{r:?}");
+                    }
+                    !r.is_complete()
+                }
+                Err(_) => first_page_gone,
+            };
             let before = stats().ring_reads;
             let (server, client) = pair_with_std().await;
             let reader = std::thread::spawn(move || read_to_end(client));
