@@ -10,7 +10,7 @@ use shardio_http::{Request, Router};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use util::TestServer;
+use util::{eventually, TestServer};
 
 #[test]
 fn recover_turns_a_panic_into_500_and_the_connection_survives() {
@@ -64,8 +64,14 @@ fn access_log_writes_buffered_lines() {
         sink.0.lock().unwrap().is_empty(),
         "written on the request path"
     );
-    std::thread::sleep(Duration::from_millis(1300));
-    let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    // Handed to the sink by the once-a-second flush.
+    let written = || String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    eventually(
+        Duration::from_secs(10),
+        || format!("not flushed: {:?}", written()),
+        || written().lines().count() >= 3,
+    );
+    let log = written();
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines.len(), 3, "{log}");
     assert!(
@@ -139,8 +145,13 @@ fn a_stuck_access_log_sink_stops_neither_the_shard_nor_its_memory() {
         "the sink let a write through"
     );
     sink.open();
-    std::thread::sleep(Duration::from_millis(1500));
-    let log = String::from_utf8(sink.written.lock().unwrap().clone()).unwrap();
+    let written = || String::from_utf8(sink.written.lock().unwrap().clone()).unwrap();
+    eventually(
+        Duration::from_secs(10),
+        || format!("{} lines written", written().lines().count()),
+        || written().lines().count() > 900,
+    );
+    let log = written();
     let numbers: Vec<usize> = log
         .lines()
         .map(|l| {
@@ -173,45 +184,35 @@ fn a_server_stops_while_its_access_log_sink_is_stuck() {
     let mut c = s.connect();
     assert_eq!(c.get("/").status, 200);
     // The once-a-second flush hands the line to the pool, which blocks.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !sink.entered.load(std::sync::atomic::Ordering::SeqCst) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the sink was never written"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(
+        Duration::from_secs(5),
+        || "the sink was never written".into(),
+        || sink.entered.load(std::sync::atomic::Ordering::SeqCst),
+    );
     assert_eq!(c.get("/").status, 200);
     drop(c);
     // The log's last lines go to the pool rather than wait for the sink
     // on the shard, so the server stops.
     let stopping = s.stop_in_background();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !stopping.is_finished() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server did not stop while its log sink was stuck"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(
+        Duration::from_secs(10),
+        || "the server did not stop while its log sink was stuck".into(),
+        || stopping.is_finished(),
+    );
     stopping.finish_within(Duration::from_secs(10));
     sink.open();
     // Both lines still reach the sink once it moves again.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let lines = String::from_utf8(sink.written.lock().unwrap().clone())
+    let lines = || {
+        String::from_utf8(sink.written.lock().unwrap().clone())
             .unwrap()
             .lines()
-            .count();
-        if lines == 2 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{lines} lines written"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+            .count()
+    };
+    eventually(
+        Duration::from_secs(5),
+        || format!("{} lines written", lines()),
+        || lines() == 2,
+    );
 }
 
 #[test]

@@ -334,3 +334,15 @@ pub fn take_every_free_descriptor() -> Vec<std::fs::File> {
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
+
+/// Polls `done` every 20 ms until it holds, and fails with `what()` if
+/// `limit` passes first. For what a server does in its own time (a
+/// once-a-second flush, a stop), so that a busy host makes a test slower
+/// but never makes it fail.
+pub fn eventually(limit: Duration, what: impl Fn() -> String, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "after {limit:?}: {}", what());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
