@@ -93,9 +93,9 @@ impl<F: Future<Output = ()> + 'static> Task for TaskCell<F> {
         &self.header
     }
 
-    // SAFETY (the contract, `Task::poll`'s): the caller is the executor on
-    // the home shard, whose slab slot holds the `Arc<TaskCell<F>>` that
-    // `self` points into until after this call returns.
+    // SAFETY: `Task::poll`'s contract: the caller is the executor on the
+    // home shard, and its slab slot owns the `Arc<TaskCell<F>>` that `self`
+    // points into until after this call returns.
     unsafe fn poll(&self) -> Poll<()> {
         // SAFETY: a `TaskCell` is only ever made inside an `Arc`
         // (`Executor::insert`), and the caller keeps that `Arc` alive for
@@ -114,6 +114,9 @@ impl<F: Future<Output = ()> + 'static> Task for TaskCell<F> {
         }
     }
 
+    // SAFETY: `Task::drop_future`'s contract: the caller is the slot's drop
+    // on the home shard, outside the task's poll, and the slot's `Arc`
+    // keeps `self` alive for the call.
     unsafe fn drop_future(&self) {
         // SAFETY: the caller guarantees exclusive access on the home shard;
         // assigning `None` drops the future in place.

@@ -218,8 +218,7 @@ impl<T: 'static> PoolBuilder<T> {
     /// never leave the calling thread, without atomic operations.
     pub fn build_local(self) -> LocalPool<T> {
         let n = self.prefill.min(self.capacity);
-        let prefill = (0..n).map(|_| (self.make)()).collect();
-        LocalPool::new(prefill, self.make, self.reset, self.capacity, self.overflow)
+        LocalPool::new(n, self.make, self.reset, self.capacity, self.overflow)
     }
 
     /// Creates the pool, owned by the calling thread.
