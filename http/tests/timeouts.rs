@@ -5,7 +5,8 @@ mod util;
 
 use bytes::Bytes;
 use shardio_http::{Request, Response, Router, Server, Timeouts};
-use std::io::Read;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 use util::TestServer;
 
@@ -86,6 +87,30 @@ fn idle_connections_close_after_the_idle_deadline() {
 }
 
 #[test]
+fn with_a_shorter_write_timeout_the_idle_deadline_still_holds() {
+    // The connection first waits with the write deadline, for its answer
+    // to go out, then for the rest of the idle timeout.
+    let timeouts = Timeouts {
+        idle: Duration::from_millis(600),
+        write: Duration::from_millis(150),
+        ..Timeouts::default()
+    };
+    let s = TestServer::with(Server::new().timeouts(timeouts), || {
+        Router::new().get("/", |_r: Request| async { "root" })
+    });
+    let mut c = s.connect();
+    assert_eq!(c.get("/").text(), "root");
+    let start = Instant::now();
+    assert!(c.is_closed());
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(550),
+        "closed early: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(2), "closed late: {waited:?}");
+}
+
+#[test]
 fn a_client_that_stops_reading_is_dropped() {
     let s = server();
     let mut c = s.connect();
@@ -133,4 +158,116 @@ fn a_drain_still_drops_a_client_that_stopped_reading_at_the_write_deadline() {
         "the drain waited {took:?} for a stalled write (write timeout 300 ms)"
     );
     drop(c);
+}
+
+/// The body of each answer in a burst: small enough to be copied into the
+/// connection's output buffer, so that a burst of [`BURST`] of them leaves
+/// in one send that the connection does not wait for.
+const SMALL: usize = 15 << 10;
+/// Requests in one write: their answers stay under the size at which the
+/// output buffer is sent before more requests are parsed.
+const BURST: usize = 4;
+
+/// A server that closes idle connections late and stalled writes soon.
+fn write_sooner_than_idle() -> TestServer {
+    let timeouts = Timeouts {
+        idle: Duration::from_secs(30),
+        write: Duration::from_millis(300),
+        ..Timeouts::default()
+    };
+    TestServer::with(Server::new().timeouts(timeouts), || {
+        Router::new().get("/small", |_r: Request| async {
+            Response::with_body("application/octet-stream", Bytes::from(vec![7u8; SMALL]))
+        })
+    })
+}
+
+/// A client with the smallest receive buffer and segments: the server's
+/// send buffer is sized from the segment size, so that one burst's answers
+/// overfill both.
+fn narrow_client(addr: SocketAddr) -> TcpStream {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.set_recv_buffer_size(1).unwrap();
+    s.set_tcp_mss(88).unwrap();
+    s.connect(&addr.into()).unwrap();
+    s.into()
+}
+
+fn send_burst(c: &mut TcpStream) {
+    let burst = "GET /small HTTP/1.1\r\nHost: t\r\n\r\n".repeat(BURST);
+    c.write_all(burst.as_bytes()).unwrap();
+}
+
+/// Reads until the server closes, for at most a few seconds: how many
+/// bytes came, and whether the end was a close (not the read timeout).
+fn read_to_close(c: &mut TcpStream) -> (usize, bool) {
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut total = 0;
+    let mut buf = vec![0; 64 << 10];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => return (total, true),
+            Ok(n) => total += n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (total, true),
+            Err(_) => return (total, false),
+        }
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_while_its_connection_waits() {
+    // The burst's answers go out while the connection waits for the next
+    // request; the client reads none of them, and the send stalls. The
+    // write deadline, not the (long) idle one, ends the connection.
+    let s = write_sooner_than_idle();
+    let mut c = narrow_client(s.addr);
+    send_burst(&mut c);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (total, closed) = read_to_close(&mut c);
+    assert!(
+        closed,
+        "still open after the write deadline ({total} bytes read)"
+    );
+    assert!(
+        total < BURST * SMALL,
+        "every answer arrived ({total} bytes): the send never stalled"
+    );
+}
+
+#[test]
+fn a_burst_after_a_stalled_one_waits_for_it_only_until_the_write_deadline() {
+    let s = write_sooner_than_idle();
+    let mut c = narrow_client(s.addr);
+    send_burst(&mut c);
+    std::thread::sleep(Duration::from_millis(100));
+    // The first burst's answers are stalled; the second's may not pass them.
+    send_burst(&mut c);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (total, closed) = read_to_close(&mut c);
+    assert!(
+        closed,
+        "still open after the write deadline ({total} bytes read)"
+    );
+    assert!(
+        total < BURST * SMALL,
+        "answers after a stalled send arrived ({total} bytes)"
+    );
+}
+
+#[test]
+fn a_client_that_closes_its_side_after_asking_still_gets_every_answer() {
+    // The burst's answers are still being sent when the client's end of
+    // stream arrives: the connection finishes sending, then closes.
+    let s = write_sooner_than_idle();
+    let mut c = narrow_client(s.addr);
+    send_burst(&mut c);
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let (total, closed) = read_to_close(&mut c);
+    assert!(closed);
+    assert!(
+        total > BURST * SMALL,
+        "the answers were cut short at {total} bytes"
+    );
 }

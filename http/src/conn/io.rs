@@ -31,7 +31,7 @@ impl Conn {
         WaitForRequest {
             conn: self,
             recv: self.recv(),
-            armed: false,
+            armed: Armed::Not,
         }
     }
 
@@ -121,6 +121,9 @@ impl Conn {
     /// Sends what the output buffer holds, within the write timeout.
     /// `false`: the write failed or timed out; the connection must close.
     pub(super) async fn flush(&self) -> bool {
+        if !self.settled_now() && !self.settle().await {
+            return false;
+        }
         let Some(out) = self.out.borrow_mut().take() else {
             return true;
         };
@@ -138,6 +141,73 @@ impl Conn {
             // A timed-out write was cancelled; its buffer went with it.
             Some((Err(_), _)) | None => false,
         }
+    }
+
+    /// Sends what the output buffer holds and leaves the send running
+    /// ([`SendBehind`](shardio::net::SendBehind)): the buffer goes back to
+    /// the pool when the kernel has taken it, without waking the task,
+    /// which meanwhile waits for the next request. The next write waits
+    /// for it ([`settle`](Conn::settle)); so does an idle wait for a
+    /// client that stops reading ([`WaitForRequest`]). `false`: an earlier
+    /// send failed or the ring refused this one.
+    pub(super) async fn flush_behind(&self) -> bool {
+        if !self.settled_now() && !self.settle().await {
+            return false;
+        }
+        let Some(out) = self.out.borrow_mut().take() else {
+            return true;
+        };
+        if out.is_empty() {
+            *self.out.borrow_mut() = Some(out);
+            return true;
+        }
+        match self.stream.send_behind(out) {
+            Ok(behind) => {
+                self.sending.set(Some(behind));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Waits, within the write timeout, for the send left running by
+    /// [`flush_behind`](Conn::flush_behind), if there is one. `false`: it
+    /// failed, or timed out and was cancelled; nothing may follow it.
+    pub(super) async fn settle(&self) -> bool {
+        let Some(behind) = self.sending.take() else {
+            return true;
+        };
+        if let Some(sent) = behind.try_sent() {
+            return sent.is_ok();
+        }
+        // Dropped on timeout, which cancels the send.
+        matches!(self.within_write_timeout(behind.sent()).await, Some(Ok(())))
+    }
+
+    /// Whether the send left running by [`flush_behind`](Conn::flush_behind),
+    /// if any, has finished well, settled without a wait. `false`: it is
+    /// still running ([`settle`](Conn::settle) waits for it), or it failed
+    /// (then `settle` says so too).
+    pub(super) fn settled_now(&self) -> bool {
+        let Some(behind) = self.sending.take() else {
+            return true;
+        };
+        match behind.try_sent() {
+            Some(Ok(())) => true,
+            _ => {
+                self.sending.set(Some(behind));
+                false
+            }
+        }
+    }
+
+    /// Whether the send left running by [`flush_behind`](Conn::flush_behind)
+    /// is still in the kernel's hands.
+    fn is_sending(&self) -> bool {
+        let behind = self.sending.take();
+        let sending = behind.as_ref().is_some_and(|b| !b.is_finished());
+        self.sending.set(behind);
+        sending
     }
 
     /// Sends `buf` after whatever is buffered, within the write timeout.
@@ -207,11 +277,27 @@ impl Conn {
 /// connection's entry in the server's table of waiting connections armed
 /// with the idle deadline (and woken by a drain). A struct rather than an
 /// `async` block, to keep an idle connection small.
+///
+/// While the last answer is still being sent ([`Conn::flush_behind`]),
+/// the entry is armed with the write timeout instead, if that is the
+/// shorter: a client that stops reading is cut off by it, as a waiting
+/// send would be. Once the send is done, the rest of the idle timeout
+/// runs from then (so an idle connection can last up to one more tick of
+/// the sweeper than the idle timeout).
 pub(super) struct WaitForRequest<'a> {
     conn: &'a Conn,
     recv: Recv<'a>,
-    /// Whether this wait has armed the connection's entry.
-    armed: bool,
+    /// Which deadline this wait has armed the connection's entry with.
+    armed: Armed,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Armed {
+    Not,
+    Idle,
+    /// The write timeout, shorter than the idle one, for a send still
+    /// running.
+    Write,
 }
 
 impl Future for WaitForRequest<'_> {
@@ -237,15 +323,32 @@ impl Future for WaitForRequest<'_> {
                 Ok(None) | Err(_) => false,
             });
         }
-        if !this.armed {
-            // From the turn's clock: one read, and one conversion, shared
-            // by every connection the turn sends back to idle.
-            shared
-                .deadlines
-                .arm(&conn.deadline, cx.waker(), shared.timeouts.idle);
-            this.armed = true;
-        } else if shared.deadlines.expired(&conn.deadline, cx.waker()) {
-            return Poll::Ready(false);
+        let timeouts = &shared.timeouts;
+        match this.armed {
+            Armed::Not => {
+                // From the turn's clock: one read, and one conversion,
+                // shared by every connection the turn sends back to idle.
+                let (armed, timeout) = if timeouts.write < timeouts.idle && conn.is_sending() {
+                    (Armed::Write, timeouts.write)
+                } else {
+                    (Armed::Idle, timeouts.idle)
+                };
+                shared.deadlines.arm(&conn.deadline, cx.waker(), timeout);
+                this.armed = armed;
+            }
+            _ if !shared.deadlines.expired(&conn.deadline, cx.waker()) => {}
+            Armed::Write if !conn.is_sending() => {
+                let rest = timeouts.idle - timeouts.write;
+                shared.deadlines.arm(&conn.deadline, cx.waker(), rest);
+                this.armed = Armed::Idle;
+            }
+            Armed::Write => {
+                // The client stopped reading: give the send up (dropping
+                // it cancels it) rather than wait for it any longer.
+                drop(conn.sending.take());
+                return Poll::Ready(false);
+            }
+            Armed::Idle => return Poll::Ready(false),
         }
         Poll::Pending
     }

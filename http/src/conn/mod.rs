@@ -42,9 +42,9 @@ use crate::slots::PooledSlot;
 use crate::storage::Storage;
 use answer::Step;
 pub use halves::{ReadHalf, WriteHalf};
-use shardio::net::{RecvStream, TcpStream};
+use shardio::net::{RecvStream, SendBehind, TcpStream};
 use shardio::pool::LocalPooled;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -110,6 +110,9 @@ pub(crate) struct Conn {
     /// The connection's entry in `Shared::deadlines`, armed by each wait
     /// for the client (a request, a send) with that wait's deadline.
     deadline: EntryKey,
+    /// The send left running when the last burst went idle
+    /// ([`Conn::flush_behind`]); every later write waits for it first.
+    sending: Cell<Option<SendBehind<LocalPooled<Vec<u8>>>>>,
 }
 
 impl Conn {
@@ -133,6 +136,7 @@ impl Conn {
                 upgraded: false,
             }),
             deadline: EntryKey::default(),
+            sending: Cell::new(None),
         })
     }
 }
@@ -153,6 +157,9 @@ impl Drop for Conn {
 pub(crate) async fn serve(conn: Rc<Conn>, router: Rc<Router>) {
     loop {
         if !conn.wait_for_request().await {
+            // The last answer may still be on its way: a client that
+            // closed its sending side still reads it.
+            conn.settle().await;
             return;
         }
         match Conn::start_burst(&conn, &router).await {
@@ -217,8 +224,9 @@ impl Conn {
             };
             match parsed {
                 None => {
-                    // Everything received has been answered.
-                    return if self.flush().await {
+                    // Everything received has been answered: the answers
+                    // go out while the connection waits for more.
+                    return if self.flush_behind().await {
                         After::Idle
                     } else {
                         After::Close

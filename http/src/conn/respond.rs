@@ -170,6 +170,9 @@ impl Conn {
         len: u64,
         strategy: Strategy,
     ) -> bool {
+        if !self.settled_now() && !self.settle().await {
+            return false;
+        }
         let Some(head) = self.out.borrow_mut().take() else {
             return false;
         };

@@ -27,8 +27,8 @@
 mod op;
 mod setup;
 
-pub(crate) use op::MultiOp;
 pub use op::{Completion, Op, OpDef, Orphan};
+pub(crate) use op::{Finish, MultiOp};
 pub(crate) use setup::RingConfig;
 pub use setup::RingMode;
 

@@ -11,6 +11,10 @@
 //!                       │ future dropped: resources move into the slot,
 //!                       ▼ AsyncCancel pushed
 //!                     Ignored ──final CQE──▶ orphan undoes side effects, released
+//!
+//!   Submitted ──let_run──▶ Behind ──final CQE──▶ finisher drops the
+//!                                                resources, records the
+//!                                                result, released
 //! ```
 //!
 //! Multishot ops stay in `Streaming` and queue each CQE until the one without
@@ -83,6 +87,18 @@ pub(crate) enum State {
     Streaming(Box<Stream>),
     /// The future was dropped; the slot keeps its resources until the final CQE.
     Ignored(Box<dyn Orphan>),
+    /// The op was let run without a future ([`Op::let_run`]): the finisher
+    /// owns its resources and sees its final CQE. Not cancelled.
+    Behind(Rc<dyn Finish>),
+}
+
+/// What sees the final CQE of an op let run without a future
+/// ([`Op::let_run`]). It owns the op's resources, and drops them then.
+pub(crate) trait Finish: 'static {
+    /// The op's result: the final CQE, or the first one for an op with a
+    /// notification. Called once, from the driver's reap: it may drop
+    /// resources and wake a task, and must not enter the driver.
+    fn finish(&self, c: Completion);
 }
 
 /// A multishot op's CQEs, queued until taken; `done` after the final one.
@@ -170,6 +186,14 @@ impl Slot {
                     s.limited = true;
                     return AfterCqe::Cancel;
                 }
+            }
+            State::Behind(finisher) => {
+                if !is_final {
+                    self.first.get_or_insert(c);
+                    return AfterCqe::Keep;
+                }
+                finisher.finish(self.first.take().unwrap_or(c));
+                return AfterCqe::Release;
             }
             State::Submitted | State::Waiting(_) => {
                 if !is_final {
@@ -315,10 +339,33 @@ impl<T: OpDef> Future for Op<T> {
                 slot.state = State::Waiting(cx.waker().clone());
                 Poll::Pending
             }
-            State::Streaming(_) | State::Ignored(_) => {
-                unreachable!("single-shot op in a multishot or orphaned slot")
+            State::Streaming(_) | State::Ignored(_) | State::Behind(_) => {
+                unreachable!("single-shot op in a multishot, orphaned or let-run slot")
             }
         }
+    }
+}
+
+impl<T: OpDef> Op<T> {
+    /// Lets the op run to its end without this future, and without
+    /// cancelling it: `make` builds the finisher from the op's data and
+    /// slot key, and from now on the finisher owns the data and sees the
+    /// final CQE ([`Finish::finish`]), in the driver's reap. Only for ops
+    /// with no side effect to undo: the output is never built.
+    pub(crate) fn let_run<F: Finish>(mut self, make: impl FnOnce(T, usize) -> Rc<F>) -> Rc<F> {
+        let data = self.data.take().expect("Op let run after completion");
+        let finisher = make(data, self.key);
+        let mut driver = self.shard.driver.borrow_mut();
+        let slot = driver.slot_mut(self.key);
+        let before = std::mem::replace(&mut slot.state, State::Behind(finisher.clone()));
+        if let State::Completed(c) = before {
+            // Only an op kept across a reap before being let run gets here.
+            slot.state = State::Completed(c);
+            driver.release(self.key);
+            drop(driver);
+            finisher.finish(c);
+        }
+        finisher
     }
 }
 
@@ -442,6 +489,7 @@ impl std::fmt::Debug for Slot {
             State::Completed(_) => "Completed",
             State::Streaming(_) => "Streaming",
             State::Ignored(_) => "Ignored",
+            State::Behind(_) => "Behind",
         };
         f.debug_struct("Slot").field("state", &state).finish()
     }

@@ -6,6 +6,7 @@ mod listener;
 mod recv_ring;
 mod recv_stream;
 mod resolve;
+mod send_behind;
 mod stream;
 mod write_all;
 
@@ -14,5 +15,6 @@ pub use recv_ring::RecvRing;
 pub use recv_stream::RecvStream;
 pub use resolve::lookup_host;
 pub(crate) use resolve::resolve_now;
+pub use send_behind::{SendBehind, Sent};
 pub use stream::TcpStream;
 pub use write_all::WriteAll;

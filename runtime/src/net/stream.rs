@@ -1,4 +1,4 @@
-use super::{RecvRing, RecvStream, WriteAll};
+use super::{RecvRing, RecvStream, SendBehind, WriteAll};
 use crate::buf::{BufRing, IoBuf, IoBufMut};
 use crate::ops;
 use crate::shard::Shard;
@@ -143,6 +143,37 @@ impl TcpStream {
     /// The first write error; `WriteZero` if the socket accepts no more.
     pub fn write_all<B: IoBuf>(&self, buf: B) -> WriteAll<'_, B> {
         WriteAll::new(&self.fd, buf)
+    }
+
+    /// Sends every initialized byte of `buf` without waiting: the send
+    /// runs on while the task goes on, and `buf` is dropped as soon as the
+    /// kernel has taken it all (or the send failed). Wait on
+    /// [`SendBehind::sent`] before the next write on this socket.
+    ///
+    /// This is how a request/response server saves the wakeup a finished
+    /// send would cost: it answers, sends behind, and goes back to
+    /// waiting for the next request.
+    ///
+    /// # Errors
+    ///
+    /// Outside a shard, or if the ring cannot take the send, the error
+    /// comes back with `buf`. The send's own result comes from
+    /// [`SendBehind::sent`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn answer(stream: &shardio::net::TcpStream) -> std::io::Result<()> {
+    /// let behind = stream
+    ///     .send_behind(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec())
+    ///     .map_err(|(e, _buf)| e)?;
+    /// // ... wait for the next request here; then, before writing again:
+    /// behind.sent().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send_behind<B: IoBuf>(&self, buf: B) -> Result<SendBehind<B>, (io::Error, B)> {
+        SendBehind::start(&self.fd, buf)
     }
 
     /// Reads into several buffers, each from its start, filling them in order.

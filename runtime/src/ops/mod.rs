@@ -25,7 +25,7 @@ pub(crate) use readv::readv;
 pub(crate) use recv::recv;
 pub(crate) use recv_multi::{recv_multi, RecvMulti};
 pub(crate) use recv_select::{recv_select, RecvSelect};
-pub(crate) use send::{send, Send};
+pub(crate) use send::{send, send_all, Send};
 pub(crate) use shutdown::shutdown;
 pub(crate) use timeout::timeout;
 pub(crate) use writev::writev;

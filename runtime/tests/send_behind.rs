@@ -1,0 +1,158 @@
+//! `TcpStream::send_behind`: the send runs on without its task, its buffer
+//! goes when the kernel has taken it, a waiting task is woken once it is
+//! done, and a handle dropped early cancels it without leaking the buffer
+//! or the fd.
+
+mod util;
+
+use std::cell::Cell;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use util::{open_fds, settle, CountedBuf};
+
+#[test]
+fn the_buffer_goes_at_completion_without_waking_the_task() {
+    let live = Arc::new(AtomicUsize::new(0));
+    shardio::block_on(async {
+        let (client, server) = util::pair().await;
+        let behind = client
+            .send_behind(CountedBuf::filled(4096, &live))
+            .map_err(|(e, _)| e)
+            .unwrap();
+        assert!(
+            !behind.is_finished(),
+            "nothing is sent before the ring turns"
+        );
+        // Wait on a timer only, counting polls: the send finishing in the
+        // meantime must not wake this task.
+        let polls = Cell::new(0);
+        let mut sleep = pin!(shardio::time::sleep(Duration::from_millis(100)));
+        poll_fn(|cx| {
+            polls.set(polls.get() + 1);
+            sleep.as_mut().poll(cx)
+        })
+        .await;
+        assert_eq!(polls.get(), 2, "woken by something but the timer");
+        assert!(behind.is_finished());
+        assert_eq!(
+            live.load(Ordering::SeqCst),
+            0,
+            "the buffer outlived the send"
+        );
+        assert!(behind.try_sent().expect("finished").is_ok());
+        let (n, got) = server.read(vec![0; 8192]).await;
+        assert_eq!(n.unwrap(), 4096);
+        assert!(got[..4096].iter().all(|&b| b == 0xAB));
+    })
+    .unwrap();
+}
+
+#[test]
+fn sent_waits_for_a_peer_slow_to_take_everything() {
+    shardio::block_on(async {
+        let (client, server) = util::pair().await;
+        let len = 16 << 20;
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let behind = client
+            .send_behind(data.clone())
+            .map_err(|(e, _)| e)
+            .unwrap();
+        let reader = shardio::spawn(async move {
+            shardio::time::sleep(Duration::from_millis(50)).await;
+            let mut got = Vec::with_capacity(len);
+            while got.len() < len {
+                let (n, buf) = server.read(vec![0; 1 << 20]).await;
+                let n = n.unwrap();
+                assert!(n > 0, "closed after {} bytes", got.len());
+                got.extend_from_slice(&buf[..n]);
+            }
+            got
+        });
+        // More than the socket buffers hold: it finishes only as the peer reads.
+        assert!(!behind.is_finished());
+        behind.sent().await.unwrap();
+        let got = reader.await.unwrap();
+        assert!(got == data, "the bytes arrived changed or out of order");
+        // The socket is free for the next write.
+        let (n, _) = client.write(b"next".to_vec()).await;
+        assert_eq!(n.unwrap(), 4);
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_handle_dropped_early_cancels_the_send_and_leaks_nothing() {
+    let before = open_fds();
+    let live = Arc::new(AtomicUsize::new(0));
+    shardio::block_on(async {
+        for _ in 0..5 {
+            let (client, server) = util::pair().await;
+            // 64 MiB cannot fit in the socket buffers of a peer that never reads.
+            let behind = client
+                .send_behind(CountedBuf::filled(64 << 20, &live))
+                .map_err(|(e, _)| e)
+                .unwrap();
+            shardio::time::sleep(Duration::from_millis(20)).await;
+            assert!(!behind.is_finished(), "the send should still be in flight");
+            drop(behind);
+            drop(client);
+            drop(server);
+        }
+        settle().await;
+        let s = shardio::stats();
+        assert_eq!(s.ops_in_flight, 0, "{s:?}");
+        assert_eq!(s.connections_open, 0, "{s:?}");
+    })
+    .unwrap();
+    assert_eq!(
+        live.load(Ordering::SeqCst),
+        0,
+        "a cancelled send's buffer leaked"
+    );
+    assert_eq!(open_fds(), before, "an fd leaked");
+}
+
+#[test]
+fn a_send_to_a_reset_peer_reports_the_error() {
+    shardio::block_on(async {
+        let (client, server) = util::pair().await;
+        // Close with a reset: linger on, with a zero timeout.
+        {
+            let fd = server.shared_fd();
+            socket2::SockRef::from(&fd)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+        }
+        server.close().await.unwrap();
+        shardio::time::sleep(Duration::from_millis(20)).await;
+        let behind = client
+            .send_behind(vec![1u8; 1 << 20])
+            .map_err(|(e, _)| e)
+            .unwrap();
+        let err = behind.sent().await.unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            ),
+            "{err:?}"
+        );
+    })
+    .unwrap();
+}
+
+#[test]
+fn outside_a_shard_the_buffer_comes_back() {
+    let std_stream = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap()
+    };
+    let stream = shardio::net::TcpStream::from_std(std_stream).unwrap();
+    let (err, buf) = stream.send_behind(vec![9u8; 3]).unwrap_err();
+    assert!(err.to_string().contains("not on a shardio shard"), "{err}");
+    assert_eq!(buf, vec![9u8; 3]);
+}
