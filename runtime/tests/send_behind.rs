@@ -1,7 +1,7 @@
 //! `TcpStream::send_behind`: the send runs on without its task, its buffer
 //! goes when the kernel has taken it, a waiting task is woken once it is
-//! done, and a handle dropped early cancels it without leaking the buffer
-//! or the fd.
+//! done, a failed send shuts the socket's sending side, and a handle
+//! dropped early cancels it without leaking the buffer or the fd.
 
 mod util;
 
@@ -43,7 +43,7 @@ fn the_buffer_goes_at_completion_without_waking_the_task() {
             0,
             "the buffer outlived the send"
         );
-        assert!(behind.try_sent().expect("finished").is_ok());
+        assert!(behind.into_running().is_none());
         let (n, got) = server.read(vec![0; 8192]).await;
         assert_eq!(n.unwrap(), 4096);
         assert!(got[..4096].iter().all(|&b| b == 0xAB));
@@ -74,7 +74,8 @@ fn sent_waits_for_a_peer_slow_to_take_everything() {
         });
         // More than the socket buffers hold: it finishes only as the peer reads.
         assert!(!behind.is_finished());
-        behind.sent().await.unwrap();
+        behind.finished().await;
+        assert!(behind.is_finished());
         let got = reader.await.unwrap();
         assert!(got == data, "the bytes arrived changed or out of order");
         // The socket is free for the next write.
@@ -117,7 +118,7 @@ fn a_handle_dropped_early_cancels_the_send_and_leaks_nothing() {
 }
 
 #[test]
-fn a_send_to_a_reset_peer_reports_the_error() {
+fn a_failed_send_makes_the_next_write_fail() {
     shardio::block_on(async {
         let (client, server) = util::pair().await;
         // Close with a reset: linger on, with a zero timeout.
@@ -133,7 +134,9 @@ fn a_send_to_a_reset_peer_reports_the_error() {
             .send_behind(vec![1u8; 1 << 20])
             .map_err(|(e, _)| e)
             .unwrap();
-        let err = behind.sent().await.unwrap_err();
+        behind.finished().await;
+        let (res, _) = client.write(b"after".to_vec()).await;
+        let err = res.unwrap_err();
         assert!(
             matches!(
                 err.kind(),
@@ -141,6 +144,37 @@ fn a_send_to_a_reset_peer_reports_the_error() {
             ),
             "{err:?}"
         );
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_send_cut_short_shuts_the_sending_side() {
+    // A send cancelled part way (its handle dropped) is a failure too:
+    // the peer sees the stream end after what went out, not more bytes.
+    shardio::block_on(async {
+        let (client, server) = util::pair().await;
+        let behind = client
+            .send_behind(vec![5u8; 64 << 20])
+            .map_err(|(e, _)| e)
+            .unwrap();
+        shardio::time::sleep(Duration::from_millis(20)).await;
+        drop(behind);
+        settle().await;
+        let (res, _) = client.write(b"after".to_vec()).await;
+        assert!(res.is_err(), "a write followed a cut send");
+        let mut got = 0usize;
+        loop {
+            let (n, buf) = server.read(vec![0; 1 << 20]).await;
+            match n.unwrap() {
+                0 => break,
+                n => {
+                    assert!(buf[..n].iter().all(|&b| b == 5), "bytes after the cut");
+                    got += n;
+                }
+            }
+        }
+        assert!(got < 64 << 20, "the whole send went out");
     })
     .unwrap();
 }

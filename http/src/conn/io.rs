@@ -8,7 +8,7 @@ use crate::fields::Fields;
 use crate::parse::Rejection;
 use crate::storage::Storage;
 use shardio::buf::RingBuf;
-use shardio::net::RecvRing;
+use shardio::net::{RecvRing, SendBehind};
 use shardio::pool::LocalPooled;
 use std::cell::RefMut;
 use std::future::Future;
@@ -172,42 +172,40 @@ impl Conn {
 
     /// Waits, within the write timeout, for the send left running by
     /// [`flush_behind`](Conn::flush_behind), if there is one. `false`: it
-    /// failed, or timed out and was cancelled; nothing may follow it.
+    /// timed out and was cancelled; nothing may follow it. (A send that
+    /// failed shut the socket's sending side: the next write fails.)
     pub(super) async fn settle(&self) -> bool {
-        let Some(behind) = self.sending.take() else {
+        let Some(behind) = self.sending.take().and_then(SendBehind::into_running) else {
             return true;
         };
-        if let Some(sent) = behind.try_sent() {
-            return sent.is_ok();
-        }
         // Dropped on timeout, which cancels the send.
-        matches!(self.within_write_timeout(behind.sent()).await, Some(Ok(())))
+        self.within_write_timeout(behind.finished()).await.is_some()
     }
 
     /// Whether the send left running by [`flush_behind`](Conn::flush_behind),
-    /// if any, has finished well, settled without a wait. `false`: it is
-    /// still running ([`settle`](Conn::settle) waits for it), or it failed
-    /// (then `settle` says so too).
+    /// if any, has finished, found without a wait. `false`: it is still
+    /// running ([`settle`](Conn::settle) waits for it).
     pub(super) fn settled_now(&self) -> bool {
-        let Some(behind) = self.sending.take() else {
-            return true;
-        };
-        match behind.try_sent() {
-            Some(Ok(())) => true,
-            _ => {
-                self.sending.set(Some(behind));
-                false
-            }
-        }
+        let running = self.sending.take().and_then(SendBehind::into_running);
+        let settled = running.is_none();
+        self.sending.set(running);
+        settled
+    }
+
+    /// Whether a send left running by [`flush_behind`](Conn::flush_behind)
+    /// may still be in the kernel's hands (not looked up: a send left at
+    /// the end of a burst always is when the connection starts waiting).
+    fn has_send_behind(&self) -> bool {
+        let behind = self.sending.take();
+        let has = behind.is_some();
+        self.sending.set(behind);
+        has
     }
 
     /// Whether the send left running by [`flush_behind`](Conn::flush_behind)
     /// is still in the kernel's hands.
     fn is_sending(&self) -> bool {
-        let behind = self.sending.take();
-        let sending = behind.as_ref().is_some_and(|b| !b.is_finished());
-        self.sending.set(behind);
-        sending
+        !self.settled_now()
     }
 
     /// Sends `buf` after whatever is buffered, within the write timeout.
@@ -328,7 +326,7 @@ impl Future for WaitForRequest<'_> {
             Armed::Not => {
                 // From the turn's clock: one read, and one conversion,
                 // shared by every connection the turn sends back to idle.
-                let (armed, timeout) = if timeouts.write < timeouts.idle && conn.is_sending() {
+                let (armed, timeout) = if timeouts.write < timeouts.idle && conn.has_send_behind() {
                     (Armed::Write, timeouts.write)
                 } else {
                     (Armed::Idle, timeouts.idle)

@@ -112,7 +112,7 @@ pub(crate) struct Conn {
     deadline: EntryKey,
     /// The send left running when the last burst went idle
     /// ([`Conn::flush_behind`]); every later write waits for it first.
-    sending: Cell<Option<SendBehind<LocalPooled<Vec<u8>>>>>,
+    sending: Cell<Option<SendBehind>>,
 }
 
 impl Conn {

@@ -415,6 +415,12 @@ impl Driver {
         &mut self.ops[key]
     }
 
+    /// The finisher of the op let run in `key` with `tag`, if it is still
+    /// running ([`Op::let_run`]).
+    pub(crate) fn behind(&mut self, key: usize, tag: u32) -> Option<&mut dyn Finish> {
+        self.ops.get_mut(key)?.behind(tag)
+    }
+
     /// Removes a slot whose final CQE has been consumed by its future.
     pub(crate) fn release(&mut self, key: usize) {
         let slot = self.ops.remove(key);

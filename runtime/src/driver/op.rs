@@ -89,7 +89,7 @@ pub(crate) enum State {
     Ignored(Box<dyn Orphan>),
     /// The op was let run without a future ([`Op::let_run`]): the finisher
     /// owns its resources and sees its final CQE. Not cancelled.
-    Behind(Rc<dyn Finish>),
+    Behind(Box<dyn Finish>),
 }
 
 /// What sees the final CQE of an op let run without a future
@@ -98,7 +98,14 @@ pub(crate) trait Finish: 'static {
     /// The op's result: the final CQE, or the first one for an op with a
     /// notification. Called once, from the driver's reap: it may drop
     /// resources and wake a task, and must not enter the driver.
-    fn finish(&self, c: Completion);
+    fn finish(self: Box<Self>, c: Completion);
+
+    /// The tag the op was let run with, which names it apart from a later
+    /// op in the same slot.
+    fn tag(&self) -> u32;
+
+    /// Wakes `waker`'s task when the op has finished.
+    fn wake_when_finished(&mut self, waker: &Waker);
 }
 
 /// A multishot op's CQEs, queued until taken; `done` after the final one.
@@ -187,12 +194,17 @@ impl Slot {
                     return AfterCqe::Cancel;
                 }
             }
-            State::Behind(finisher) => {
+            State::Behind(_) => {
                 if !is_final {
                     self.first.get_or_insert(c);
                     return AfterCqe::Keep;
                 }
-                finisher.finish(self.first.take().unwrap_or(c));
+                let result = self.first.take().unwrap_or(c);
+                if let State::Behind(finisher) =
+                    std::mem::replace(&mut self.state, State::Completed(result))
+                {
+                    finisher.finish(result);
+                }
                 return AfterCqe::Release;
             }
             State::Submitted | State::Waiting(_) => {
@@ -348,24 +360,46 @@ impl<T: OpDef> Future for Op<T> {
 
 impl<T: OpDef> Op<T> {
     /// Lets the op run to its end without this future, and without
-    /// cancelling it: `make` builds the finisher from the op's data and
-    /// slot key, and from now on the finisher owns the data and sees the
-    /// final CQE ([`Finish::finish`]), in the driver's reap. Only for ops
-    /// with no side effect to undo: the output is never built.
-    pub(crate) fn let_run<F: Finish>(mut self, make: impl FnOnce(T, usize) -> Rc<F>) -> Rc<F> {
+    /// cancelling it: `make` builds the finisher from the op's data, and
+    /// from then on the finisher owns the data and sees the final CQE
+    /// ([`Finish::finish`]), in the driver's reap. Returns the op's slot
+    /// key, valid while the slot holds the finisher (see
+    /// [`Driver::behind`](super::Driver::behind)). Only for ops with no side
+    /// effect to undo: the output is never built.
+    pub(crate) fn let_run<F: Finish>(mut self, make: impl FnOnce(T) -> F) -> usize {
         let data = self.data.take().expect("Op let run after completion");
-        let finisher = make(data, self.key);
+        let finisher: Box<dyn Finish> = Box::new(make(data));
         let mut driver = self.shard.driver.borrow_mut();
         let slot = driver.slot_mut(self.key);
-        let before = std::mem::replace(&mut slot.state, State::Behind(finisher.clone()));
-        if let State::Completed(c) = before {
+        match std::mem::replace(&mut slot.state, State::Behind(finisher)) {
             // Only an op kept across a reap before being let run gets here.
-            slot.state = State::Completed(c);
-            driver.release(self.key);
-            drop(driver);
-            finisher.finish(c);
+            State::Completed(c) => {
+                let State::Behind(finisher) =
+                    std::mem::replace(&mut slot.state, State::Completed(c))
+                else {
+                    unreachable!("just set");
+                };
+                driver.release(self.key);
+                drop(driver);
+                finisher.finish(c);
+            }
+            State::Submitted | State::Waiting(_) => {}
+            State::Streaming(_) | State::Ignored(_) | State::Behind(_) => {
+                unreachable!("single-shot op in a multishot, orphaned or let-run slot")
+            }
         }
-        finisher
+        self.key
+    }
+}
+
+impl Slot {
+    /// The finisher of an op let run with `tag`, if this slot still holds
+    /// it (the op has not finished).
+    pub(crate) fn behind(&mut self, tag: u32) -> Option<&mut dyn Finish> {
+        match &mut self.state {
+            State::Behind(f) if f.tag() == tag => Some(&mut **f),
+            _ => None,
+        }
     }
 }
 

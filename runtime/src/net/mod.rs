@@ -15,6 +15,6 @@ pub use recv_ring::RecvRing;
 pub use recv_stream::RecvStream;
 pub use resolve::lookup_host;
 pub(crate) use resolve::resolve_now;
-pub use send_behind::{SendBehind, Sent};
+pub use send_behind::{Finished, SendBehind};
 pub use stream::TcpStream;
 pub use write_all::WriteAll;

@@ -1,6 +1,6 @@
 //! [`SendBehind`]: a send the task does not wait for. The buffer is
-//! dropped the moment the kernel has taken every byte, and the task is
-//! woken only if it asks for the result before then.
+//! dropped the moment the kernel has taken every byte, and a task is woken
+//! only if it waits for the send.
 
 use crate::buf::IoBuf;
 use crate::driver::{Completion, Finish};
@@ -11,162 +11,176 @@ use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::num::NonZeroU32;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 /// A send of a whole buffer left to run on its own, from
 /// [`TcpStream::send_behind`](super::TcpStream::send_behind).
 ///
-/// The op's completion is handled where the shard reaps it: the buffer is
+/// The send's end is handled where the shard reaps it: its buffer is
 /// dropped there (a pooled buffer goes back to its pool at once), and no
-/// task is woken unless one waits in [`sent`](SendBehind::sent). A server
-/// that answers a request and goes back to waiting for the next one thus
-/// spends no wakeup on the send.
+/// task is woken unless one waits in [`finished`](SendBehind::finished).
+/// A server that answers a request and goes back to waiting for the next
+/// one thus spends no wakeup on the send, and holds nothing for it once
+/// it is done: the handle is two numbers naming the send in the shard's
+/// op table.
 ///
-/// Nothing orders a later send after this one: wait for
-/// [`sent`](SendBehind::sent) before sending more on the same socket.
+/// Nothing orders a later write after this send: wait for
+/// [`finished`](SendBehind::finished) first. If the send fails or the
+/// socket takes only part of it, the socket's sending side is shut down,
+/// so that the next write fails rather than follow bytes that never went
+/// out.
 ///
 /// Dropping the handle before the send has finished cancels it (its
-/// buffer stays with the shard until the kernel lets go), after which how
-/// much of it went out is unknown.
-#[must_use = "dropping a SendBehind at once cancels the send"]
-pub struct SendBehind<B: IoBuf> {
-    inner: Rc<Inner<B>>,
+/// buffer stays with the shard until the kernel lets go), which counts as
+/// a failure.
+#[must_use = "dropping a SendBehind before the send finishes cancels it"]
+pub struct SendBehind {
+    key: u32,
+    tag: NonZeroU32,
 }
 
-struct Inner<B: IoBuf> {
-    /// The op's slot in the shard's table while it runs.
-    key: usize,
-    /// The bytes the send was given.
+/// What the op table keeps for a send let run: its data, and the task
+/// waiting for it, if any.
+struct Running<B> {
+    op: Send<B>,
     len: usize,
-    /// The op's data (the buffer and the fd share) until it finishes.
-    op: Cell<Option<Send<B>>>,
-    /// The send's result, once it has finished.
-    result: Cell<Option<i32>>,
-    waker: Cell<Option<Waker>>,
+    tag: NonZeroU32,
+    waiter: Option<Waker>,
 }
 
-impl<B: IoBuf> Finish for Inner<B> {
-    fn finish(&self, c: Completion) {
-        drop(self.op.take());
-        self.result.set(Some(c.result()));
-        if let Some(w) = self.waker.take() {
+impl<B: IoBuf> Finish for Running<B> {
+    fn finish(self: Box<Self>, c: Completion) {
+        let Running {
+            op, len, waiter, ..
+        } = *self;
+        if usize::try_from(c.result()).ok() != Some(len) {
+            // Nothing may follow a send that did not all go out.
+            let _ = socket2::SockRef::from(op.fd()).shutdown(std::net::Shutdown::Write);
+        }
+        drop(op);
+        if let Some(w) = waiter {
             w.wake();
+        }
+    }
+
+    fn tag(&self) -> u32 {
+        self.tag.get()
+    }
+
+    fn wake_when_finished(&mut self, waker: &Waker) {
+        match &mut self.waiter {
+            Some(w) if w.will_wake(waker) => {}
+            w => *w = Some(waker.clone()),
         }
     }
 }
 
-impl<B: IoBuf> SendBehind<B> {
-    pub(crate) fn start(fd: &SharedFd, buf: B) -> Result<SendBehind<B>, (io::Error, B)> {
+thread_local! {
+    /// The tag the next send let run on this thread gets.
+    static NEXT_TAG: Cell<u32> = const { Cell::new(1) };
+}
+
+fn next_tag() -> NonZeroU32 {
+    NEXT_TAG.with(|next| {
+        let tag = next.get();
+        next.set(tag.checked_add(1).unwrap_or(1));
+        NonZeroU32::new(tag).expect("tags skip zero")
+    })
+}
+
+impl SendBehind {
+    pub(crate) fn start<B: IoBuf>(fd: &SharedFd, buf: B) -> Result<SendBehind, (io::Error, B)> {
         let len = buf.bytes_init();
         let op = ops::send_all(fd, buf)?;
-        let inner = op.let_run(|op, key| {
-            Rc::new(Inner {
-                key,
-                len,
-                op: Cell::new(Some(op)),
-                result: Cell::new(None),
-                waker: Cell::new(None),
-            })
+        let tag = next_tag();
+        let key = op.let_run(|op| Running {
+            op,
+            len,
+            tag,
+            waiter: None,
         });
-        Ok(SendBehind { inner })
+        let key = u32::try_from(key).expect("under 2^32 ops in flight");
+        Ok(SendBehind { key, tag })
+    }
+
+    /// Runs `f` with the send's entry in the op table, if it is still
+    /// running.
+    fn with_running<R>(&self, f: impl FnOnce(&mut dyn Finish) -> R) -> Option<R> {
+        Shard::with_current(|shard| {
+            let mut driver = shard.driver.try_borrow_mut().ok()?;
+            driver.behind(self.key as usize, self.tag.get()).map(f)
+        })
+        .flatten()
     }
 
     /// Whether the send has finished, well or not.
     pub fn is_finished(&self) -> bool {
-        self.inner.result.get().is_some()
+        self.with_running(|_| ()).is_none()
     }
 
-    /// Polls for the send's end: `Ok` once every byte was taken.
-    ///
-    /// # Errors
-    ///
-    /// The socket's error (e.g. `BrokenPipe`, `ConnectionReset`), or
-    /// `WriteZero` if fewer bytes went out than were given.
-    pub fn poll_sent(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.inner.result.get() {
-            Some(res) => Poll::Ready(outcome(res, self.inner.len)),
-            None => {
-                let waker = match self.inner.waker.take() {
-                    Some(w) if w.will_wake(cx.waker()) => w,
-                    _ => cx.waker().clone(),
-                };
-                self.inner.waker.set(Some(waker));
-                Poll::Pending
-            }
-        }
-    }
-
-    /// The send's result, if it has finished; see
-    /// [`poll_sent`](SendBehind::poll_sent).
-    pub fn try_sent(&self) -> Option<io::Result<()>> {
-        self.inner
-            .result
-            .get()
-            .map(|res| outcome(res, self.inner.len))
-    }
-
-    /// Waits for the send's end; see [`poll_sent`](SendBehind::poll_sent).
-    /// Dropping this future leaves the send running.
-    pub fn sent(&self) -> Sent<'_, B> {
-        Sent(self)
-    }
-}
-
-fn outcome(res: i32, len: usize) -> io::Result<()> {
-    if res < 0 {
-        Err(io::Error::from_raw_os_error(-res))
-    } else if res as usize == len {
-        Ok(())
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::WriteZero,
-            "the socket took only part of the send",
-        ))
-    }
-}
-
-impl<B: IoBuf> Drop for SendBehind<B> {
-    fn drop(&mut self) {
+    /// `None` if the send has finished (the handle is used up), else the
+    /// handle back.
+    pub fn into_running(self) -> Option<SendBehind> {
         if self.is_finished() {
-            return;
+            std::mem::forget(self);
+            None
+        } else {
+            Some(self)
         }
-        // The op's slot still holds the finisher, which keeps the buffer and
-        // the fd share until the final CQE; this only asks the kernel to
-        // end the send early. Should the driver be busy (a drop during its
-        // reap), the send is left to finish, or to the shard's drain.
+    }
+
+    /// Polls for the send's end, registering the task to be woken then.
+    pub fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.with_running(|running| running.wake_when_finished(cx.waker())) {
+            Some(()) => Poll::Pending,
+            None => Poll::Ready(()),
+        }
+    }
+
+    /// Waits for the send's end. Dropping this future leaves the send
+    /// running.
+    pub fn finished(&self) -> Finished<'_> {
+        Finished(self)
+    }
+}
+
+impl Drop for SendBehind {
+    fn drop(&mut self) {
+        // The op's slot keeps the data, and the fd share in it, until the
+        // final CQE; this only asks the kernel to end the send early.
+        // Should the driver be busy (a drop during its reap), the send is
+        // left to finish, or to the shard's drain.
+        let (key, tag) = (self.key as usize, self.tag.get());
         let _ = Shard::with_current(|shard| {
             if let Ok(mut driver) = shard.driver.try_borrow_mut() {
-                driver.cancel(self.inner.key, &shard.counters);
+                if driver.behind(key, tag).is_some() {
+                    driver.cancel(key, &shard.counters);
+                }
             }
         });
     }
 }
 
-impl<B: IoBuf> fmt::Debug for SendBehind<B> {
+impl fmt::Debug for SendBehind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendBehind")
-            .field("len", &self.inner.len)
-            .field("result", &self.inner.result.get())
+            .field("key", &self.key)
+            .field("tag", &self.tag)
             .finish()
     }
 }
 
-/// The future of [`SendBehind::sent`].
+/// The future of [`SendBehind::finished`].
 #[must_use = "futures do nothing unless polled"]
-pub struct Sent<'a, B: IoBuf>(&'a SendBehind<B>);
+#[derive(Debug)]
+pub struct Finished<'a>(&'a SendBehind);
 
-impl<B: IoBuf> Future for Sent<'_, B> {
-    type Output = io::Result<()>;
+impl Future for Finished<'_> {
+    type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.0.poll_sent(cx)
-    }
-}
-
-impl<B: IoBuf> fmt::Debug for Sent<'_, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Sent").field(self.0).finish()
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.poll_finished(cx)
     }
 }

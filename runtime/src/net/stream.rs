@@ -148,7 +148,9 @@ impl TcpStream {
     /// Sends every initialized byte of `buf` without waiting: the send
     /// runs on while the task goes on, and `buf` is dropped as soon as the
     /// kernel has taken it all (or the send failed). Wait on
-    /// [`SendBehind::sent`] before the next write on this socket.
+    /// [`SendBehind::finished`] before the next write on this socket. A
+    /// send that fails, or goes out only in part, shuts the socket's
+    /// sending side down, so the next write fails.
     ///
     /// This is how a request/response server saves the wakeup a finished
     /// send would cost: it answers, sends behind, and goes back to
@@ -157,8 +159,7 @@ impl TcpStream {
     /// # Errors
     ///
     /// Outside a shard, or if the ring cannot take the send, the error
-    /// comes back with `buf`. The send's own result comes from
-    /// [`SendBehind::sent`].
+    /// comes back with `buf`.
     ///
     /// # Examples
     ///
@@ -168,11 +169,11 @@ impl TcpStream {
     ///     .send_behind(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec())
     ///     .map_err(|(e, _buf)| e)?;
     /// // ... wait for the next request here; then, before writing again:
-    /// behind.sent().await?;
+    /// behind.finished().await;
     /// # Ok(())
     /// # }
     /// ```
-    pub fn send_behind<B: IoBuf>(&self, buf: B) -> Result<SendBehind<B>, (io::Error, B)> {
+    pub fn send_behind<B: IoBuf>(&self, buf: B) -> Result<SendBehind, (io::Error, B)> {
         SendBehind::start(&self.fd, buf)
     }
 

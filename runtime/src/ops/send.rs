@@ -6,11 +6,18 @@ use std::io;
 
 /// Sends the initialized bytes of `buf`.
 pub(crate) struct Send<B> {
-    _fd: SharedFd,
+    fd: SharedFd,
     buf: B,
 }
 
 impl<B: IoBuf> Orphan for Send<B> {}
+
+impl<B> Send<B> {
+    /// The socket the send is on.
+    pub(crate) fn fd(&self) -> &SharedFd {
+        &self.fd
+    }
+}
 
 impl<B: IoBuf> OpDef for Send<B> {
     type Output = (io::Result<usize>, B);
@@ -41,7 +48,7 @@ fn send_with<B: IoBuf>(fd: &SharedFd, buf: B, flags: i32) -> Result<Op<Send<B>>,
     unsafe {
         Op::submit(
             Send {
-                _fd: fd.clone(),
+                fd: fd.clone(),
                 buf,
             },
             sqe,
