@@ -15,7 +15,10 @@
 //!   dropped early hands its resources (buffers, fd handles, sockaddrs) to the
 //!   slot and an `AsyncCancel` is pushed; the resources are released, and any
 //!   side effect of a late completion undone ([`Orphan::on_cqe`]), only when the
-//!   final CQE arrives.
+//!   final CQE arrives. An op let run without its future (`Op::let_run`, for
+//!   `TcpStream::send_behind`) is not cancelled: its resources are boxed in
+//!   the slot with a finisher, which the reap calls at the final CQE (it may
+//!   wake a task; it never enters the driver).
 //! * [`Driver::wait`] blocks until at least one CQE is ready or the timeout
 //!   passes. It is only called with an empty run queue, and it always submits
 //!   what is queued first: the shard never sleeps with SQEs pending.

@@ -13,8 +13,8 @@
 //!                     Ignored ──final CQE──▶ orphan undoes side effects, released
 //!
 //!   Submitted ──let_run──▶ Behind ──final CQE──▶ finisher drops the
-//!                                                resources, records the
-//!                                                result, released
+//!                                                resources, wakes a
+//!                                                waiting task, released
 //! ```
 //!
 //! Multishot ops stay in `Streaming` and queue each CQE until the one without
