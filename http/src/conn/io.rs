@@ -149,7 +149,7 @@ impl Conn {
     /// which meanwhile waits for the next request. The next write waits
     /// for it ([`settle`](Conn::settle)); so does an idle wait for a
     /// client that stops reading ([`WaitForRequest`]). `false`: an earlier
-    /// send failed or the ring refused this one.
+    /// send timed out, or the ring refused this one.
     pub(super) async fn flush_behind(&self) -> bool {
         if !self.settled_now() && !self.settle().await {
             return false;
@@ -256,6 +256,11 @@ impl Conn {
     /// unread bytes does not reset the connection before the client has
     /// read our response.
     pub(super) async fn close(&self) {
+        // Every path here has flushed, which settles a send left running;
+        // the end of the stream must follow it all the same.
+        if !self.settled_now() {
+            self.settle().await;
+        }
         if self.stream.shutdown(Shutdown::Write).await.is_err() {
             return;
         }
