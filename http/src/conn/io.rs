@@ -124,13 +124,9 @@ impl Conn {
         if !self.settled_now() && !self.settle().await {
             return false;
         }
-        let Some(out) = self.out.borrow_mut().take() else {
+        let Some(out) = self.take_output() else {
             return true;
         };
-        if out.is_empty() {
-            *self.out.borrow_mut() = Some(out);
-            return true;
-        }
         let write = self.stream.write_all(out);
         match self.within_write_timeout(write).await {
             Some((Ok(()), mut out)) => {
@@ -154,13 +150,9 @@ impl Conn {
         if !self.settled_now() && !self.settle().await {
             return false;
         }
-        let Some(out) = self.out.borrow_mut().take() else {
+        let Some(out) = self.take_output() else {
             return true;
         };
-        if out.is_empty() {
-            *self.out.borrow_mut() = Some(out);
-            return true;
-        }
         match self.stream.send_behind(out) {
             Ok(behind) => {
                 self.sending.set(Some(behind));
@@ -168,6 +160,17 @@ impl Conn {
             }
             Err(_) => false,
         }
+    }
+
+    /// The output buffer, taken to be sent; `None` when it holds nothing
+    /// (an empty buffer stays).
+    fn take_output(&self) -> Option<LocalPooled<Vec<u8>>> {
+        let out = self.out.borrow_mut().take()?;
+        if out.is_empty() {
+            *self.out.borrow_mut() = Some(out);
+            return None;
+        }
+        Some(out)
     }
 
     /// Waits, within the write timeout, for the send left running by
