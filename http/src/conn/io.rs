@@ -205,12 +205,6 @@ impl Conn {
         has
     }
 
-    /// Whether the send left running by [`flush_behind`](Conn::flush_behind)
-    /// is still in the kernel's hands.
-    fn is_sending(&self) -> bool {
-        !self.settled_now()
-    }
-
     /// Sends `buf` after whatever is buffered, within the write timeout.
     pub(super) async fn send<B: shardio::IoBuf>(&self, buf: B) -> io::Result<()> {
         if !self.flush().await {
@@ -343,7 +337,7 @@ impl Future for WaitForRequest<'_> {
                 this.armed = armed;
             }
             _ if !shared.deadlines.expired(&conn.deadline, cx.waker()) => {}
-            Armed::Write if !conn.is_sending() => {
+            Armed::Write if conn.settled_now() => {
                 let rest = timeouts.idle - timeouts.write;
                 shared.deadlines.arm(&conn.deadline, cx.waker(), rest);
                 this.armed = Armed::Idle;

@@ -371,19 +371,15 @@ impl<T: OpDef> Op<T> {
         let finisher: Box<dyn Finish> = Box::new(make(data));
         let mut driver = self.shard.driver.borrow_mut();
         let slot = driver.slot_mut(self.key);
-        match std::mem::replace(&mut slot.state, State::Behind(finisher)) {
+        match &slot.state {
+            State::Submitted | State::Waiting(_) => slot.state = State::Behind(finisher),
             // Only an op kept across a reap before being let run gets here.
             State::Completed(c) => {
-                let State::Behind(finisher) =
-                    std::mem::replace(&mut slot.state, State::Completed(c))
-                else {
-                    unreachable!("just set");
-                };
+                let c = *c;
                 driver.release(self.key);
                 drop(driver);
                 finisher.finish(c);
             }
-            State::Submitted | State::Waiting(_) => {}
             State::Streaming(_) | State::Ignored(_) | State::Behind(_) => {
                 unreachable!("single-shot op in a multishot, orphaned or let-run slot")
             }
