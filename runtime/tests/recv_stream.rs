@@ -6,15 +6,8 @@ mod util;
 use shardio::buf::{BufRing, RingBuf};
 use shardio::net::TcpStream;
 use shardio::time::{sleep, timeout};
-use std::sync::Mutex;
 use std::time::Duration;
-
-/// Tests here count the process's fds, so they run one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+use util::serial;
 
 /// Collects everything a stream yields until end of stream.
 async fn drain_all(stream: &TcpStream, ring: &BufRing) -> std::io::Result<Vec<u8>> {

@@ -1,7 +1,8 @@
 //! `TcpStream::send_behind`: the send runs on without its task, its buffer
 //! goes when the kernel has taken it, a waiting task is woken once it is
 //! done, a failed send shuts the socket's sending side, and a handle
-//! dropped early cancels it without leaking the buffer or the fd.
+//! dropped early cancels it without leaking the buffer or the fd. The
+//! tests run one at a time, since one counts the process's fds.
 
 mod util;
 
@@ -12,10 +13,11 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use util::{open_fds, settle, CountedBuf};
+use util::{open_fds, serial, settle, CountedBuf};
 
 #[test]
 fn the_buffer_goes_at_completion_without_waking_the_task() {
+    let _serial = serial();
     let live = Arc::new(AtomicUsize::new(0));
     shardio::block_on(async {
         let (client, server) = util::pair().await;
@@ -53,6 +55,7 @@ fn the_buffer_goes_at_completion_without_waking_the_task() {
 
 #[test]
 fn sent_waits_for_a_peer_slow_to_take_everything() {
+    let _serial = serial();
     shardio::block_on(async {
         let (client, server) = util::pair().await;
         let len = 16 << 20;
@@ -87,6 +90,7 @@ fn sent_waits_for_a_peer_slow_to_take_everything() {
 
 #[test]
 fn a_handle_dropped_early_cancels_the_send_and_leaks_nothing() {
+    let _serial = serial();
     let before = open_fds();
     let live = Arc::new(AtomicUsize::new(0));
     shardio::block_on(async {
@@ -119,6 +123,7 @@ fn a_handle_dropped_early_cancels_the_send_and_leaks_nothing() {
 
 #[test]
 fn a_failed_send_makes_the_next_write_fail() {
+    let _serial = serial();
     shardio::block_on(async {
         let (client, server) = util::pair().await;
         // Close with a reset: linger on, with a zero timeout.
@@ -150,6 +155,7 @@ fn a_failed_send_makes_the_next_write_fail() {
 
 #[test]
 fn a_send_cut_short_shuts_the_sending_side() {
+    let _serial = serial();
     // A send cancelled part way (its handle dropped) is a failure too:
     // the peer sees the stream end after what went out, not more bytes.
     shardio::block_on(async {
@@ -181,6 +187,7 @@ fn a_send_cut_short_shuts_the_sending_side() {
 
 #[test]
 fn outside_a_shard_the_buffer_comes_back() {
+    let _serial = serial();
     let std_stream = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap()
