@@ -39,7 +39,10 @@ if [ ${#counts[@]} -eq 0 ]; then
     for ((n = 1; n <= half; n *= 2)); do counts+=("$n"); done
 fi
 for n in "${counts[@]}"; do
-    [ "$n" -ge 1 ] && [ "$n" -le "$half" ] || { echo "N=$n: between 1 and $half on this machine" >&2; exit 1; }
+    if ! [[ "$n" =~ ^[0-9]+$ ]] || [ "$n" -lt 1 ] || [ "$n" -gt "$half" ]; then
+        echo "N=$n: a number from 1 to $half on this machine" >&2
+        exit 1
+    fi
 done
 read -r -a servers <<< "${SERVERS:-shardio hyper hyper-per-core}"
 source scripts/lib.sh

@@ -47,7 +47,11 @@ async fn serve(listener: TcpListener) -> io::Result<()> {
 
 /// A listener on `addr` with SO_REUSEPORT, so several can share it.
 fn reuseport_listener(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     socket.set_reuseaddr(true)?;
     socket.set_reuseport(true)?;
     socket.bind(addr)?;
@@ -55,7 +59,9 @@ fn reuseport_listener(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 fn current_thread() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 fn main() -> io::Result<()> {
@@ -65,13 +71,11 @@ fn main() -> io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:8081".into())
         .parse()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("ADDR: {e}")))?;
-    let threads: Option<usize> = match args.next() {
-        Some(n) => Some(
-            n.parse()
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("THREADS: {e}")))?,
-        ),
-        None => None,
-    };
+    let threads: Option<usize> = args
+        .next()
+        .map(|n| n.parse())
+        .transpose()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("THREADS: {e}")))?;
     let mode = args.next().unwrap_or_else(|| "multi".into());
     match (threads, mode.as_str()) {
         (None, _) => {
