@@ -356,3 +356,111 @@ fn a_limit_stops_the_receive_until_the_consumer_takes() {
     .unwrap()
     .unwrap();
 }
+
+#[test]
+fn stop_on_an_idle_stream_ends_it_and_holds_nothing() {
+    let _serial = serial();
+    shardio::block_on(async {
+        let ring = BufRing::new(8, 256)?;
+        let (client, server) = util::pair().await;
+        let mut incoming = server.recv_stream_with(&ring);
+        let armed = timeout(Duration::from_millis(20), incoming.next()).await;
+        assert!(armed.is_err(), "nothing was sent yet");
+        assert_eq!(shardio::stats().ops_in_flight, 1, "the receive is armed");
+        incoming.stop();
+        let end = timeout(Duration::from_secs(5), incoming.next()).await?;
+        assert!(end.is_none(), "a stopped stream ends");
+        assert!(incoming.is_stopped(), "ended by the stop, not the peer");
+        assert!(incoming.next().await.is_none(), "and stays ended");
+        util::settle().await;
+        assert_eq!(shardio::stats().ops_in_flight, 0, "no receive left armed");
+        assert_eq!(ring.in_use(), 0);
+        // The next bytes wait in the socket for the next reader.
+        let (r, _) = client.write_all(b"next".to_vec()).await;
+        r?;
+        let buf = timeout(Duration::from_secs(5), server.recv_ring(&ring)).await??;
+        assert_eq!(&buf.expect("bytes, not the end")[..], b"next");
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap()
+    .unwrap();
+}
+
+#[test]
+fn the_peers_close_is_not_a_stop() {
+    let _serial = serial();
+    shardio::block_on(async {
+        let ring = BufRing::new(8, 256)?;
+        let (client, server) = util::pair().await;
+        let mut incoming = server.recv_stream_with(&ring);
+        client.close().await?;
+        assert!(incoming.next().await.is_none(), "end of stream");
+        incoming.stop();
+        assert!(incoming.next().await.is_none());
+        assert!(!incoming.is_stopped(), "the peer closed first");
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap()
+    .unwrap();
+}
+
+/// Streams stopped while the peer keeps writing, each followed by a
+/// single-shot receive and a new stream: whatever the kernel received
+/// between a stop's request and its effect is yielded, never dropped.
+#[test]
+fn stops_racing_incoming_bytes_lose_nothing() {
+    let _serial = serial();
+    shardio::block_on(async {
+        let ring = BufRing::new(32, 256)?;
+        let (client, server) = util::pair().await;
+        let data = pattern(5, 512 * 1024);
+        let sender = shardio::spawn({
+            let data = data.clone();
+            async move {
+                for piece in data.chunks(700) {
+                    let (r, _) = client.write_all(piece.to_vec()).await;
+                    r?;
+                    shardio::yield_now().await;
+                }
+                client.close().await
+            }
+        });
+        let mut got = Vec::new();
+        let (mut stops, mut late) = (0, 0);
+        'outer: loop {
+            let mut incoming = server.recv_stream_with(&ring);
+            match timeout(Duration::from_secs(5), incoming.next()).await? {
+                Some(buf) => got.extend_from_slice(&buf?),
+                None => break,
+            }
+            incoming.stop();
+            stops += 1;
+            while let Some(buf) = timeout(Duration::from_secs(5), incoming.next()).await? {
+                got.extend_from_slice(&buf?);
+                late += 1;
+            }
+            if !incoming.is_stopped() {
+                break; // the peer closed while the stop was on its way
+            }
+            drop(incoming);
+            match timeout(Duration::from_secs(5), server.recv_ring(&ring)).await?? {
+                Some(buf) => got.extend_from_slice(&buf),
+                None => break 'outer,
+            }
+        }
+        sender.await.unwrap()?;
+        assert_eq!(
+            got.len(),
+            data.len(),
+            "{stops} stops, {late} chunks after a stop"
+        );
+        assert!(got == data, "bytes out of order or corrupted");
+        assert!(stops > 10, "only {stops} stops");
+        util::settle().await;
+        assert_eq!(ring.in_use(), 0);
+        assert_eq!(shardio::stats().ops_in_flight, 0);
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap()
+    .unwrap();
+}

@@ -28,9 +28,11 @@ use std::task::{Context, Poll};
 /// comes back, so nothing is lost or reordered — the connection just waits.
 ///
 /// Dropping the stream cancels the receive; buffers the kernel filled for it
-/// afterwards go straight back to the ring. Do not mix a `RecvStream` with
-/// [`read`](super::TcpStream::read) calls on the same connection: each would
-/// see part of the bytes.
+/// afterwards go straight back to the ring, and their bytes are lost. To end
+/// the receive without losing any, [`stop`](RecvStream::stop) it and take
+/// what it still yields. Do not mix a `RecvStream` with
+/// [`read`](super::TcpStream::read) calls on the same connection while it is
+/// armed: each would see part of the bytes.
 pub struct RecvStream {
     fd: SharedFd,
     ring: BufRing,
@@ -40,6 +42,10 @@ pub struct RecvStream {
     /// The last receive ended with `ENOBUFS`; re-arm once a buffer is back.
     starved: bool,
     done: bool,
+    /// [`stop`](RecvStream::stop) was called: do not re-arm.
+    stopping: bool,
+    /// The stream ended by a stop, not by the peer's close or an error.
+    stopped: bool,
     /// Filled buffers that may wait untaken before the receive is stopped
     /// (0: no limit); see [`limit`](RecvStream::limit).
     limit: u16,
@@ -52,6 +58,7 @@ impl fmt::Debug for RecvStream {
             .field("armed", &self.op.is_some())
             .field("starved", &self.starved)
             .field("done", &self.done)
+            .field("stopped", &self.stopped)
             .finish()
     }
 }
@@ -65,6 +72,8 @@ impl RecvStream {
             armed_at: 0,
             starved: false,
             done: false,
+            stopping: false,
+            stopped: false,
             limit: 0,
         }
     }
@@ -83,8 +92,49 @@ impl RecvStream {
         self
     }
 
+    /// Ends the receive without losing bytes: asks the kernel to cancel it,
+    /// and arms no other. [`next`](RecvStream::next) then yields what the
+    /// kernel received before the cancel took effect, in order, and `None`
+    /// once the receive has ended; [`is_stopped`](RecvStream::is_stopped)
+    /// then tells the stop from the peer's close. After that the stream
+    /// holds no receive and no buffer, and the connection's next bytes wait
+    /// in the socket for whatever reads it next (another stream, or
+    /// [`recv_ring`](super::TcpStream::recv_ring)).
+    ///
+    /// ```no_run
+    /// # async fn idle(stream: &shardio::net::TcpStream) -> std::io::Result<()> {
+    /// let mut incoming = stream.recv_stream()?;
+    /// // ... serve, then give the receive up while the connection idles:
+    /// incoming.stop();
+    /// while let Some(buf) = incoming.next().await {
+    ///     let _late_bytes = buf?; // received before the stop took effect
+    /// }
+    /// if incoming.is_stopped() {
+    ///     drop(incoming); // holds nothing; the next bytes stay in the socket
+    ///     let _next = stream.recv_ring(&shardio::buf::BufRing::shard_default()?).await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stop(&mut self) {
+        if self.done || self.stopping {
+            return;
+        }
+        self.stopping = true;
+        if let Some(op) = self.op.as_mut() {
+            op.cancel();
+        }
+    }
+
+    /// Whether the stream ended because of [`stop`](RecvStream::stop): the
+    /// peer has not closed, and no byte received was held back.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
     /// The next chunk of bytes, `None` once the peer has closed its side
-    /// (or after an error was returned).
+    /// (or after an error was returned, or once a
+    /// [`stop`](RecvStream::stop) has taken effect).
     pub async fn next(&mut self) -> Option<io::Result<RingBuf>> {
         poll_fn(|cx| self.poll_next(cx)).await
     }
@@ -97,6 +147,11 @@ impl RecvStream {
                 return Poll::Ready(None);
             }
             let Some(op) = self.op.as_mut() else {
+                if self.stopping {
+                    self.done = true;
+                    self.stopped = true;
+                    return Poll::Ready(None);
+                }
                 if self.starved && ring.returned() == self.armed_at {
                     // Dry, and no buffer has come back since we last armed.
                     ring.wait_for_buffer(cx.waker());
@@ -144,8 +199,9 @@ impl RecvStream {
                     Shard::with_current(|s| Counters::incr(&s.counters.recv_starved));
                 }
                 // Stopped at the limit (the driver's cancel): everything it
-                // received has been taken, so receive again.
-                e if -e == libc::ECANCELED && op.was_limited() => {}
+                // received has been taken, so receive again. Or stopped by
+                // `stop`: the op's end, next, ends the stream.
+                e if -e == libc::ECANCELED && (self.stopping || op.was_limited()) => {}
                 e => {
                     self.done = true;
                     return Poll::Ready(Some(Err(io::Error::from_raw_os_error(-e))));
