@@ -71,6 +71,11 @@ impl Deadlines {
         u64::try_from(ms).unwrap_or(u64::MAX - 1) + 1
     }
 
+    /// How often the sweeper passes: a deadline is kept to within this.
+    pub(crate) fn tick(&self) -> Duration {
+        self.tick
+    }
+
     /// Arms `key`'s entry, made now if it has none: it expires `timeout`
     /// from the start of this turn ([`shardio::time::coarse_now`]) and
     /// wakes `waker`.

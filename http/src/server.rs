@@ -38,9 +38,43 @@ const SLOT_POOL: usize = 256;
 /// Receive wrappers kept for reuse per server (one per connection
 /// answering a burst; 40 B each).
 const STORAGE_SPARES: usize = 1024;
-/// With [`Server::multishot_receive`]: filled receive buffers a connection
+/// With a multishot receive ([`Receive`]): filled receive buffers a connection
 /// may have waiting unread before its receive is stopped.
 pub const MULTISHOT_LIMIT: u16 = 4;
+
+/// How a connection receives its bytes ([`Server::receive`]).
+///
+/// A connection waiting for its client holds no receive buffer in any mode:
+/// the kernel picks one from the shard's ring when bytes arrive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Receive {
+    /// A receive submitted each time the connection waits for bytes. The
+    /// least memory per idle connection (about 500 B in all), and each
+    /// request's receive arms a poll in the kernel: the receive goes out
+    /// with the previous answer's send, before the client can answer.
+    PerWait,
+    /// `PerWait` for a connection's first two requests; from its third, a
+    /// multishot receive kept armed, which saves the poll and the receive's
+    /// submission for every request (5–12 % of the server's CPU per
+    /// request at 64 connections in `docs/BENCHMARKS.md`). A connection that
+    /// then waits a tick of the deadline sweep (an eighth of the shorter of
+    /// the idle and write timeouts, at most a second) stops that receive,
+    /// keeping every byte it had received, and goes back to `PerWait`: an
+    /// idle connection costs what it costs under `PerWait`.
+    #[default]
+    Adaptive,
+    /// One multishot receive armed for the connection's whole life: its
+    /// state, about 195 B, stays allocated while the connection idles.
+    ///
+    /// Under either multishot mode, a connection whose handler is busy does
+    /// not take bytes from the kernel without bound: once
+    /// [`MULTISHOT_LIMIT`] filled buffers wait unread, its receive is
+    /// cancelled, and armed again when the handler reads on. (A few more may
+    /// land before the cancellation does: the kernel fills up to 32 buffers
+    /// from one wake-up.)
+    Multishot,
+}
 
 /// An HTTP/1.1 server: configuration, then [`serve`](Server::serve) on each
 /// shard.
@@ -69,7 +103,7 @@ pub struct Server {
     timeouts: Timeouts,
     max_connections: usize,
     grace: Duration,
-    multishot_receive: bool,
+    receive: Receive,
 }
 
 impl Default for Server {
@@ -86,7 +120,7 @@ impl Server {
             timeouts: Timeouts::default(),
             max_connections: 10_000,
             grace: Duration::from_secs(10),
-            multishot_receive: false,
+            receive: Receive::Adaptive,
         }
     }
 
@@ -126,25 +160,22 @@ impl Server {
         self
     }
 
-    /// Whether each connection keeps one multishot receive armed for its
-    /// life, instead of submitting a receive each time it waits for bytes
-    /// (the default: `false`).
-    ///
-    /// With one request per write, a connection then costs less server
-    /// CPU per request (3–12 % in our runs: no receive to submit and no
-    /// poll to arm for each request), for about 240 B more per idle
-    /// connection (740 B against 501 B measured: the receive's state stays
-    /// allocated). Pipelined requests gain nothing:
-    /// their receives find data waiting anyway.
-    ///
-    /// A connection whose handler is busy does not take bytes from the
-    /// kernel without bound: once [`MULTISHOT_LIMIT`] filled buffers wait
-    /// unread, its receive is cancelled, and armed again when the handler
-    /// reads on. (A few more may land before the cancellation does: the
-    /// kernel fills up to 32 buffers from one wake-up.)
-    pub fn multishot_receive(mut self, on: bool) -> Server {
-        self.multishot_receive = on;
+    /// How connections receive their bytes (default [`Receive::Adaptive`]).
+    pub fn receive(mut self, receive: Receive) -> Server {
+        self.receive = receive;
         self
+    }
+
+    /// `true`: [`Receive::Multishot`], one multishot receive armed for each
+    /// connection's whole life; `false`: [`Receive::PerWait`], a receive
+    /// submitted each time a connection waits for bytes. Without either
+    /// call, connections receive [`Receive::Adaptive`]ly.
+    pub fn multishot_receive(self, on: bool) -> Server {
+        self.receive(if on {
+            Receive::Multishot
+        } else {
+            Receive::PerWait
+        })
     }
 
     /// Binds `addr` on this shard and serves `router` until the runtime
@@ -191,7 +222,7 @@ impl Server {
         let ring = BufRing::shard_default()?;
         let shared = Rc::new_cyclic(|me| {
             let mut shared = Shared::new(self.limits, self.timeouts, ring, me.clone());
-            shared.multishot_receive = self.multishot_receive;
+            shared.receive = self.receive;
             shared
         });
         let router = Rc::new(router);
@@ -269,8 +300,8 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) timeouts: Timeouts,
     pub(crate) ring: BufRing,
-    /// See [`Server::multishot_receive`].
-    pub(crate) multishot_receive: bool,
+    /// See [`Server::receive`].
+    pub(crate) receive: Receive,
     output: LocalPool<Vec<u8>>,
     /// What requests hold; see [`Parts`].
     parts: LocalPool<Parts>,
@@ -317,7 +348,7 @@ impl Shared {
             limits,
             timeouts,
             ring,
-            multishot_receive: false,
+            receive: Receive::Adaptive,
             output,
             parts,
             bursts: SlotPool::new(SLOT_POOL),

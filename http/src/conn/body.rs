@@ -24,6 +24,7 @@ impl Conn {
             received: 0,
             expect_continue: expect_continue && !done,
             upgraded: false,
+            single_waits: st.single_waits,
         };
         st.generation
     }
@@ -119,8 +120,7 @@ impl Conn {
                     // receive is the connection's, so a read dropped while
                     // it waits loses nothing; a receive of its own would be
                     // cancelled, and what the kernel had given it lost.
-                    let guard = (!self.shared.multishot_receive)
-                        .then(|| FailIfDropped::new(self, generation));
+                    let guard = (!self.streaming()).then(|| FailIfDropped::new(self, generation));
                     let read = self.recv();
                     let read = shardio::time::timeout(self.shared.timeouts.body_read, read).await;
                     if let Some(guard) = guard {

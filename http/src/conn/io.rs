@@ -7,8 +7,9 @@ use crate::encode;
 use crate::fields::Fields;
 use crate::parse::Rejection;
 use crate::storage::Storage;
+use crate::Receive;
 use shardio::buf::RingBuf;
-use shardio::net::{RecvRing, SendBehind};
+use shardio::net::{RecvRing, RecvStream, SendBehind};
 use shardio::pool::LocalPooled;
 use std::cell::RefMut;
 use std::future::Future;
@@ -28,17 +29,51 @@ impl Conn {
     /// arrive, and makes them the input. `false`: the peer closed, the idle
     /// deadline passed, the server is draining, or the socket failed.
     pub(super) fn wait_for_request(&self) -> WaitForRequest<'_> {
+        if self.shared.receive == Receive::Adaptive {
+            self.adapt_receive();
+        }
         WaitForRequest {
             conn: self,
             recv: self.recv(),
             armed: Armed::Not,
+            stopping: false,
+            received: false,
         }
+    }
+
+    /// Under [`Receive::Adaptive`], at the start of a wait: the third wait
+    /// in a row made with a receive of its own makes the connection's
+    /// multishot receive instead.
+    fn adapt_receive(&self) {
+        let mut input = self.input.borrow_mut();
+        if input.stream.is_some() {
+            return;
+        }
+        let mut body = self.body.borrow_mut();
+        if body.single_waits < 2 {
+            body.single_waits += 1;
+            return;
+        }
+        body.single_waits = 0;
+        input.stream = Some(self.new_stream());
+    }
+
+    fn new_stream(&self) -> Box<RecvStream> {
+        let mut stream = self.stream.recv_stream_with(&self.shared.ring);
+        stream.limit(crate::MULTISHOT_LIMIT);
+        Box::new(stream)
+    }
+
+    /// Whether the connection receives through its multishot receive: a
+    /// read dropped while it waits then loses nothing.
+    pub(super) fn streaming(&self) -> bool {
+        self.shared.receive == Receive::Multishot || self.input.borrow().stream.is_some()
     }
 
     /// The next bytes received: `Ok(None)` once the peer has closed its
     /// side. Holds no buffer until bytes arrive.
     pub(super) fn recv(&self) -> Recv<'_> {
-        if self.shared.multishot_receive {
+        if self.streaming() {
             Recv::Stream(self)
         } else {
             Recv::Once(self.stream.recv_ring(&self.shared.ring))
@@ -50,12 +85,28 @@ impl Conn {
     /// is not followed up loses nothing.
     pub(super) fn poll_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<Option<RingBuf>>> {
         let mut input = self.input.borrow_mut();
-        let stream = input.stream.get_or_insert_with(|| {
-            let mut stream = self.stream.recv_stream_with(&self.shared.ring);
-            stream.limit(crate::MULTISHOT_LIMIT);
-            Box::new(stream)
-        });
+        let stream = input.stream.get_or_insert_with(|| self.new_stream());
         stream.poll_next(cx).map(Option::transpose)
+    }
+
+    /// Asks the multishot receive to stop ([`RecvStream::stop`]): what it
+    /// had received still comes, then its end.
+    fn stop_stream(&self) {
+        if let Some(stream) = self.input.borrow_mut().stream.as_mut() {
+            stream.stop();
+        }
+    }
+
+    /// Lets the multishot receive go if a stop has ended it: the
+    /// connection then receives with a receive per wait. `false` if it
+    /// ended otherwise (the peer's close, an error).
+    fn drop_stopped_stream(&self) -> bool {
+        let mut input = self.input.borrow_mut();
+        if !input.stream.as_ref().is_some_and(|s| s.is_stopped()) {
+            return false;
+        }
+        input.stream = None;
+        true
     }
 
     /// Reads more of a request head, by `deadline`. `Ok(false)`: the peer
@@ -289,6 +340,10 @@ pub(super) struct WaitForRequest<'a> {
     recv: Recv<'a>,
     /// Which deadline this wait has armed the connection's entry with.
     armed: Armed,
+    /// The multishot receive is being stopped: take what it still yields.
+    stopping: bool,
+    /// Bytes came while it was: a request to serve once it has ended.
+    received: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -298,6 +353,9 @@ enum Armed {
     /// The write timeout, shorter than the idle one, for a send still
     /// running.
     Write,
+    /// Under [`Receive::Adaptive`], with the multishot receive: one tick of
+    /// the sweep, after which the connection gives that receive up.
+    Stream,
 }
 
 impl Future for WaitForRequest<'_> {
@@ -314,43 +372,93 @@ impl Future for WaitForRequest<'_> {
             // Pipelined bytes beyond the last request: no wait.
             return Poll::Ready(true);
         }
-        if let Poll::Ready(r) = Pin::new(&mut this.recv).poll(cx) {
-            return Poll::Ready(match r {
+        loop {
+            if let Poll::Ready(r) = this.poll_recv(cx) {
+                return Poll::Ready(r);
+            }
+            let timeouts = &shared.timeouts;
+            match this.armed {
+                Armed::Not if shared.receive == Receive::Adaptive && conn.streaming() => {
+                    let tick = shared.deadlines.tick().min(timeouts.idle);
+                    shared.deadlines.arm(&conn.deadline, cx.waker(), tick);
+                    this.armed = Armed::Stream;
+                }
+                Armed::Not => this.arm(cx, Duration::ZERO),
+                _ if !shared.deadlines.expired(&conn.deadline, cx.waker()) => {}
+                Armed::Stream => {
+                    // Idle for a tick: give the multishot receive up, and
+                    // wait out the rest of the timeouts as any wait does.
+                    conn.stop_stream();
+                    this.stopping = true;
+                    this.arm(cx, shared.deadlines.tick());
+                    continue;
+                }
+                Armed::Write if conn.settled_now() => {
+                    let rest = timeouts.idle - timeouts.write;
+                    shared.deadlines.arm(&conn.deadline, cx.waker(), rest);
+                    this.armed = Armed::Idle;
+                }
+                Armed::Write => {
+                    // The client stopped reading: give the send up (dropping
+                    // it cancels it) rather than wait for it any longer.
+                    drop(conn.sending.take());
+                    return Poll::Ready(false);
+                }
+                Armed::Idle => return Poll::Ready(false),
+            }
+            return Poll::Pending;
+        }
+    }
+}
+
+impl WaitForRequest<'_> {
+    /// Polls the receive. While the multishot receive is being stopped,
+    /// takes what it still yields and, once it has ended, serves what came
+    /// or goes on waiting with a receive of the wait's own.
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        let conn = self.conn;
+        loop {
+            let r = match Pin::new(&mut self.recv).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r,
+            };
+            match r {
                 Ok(Some(buf)) => {
                     conn.push_input(buf);
-                    true
+                    if !self.stopping {
+                        return Poll::Ready(true);
+                    }
+                    self.received = true;
                 }
-                Ok(None) | Err(_) => false,
-            });
+                Ok(None) if conn.drop_stopped_stream() => {
+                    self.stopping = false;
+                    if self.received {
+                        return Poll::Ready(true);
+                    }
+                    self.recv = conn.recv();
+                }
+                // The peer closed or the socket failed, after any bytes
+                // that came while stopping: those are served first.
+                Ok(None) | Err(_) => return Poll::Ready(self.received),
+            }
         }
-        let timeouts = &shared.timeouts;
-        match this.armed {
-            Armed::Not => {
-                // From the turn's clock: one read, and one conversion,
-                // shared by every connection the turn sends back to idle.
-                let (armed, timeout) = if timeouts.write < timeouts.idle && conn.has_send_behind() {
-                    (Armed::Write, timeouts.write)
-                } else {
-                    (Armed::Idle, timeouts.idle)
-                };
-                shared.deadlines.arm(&conn.deadline, cx.waker(), timeout);
-                this.armed = armed;
-            }
-            _ if !shared.deadlines.expired(&conn.deadline, cx.waker()) => {}
-            Armed::Write if conn.settled_now() => {
-                let rest = timeouts.idle - timeouts.write;
-                shared.deadlines.arm(&conn.deadline, cx.waker(), rest);
-                this.armed = Armed::Idle;
-            }
-            Armed::Write => {
-                // The client stopped reading: give the send up (dropping
-                // it cancels it) rather than wait for it any longer.
-                drop(conn.sending.take());
-                return Poll::Ready(false);
-            }
-            Armed::Idle => return Poll::Ready(false),
-        }
-        Poll::Pending
+    }
+
+    /// Arms the connection's deadline for a wait for the client: the write
+    /// timeout if it is the shorter and a send still runs, else the idle
+    /// one; `spent` of it has passed already.
+    fn arm(&mut self, cx: &mut Context<'_>, spent: Duration) {
+        let conn = self.conn;
+        let timeouts = &conn.shared.timeouts;
+        let (armed, timeout) = if timeouts.write < timeouts.idle && conn.has_send_behind() {
+            (Armed::Write, timeouts.write)
+        } else {
+            (Armed::Idle, timeouts.idle)
+        };
+        conn.shared
+            .deadlines
+            .arm(&conn.deadline, cx.waker(), timeout.saturating_sub(spent));
+        self.armed = armed;
     }
 }
 

@@ -61,9 +61,11 @@ struct Input {
     buf: Option<Rc<Storage>>,
     // INVARIANT: pos <= buf.len()
     pos: usize,
-    /// With [`Server::multishot_receive`](crate::Server::multishot_receive):
-    /// the connection's receive, made at its first wait and kept armed.
-    /// Boxed: an idle connection without it pays one word.
+    /// The connection's multishot receive, under
+    /// [`Receive::Multishot`](crate::Receive::Multishot) made at its first
+    /// wait and kept armed, under `Adaptive` made at its third wait and
+    /// stopped once it idles. Boxed: an idle connection without it pays one
+    /// word.
     stream: Option<Box<RecvStream>>,
 }
 
@@ -96,6 +98,10 @@ struct BodyState {
     /// Kept here, in the padding after the flag above, rather than in a
     /// field of `Conn` that would grow every connection.
     upgraded: bool,
+    /// Under [`Receive::Adaptive`](crate::Receive::Adaptive): waits made
+    /// with a receive of their own since the connection last had a
+    /// multishot one (at most 2). In the padding too.
+    single_waits: u8,
 }
 
 pub(crate) struct Conn {
@@ -133,6 +139,7 @@ impl Conn {
                 limit: 0,
                 received: 0,
                 expect_continue: false,
+                single_waits: 0,
                 upgraded: false,
             }),
             deadline: EntryKey::default(),
