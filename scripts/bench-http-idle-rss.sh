@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Server memory (RSS) per idle keep-alive HTTP connection: CONNS clients
 # each make one `GET /` to the hello example, then hold the connection
-# open. Same for the example with `--multishot` (a receive kept armed per
-# connection) and for the tokio + hyper peer. Server on core 0, client on
-# core 1.
+# open. Then the same with four requests per connection before it idles
+# (`shardio-4-requests`: under the default receive, `Receive::Adaptive`,
+# such a connection moves to a multishot receive and stops it once it
+# idles for a tick of the deadline sweep, a second with the default
+# timeouts, so its RSS is read 3 s after the last connection is ready).
+# Same for the example with `--multishot` (a receive kept armed per
+# connection for its life) and for the tokio + hyper peer. Server on
+# core 0, client on core 1.
 # Usage: scripts/bench-http-idle-rss.sh [CONNS]     (default 10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +25,13 @@ source scripts/lib.sh
 printf '| server | RSS before (KiB) | RSS with %s idle conns (KiB) | bytes per connection |\n|---|---|---|---|\n' "$conns" \
     > "$out/results.md"
 port=9500
-for server in shardio shardio-multishot hyper; do
+for server in shardio shardio-4-requests shardio-multishot hyper; do
     port=$((port + 1))
+    requests=1 settle=1
     case "$server" in
+    shardio-4-requests)
+        requests=4 settle=3
+        taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" > "$out/server-$server.log" 2>&1 & ;;
     shardio) taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" > "$out/server-$server.log" 2>&1 & ;;
     shardio-multishot) taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" --multishot \
         > "$out/server-$server.log" 2>&1 & ;;
@@ -42,8 +51,9 @@ for server in shardio shardio-multishot hyper; do
     wait_for_line "$out/warm-$server.log" ready 30
     kill "$warm"; wait "$warm" 2>/dev/null || true
     sleep 0.5
-    idle_rss_row "$out/results.md" "$server" "$server_pid" "$conns" "$out/client-$server.log" \
-        taskset -c 1 target/release/idle-conns client --http --addr "127.0.0.1:$port" --conns "$conns"
+    IDLE_SETTLE=$settle idle_rss_row "$out/results.md" "$server" "$server_pid" "$conns" "$out/client-$server.log" \
+        taskset -c 1 target/release/idle-conns client --http --requests "$requests" \
+        --addr "127.0.0.1:$port" --conns "$conns"
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
 done

@@ -117,7 +117,7 @@ LUA
 idle_rss_row() { # RESULTS LABEL SERVER_PID CONNS CLIENT_LOG CLIENT_CMD...
     # Appends `| LABEL | RSS before | RSS after | bytes per connection |`:
     # the server's RSS before CLIENT_CMD opens CONNS idle connections, and
-    # a second after it prints `ready`. Stops the client; the caller stops
+    # a second (IDLE_SETTLE seconds) after it prints `ready`. Stops the client; the caller stops
     # the server.
     local results="$1" label="$2" server_pid="$3" conns="$4" log="$5"
     shift 5
@@ -127,7 +127,7 @@ idle_rss_row() { # RESULTS LABEL SERVER_PID CONNS CLIENT_LOG CLIENT_CMD...
     client=$!
     pids+=("$client")
     wait_for_line "$log" ready 90
-    sleep 1
+    sleep "${IDLE_SETTLE:-1}"
     after=$(rss_kib "$server_pid")
     printf '| %s | %s | %s | %s |\n' "$label" "$before" "$after" "$(( (after - before) * 1024 / conns ))" \
         >> "$results"

@@ -9,10 +9,12 @@
 //! cargo run --release -p shardio-http --example hello -- --addr 127.0.0.1:8080 --shards 2
 //! ```
 //!
-//! `--multishot` keeps one receive armed per connection
-//! ([`Server::multishot_receive`]).
+//! Connections receive the default way, a receive per wait
+//! ([`Receive::PerWait`]); `--multishot` keeps one receive armed per
+//! connection for its life ([`Receive::Multishot`]), and `--adaptive` from a
+//! connection's third request until it idles ([`Receive::Adaptive`]).
 
-use shardio_http::{BodyError, Request, Response, Router, Server};
+use shardio_http::{BodyError, Receive, Request, Response, Router, Server};
 use std::io;
 
 async fn hello(_req: Request) -> Response {
@@ -35,7 +37,7 @@ async fn echo(mut req: Request) -> Result<Response, BodyError> {
 fn main() -> io::Result<()> {
     let mut addr = String::from("127.0.0.1:8080");
     let mut shards = 1;
-    let mut multishot = false;
+    let mut receive = Receive::PerWait;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -45,7 +47,8 @@ fn main() -> io::Result<()> {
         };
         match arg.as_str() {
             "--addr" => addr = value()?,
-            "--multishot" => multishot = true,
+            "--multishot" => receive = Receive::Multishot,
+            "--adaptive" => receive = Receive::Adaptive,
             "--shards" => {
                 shards = value()?.parse().map_err(|e| {
                     io::Error::new(io::ErrorKind::InvalidInput, format!("--shards: {e}"))
@@ -55,7 +58,7 @@ fn main() -> io::Result<()> {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     format!(
-                        "unknown argument {other}; usage: hello [--addr HOST:PORT] [--shards N] [--multishot]"
+                        "unknown argument {other}; usage: hello [--addr HOST:PORT] [--shards N] [--multishot | --adaptive]"
                     ),
                 ))
             }
@@ -75,7 +78,7 @@ fn main() -> io::Result<()> {
                     .get("/user/:id", user)
                     .post("/echo", echo);
                 Server::new()
-                    .multishot_receive(multishot)
+                    .receive(receive)
                     .bind_and_serve(addr, router)
                     .await
             }

@@ -7,7 +7,11 @@
 //! ```text
 //! idle-conns server --mode owned|multishot --addr 127.0.0.1:9100
 //! idle-conns client --addr 127.0.0.1:9100 --conns 10000
+//! idle-conns client --addr 127.0.0.1:8080 --conns 10000 --http --requests 4
 //! ```
+//!
+//! With `--http` the client makes `--requests` (default 1) `GET /` on each
+//! connection, one after another, before it holds them.
 //!
 //! `scripts/bench-idle-rss.sh` runs both and reads the server's RSS.
 
@@ -18,7 +22,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 const REQUEST: &[u8] = &[b'x'; 64];
-/// With `--http`: one request to an HTTP hello server, whose answer ends
+/// With `--http`: the request to an HTTP hello server, whose answer ends
 /// with this body.
 const HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: idle\r\n\r\n";
 const HTTP_BODY_END: &[u8] = b"Hello, World!";
@@ -26,7 +30,7 @@ const HTTP_BODY_END: &[u8] = b"Hello, World!";
 fn usage() -> ! {
     eprintln!(
         "usage: idle-conns server --mode owned|multishot [--addr IP:PORT]\n       \
-         idle-conns client [--addr IP:PORT] [--conns N] [--http]"
+         idle-conns client [--addr IP:PORT] [--conns N] [--http [--requests N]]"
     );
     std::process::exit(2)
 }
@@ -42,7 +46,12 @@ fn main() {
         },
         Some("client") => {
             let conns = flags.parse("--conns", 10_000);
-            client(addr, conns, flags.has("--http"))
+            let requests = if flags.has("--http") {
+                flags.parse("--requests", 1)
+            } else {
+                1
+            };
+            client(addr, conns, flags.has("--http"), requests)
         }
         _ => usage(),
     };
@@ -105,7 +114,7 @@ async fn echo_multishot(stream: TcpStream) {
     }
 }
 
-fn client(addr: SocketAddr, conns: usize, http: bool) -> std::io::Result<()> {
+fn client(addr: SocketAddr, conns: usize, http: bool, requests: usize) -> std::io::Result<()> {
     shardio::block_on(async move {
         let mut held = Vec::with_capacity(conns);
         // Connect in waves so the listen backlog never overflows.
@@ -116,22 +125,25 @@ fn client(addr: SocketAddr, conns: usize, http: bool) -> std::io::Result<()> {
                     shardio::spawn(async move {
                         let stream = TcpStream::connect_addr(addr).await?;
                         let request = if http { HTTP_REQUEST } else { REQUEST };
-                        let (r, _) = stream.write_all(request).await;
-                        r?;
                         let mut got = Vec::with_capacity(256);
-                        let done = |got: &[u8]| {
-                            if http {
-                                got.ends_with(HTTP_BODY_END)
-                            } else {
-                                got.len() >= REQUEST.len()
-                            }
-                        };
-                        while !done(&got) {
-                            let filled = got.len();
-                            let (n, b) = stream.read(got.slice(filled..)).await;
-                            got = b.into_inner();
-                            if n? == 0 {
-                                return Err(std::io::ErrorKind::UnexpectedEof.into());
+                        for _ in 0..requests {
+                            let (r, _) = stream.write_all(request).await;
+                            r?;
+                            got.clear();
+                            let done = |got: &[u8]| {
+                                if http {
+                                    got.ends_with(HTTP_BODY_END)
+                                } else {
+                                    got.len() >= REQUEST.len()
+                                }
+                            };
+                            while !done(&got) {
+                                let filled = got.len();
+                                let (n, b) = stream.read(got.slice(filled..)).await;
+                                got = b.into_inner();
+                                if n? == 0 {
+                                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                                }
                             }
                         }
                         Ok::<_, std::io::Error>(stream)

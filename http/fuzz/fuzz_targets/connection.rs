@@ -13,19 +13,23 @@
 
 use libfuzzer_sys::fuzz_target;
 use shardio_http::middleware::{Compress, Cors};
-use shardio_http::{Limits, Request, Response, Router, Server, StaticFiles, Timeouts};
+use shardio_http::{Limits, Receive, Request, Response, Router, Server, StaticFiles, Timeouts};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The servers' addresses: one for each receive mode, single-shot and
-/// multishot ([`Server::multishot_receive`]), each on a shard of its own.
-fn servers() -> [SocketAddr; 2] {
-    static ADDRS: OnceLock<[SocketAddr; 2]> = OnceLock::new();
+/// The servers' addresses: one for each receive mode ([`Receive`]), each
+/// on a shard of its own.
+fn servers() -> [SocketAddr; 3] {
+    static ADDRS: OnceLock<[SocketAddr; 3]> = OnceLock::new();
     *ADDRS.get_or_init(|| {
         let site = site();
-        [serve(false, site.clone()), serve(true, site)]
+        [
+            serve(Receive::PerWait, site.clone()),
+            serve(Receive::Multishot, site.clone()),
+            serve(Receive::Adaptive, site),
+        ]
     })
 }
 
@@ -45,7 +49,7 @@ fn site() -> std::path::PathBuf {
     root
 }
 
-fn serve(multishot: bool, site: std::path::PathBuf) -> SocketAddr {
+fn serve(receive: Receive, site: std::path::PathBuf) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         shardio::block_on(async move {
@@ -94,7 +98,7 @@ fn serve(multishot: bool, site: std::path::PathBuf) -> SocketAddr {
             Server::new()
                 .limits(limits)
                 .timeouts(timeouts)
-                .multishot_receive(multishot)
+                .receive(receive)
                 .serve_until(listener, router, std::future::pending())
                 .await
                 .unwrap();
@@ -196,13 +200,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [single, multi] = servers();
-    // Both receive modes see the same bytes and must answer alike.
-    if let (Some(a), Some(b)) = (exchange(single, data), exchange(multi, data)) {
-        assert_eq!(
-            without_boundaries(&without_dates(&a)),
-            without_boundaries(&without_dates(&b)),
-            "the receive modes answered differently"
-        );
+    // Every receive mode sees the same bytes and must answer alike.
+    let answers = servers().map(|addr| exchange(addr, data));
+    if let [Some(a), Some(b), Some(c)] = &answers {
+        let a = without_boundaries(&without_dates(a));
+        assert_eq!(a, without_boundaries(&without_dates(b)), "multishot answered differently");
+        assert_eq!(a, without_boundaries(&without_dates(c)), "adaptive answered differently");
     }
 });

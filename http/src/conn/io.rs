@@ -28,6 +28,7 @@ impl Conn {
     /// Waits, holding no buffer, until the next request's first bytes
     /// arrive, and makes them the input. `false`: the peer closed, the idle
     /// deadline passed, the server is draining, or the socket failed.
+    #[inline]
     pub(super) fn wait_for_request(&self) -> WaitForRequest<'_> {
         if self.shared.receive == Receive::Adaptive {
             self.adapt_receive();
@@ -43,7 +44,9 @@ impl Conn {
 
     /// Under [`Receive::Adaptive`], at the start of a wait: the third wait
     /// in a row made with a receive of its own makes the connection's
-    /// multishot receive instead.
+    /// multishot receive instead. Out of line: the other modes never call
+    /// it, and their wait stays small enough to inline.
+    #[inline(never)]
     fn adapt_receive(&self) {
         let mut input = self.input.borrow_mut();
         if input.stream.is_some() {
@@ -67,7 +70,11 @@ impl Conn {
     /// Whether the connection receives through its multishot receive: a
     /// read dropped while it waits then loses nothing.
     pub(super) fn streaming(&self) -> bool {
-        self.shared.receive == Receive::Multishot || self.input.borrow().stream.is_some()
+        match self.shared.receive {
+            Receive::PerWait => false,
+            Receive::Multishot => true,
+            Receive::Adaptive => self.input.borrow().stream.is_some(),
+        }
     }
 
     /// The next bytes received: `Ok(None)` once the peer has closed its
@@ -415,6 +422,7 @@ impl WaitForRequest<'_> {
     /// Polls the receive. While the multishot receive is being stopped,
     /// takes what it still yields and, once it has ended, serves what came
     /// or goes on waiting with a receive of the wait's own.
+    #[inline]
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         let conn = self.conn;
         loop {
@@ -447,6 +455,7 @@ impl WaitForRequest<'_> {
     /// Arms the connection's deadline for a wait for the client: the write
     /// timeout if it is the shorter and a send still runs, else the idle
     /// one; `spent` of it has passed already.
+    #[inline]
     fn arm(&mut self, cx: &mut Context<'_>, spent: Duration) {
         let conn = self.conn;
         let timeouts = &conn.shared.timeouts;
