@@ -94,11 +94,13 @@ impl Body {
     ///
     /// # Cancel safety
     ///
-    /// With [`Server::multishot_receive`](crate::Server::multishot_receive)
-    /// a read dropped before it completes (a `select!` branch that lost)
-    /// loses nothing: the next read goes on from the same place. With the
-    /// default single-shot receive, a read dropped while it waits for bytes
-    /// fails the body, since what the kernel had received for it is gone:
+    /// With [`Receive::Multishot`](crate::Receive::Multishot) a read
+    /// dropped before it completes (a `select!` branch that lost) loses
+    /// nothing: the next read goes on from the same place; so too under
+    /// [`Receive::Adaptive`](crate::Receive::Adaptive) once the connection
+    /// receives by its multishot receive (from its third request until it
+    /// idles). With the default receive per wait, a read dropped while it
+    /// waits for bytes fails the body, since what the kernel had received for it is gone:
     /// later reads give an error (`500`), and the connection closes after
     /// the response rather than read the next request as body. In either
     /// mode, a read dropped while it sends `100 Continue` also ends the
