@@ -46,16 +46,17 @@ fn open_loop_honours_the_schedule() {
     }
     // And no request waited behind another. The typical gap between
     // arrivals is the 2 ms interval, and nine gaps in ten stay within four
-    // intervals. A sender that batched would make most gaps zero and the
-    // rest wide. A test thread descheduled on a busy 2-core host leaves a
-    // few wide gaps, each followed by a catch-up burst, which moves neither
-    // figure much.
+    // intervals. A sender that batched would make most gaps zero (a few
+    // microseconds) and the rest wide. A test thread descheduled on a busy
+    // 2-core host leaves wide gaps, each followed by a catch-up burst; on a
+    // host busy enough those bursts pull the median below the interval
+    // (870 µs was seen), so the median is only held well clear of zero.
     let mut gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
     gaps.sort();
     let median = gaps[gaps.len() / 2];
     let p90 = gaps[gaps.len() * 9 / 10];
     assert!(
-        median >= Duration::from_micros(1_000) && median <= Duration::from_micros(3_000),
+        median >= Duration::from_micros(250) && median <= Duration::from_micros(3_000),
         "median gap {median:?}, p90 {p90:?}"
     );
     assert!(p90 <= Duration::from_millis(8), "p90 gap {p90:?}");
