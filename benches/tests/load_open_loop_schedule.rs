@@ -29,8 +29,12 @@ fn open_loop_honours_the_schedule() {
     assert_eq!(report.responses, 1_000);
     assert_eq!(report.statuses.get(&200), Some(&1_000));
 
-    // Spread evenly: every 200 ms slice of the run saw about 100 arrivals,
-    // not bursts.
+    // Spread evenly, not in bursts: at the end of every 200 ms slice of
+    // the run, the arrivals so far are within 60 of the 100 a slice that
+    // the schedule asks for (a sender 120 ms ahead or behind). A host that
+    // stalls the test for a while makes one slice short and the next long,
+    // as the sender catches up; the running count keeps to the schedule
+    // across such a pair, where a count per slice would not.
     let arrivals = server.arrivals();
     let first = arrivals[0];
     let mut slices = [0u32; 10];
@@ -38,10 +42,13 @@ fn open_loop_honours_the_schedule() {
         let slice = ((*t - first).as_millis() / 200) as usize;
         slices[slice.min(9)] += 1;
     }
+    let mut so_far = 0i64;
     for (i, n) in slices.iter().enumerate() {
+        so_far += i64::from(*n);
+        let due = 100 * (i as i64 + 1);
         assert!(
-            (70..=130).contains(n),
-            "slice {i} saw {n} requests: {slices:?}"
+            (so_far - due).abs() <= 60,
+            "{so_far} arrivals by the end of slice {i}, {due} due: {slices:?}"
         );
     }
     // And no request waited behind another. The typical gap between
