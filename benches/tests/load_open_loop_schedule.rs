@@ -20,25 +20,40 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 #[test]
 fn open_loop_honours_the_schedule() {
     let _serial = one_at_a_time();
-    let server = Server::start(|_| Answer::Ok, None);
-    let mut c = config(&server.url(), 4, Duration::from_secs(2));
-    c.rate = Some(500.0);
-    let report = run(c);
-    // 2 s at 500/s: exactly 1,000 scheduled requests, all sent and answered.
-    assert_eq!(report.sent, 1_000, "{report:#?}");
-    assert_eq!(report.responses, 1_000);
-    assert_eq!(report.statuses.get(&200), Some(&1_000));
+    // A host that stalls the whole test for a large part of a second
+    // (seen on a busy 2-core host, just after a big build) shifts arrivals
+    // in a way no sender can undo, so the spread is asked of one of three
+    // runs. A sender that batched fails all three.
+    let mut problems = Vec::new();
+    for _ in 0..3 {
+        let server = Server::start(|_| Answer::Ok, None);
+        let mut c = config(&server.url(), 4, Duration::from_secs(2));
+        c.rate = Some(500.0);
+        let report = run(c);
+        // 2 s at 500/s: exactly 1,000 scheduled requests, all sent and
+        // answered, in every run.
+        assert_eq!(report.sent, 1_000, "{report:#?}");
+        assert_eq!(report.responses, 1_000);
+        assert_eq!(report.statuses.get(&200), Some(&1_000));
+        match spread_problem(&server.arrivals()) {
+            None => return,
+            Some(problem) => problems.push(problem),
+        }
+    }
+    panic!("not spread evenly in any of three runs: {problems:#?}");
+}
 
+/// What is wrong with the spread of 1,000 arrivals over 2 s, if anything.
+fn spread_problem(arrivals: &[std::time::Instant]) -> Option<String> {
     // Spread evenly, not in bursts: at the end of every 200 ms slice of
     // the run, the arrivals so far are within 60 of the 100 a slice that
     // the schedule asks for (a sender 120 ms ahead or behind). A host that
     // stalls the test for a while makes one slice short and the next long,
     // as the sender catches up; the running count keeps to the schedule
     // across such a pair, where a count per slice would not.
-    let arrivals = server.arrivals();
     let first = arrivals[0];
     let mut slices = [0u32; 10];
-    for t in &arrivals {
+    for t in arrivals {
         let slice = ((*t - first).as_millis() / 200) as usize;
         slices[slice.min(9)] += 1;
     }
@@ -46,27 +61,30 @@ fn open_loop_honours_the_schedule() {
     for (i, n) in slices.iter().enumerate() {
         so_far += i64::from(*n);
         let due = 100 * (i as i64 + 1);
-        assert!(
-            (so_far - due).abs() <= 60,
-            "{so_far} arrivals by the end of slice {i}, {due} due: {slices:?}"
-        );
+        if (so_far - due).abs() > 60 {
+            return Some(format!(
+                "{so_far} arrivals by the end of slice {i}, {due} due: {slices:?}"
+            ));
+        }
     }
     // And no request waited behind another. The typical gap between
     // arrivals is the 2 ms interval, and nine gaps in ten stay within four
     // intervals. A sender that batched would make most gaps zero (a few
     // microseconds) and the rest wide. A test thread descheduled on a busy
-    // 2-core host leaves wide gaps, each followed by a catch-up burst; on a
-    // host busy enough those bursts pull the median below the interval
-    // (870 µs was seen), so the median is only held well clear of zero.
+    // host leaves wide gaps, each followed by a catch-up burst; on a host
+    // busy enough those bursts pull the median below the interval (870 µs
+    // was seen), so the median is only held well clear of zero.
     let mut gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
     gaps.sort();
     let median = gaps[gaps.len() / 2];
     let p90 = gaps[gaps.len() * 9 / 10];
-    assert!(
-        median >= Duration::from_micros(250) && median <= Duration::from_micros(3_000),
-        "median gap {median:?}, p90 {p90:?}"
-    );
-    assert!(p90 <= Duration::from_millis(8), "p90 gap {p90:?}");
+    if median < Duration::from_micros(250) || median > Duration::from_micros(3_000) {
+        return Some(format!("median gap {median:?}, p90 {p90:?}"));
+    }
+    if p90 > Duration::from_millis(8) {
+        return Some(format!("p90 gap {p90:?}"));
+    }
+    None
 }
 
 #[test]
