@@ -69,12 +69,8 @@ for round in $(seq "$rounds"); do
         start_server "$server" "$port"
         url="http://127.0.0.1:$port/"
         timeout 30 taskset -c 1 "$load" "$url" -c 64 -d 1s -q > /dev/null || true   # warm-up
-        for scenario in c64 c256 pipe16; do
-            case "$scenario" in
-            c64) args=(-c 64) ;;
-            c256) args=(-c 256) ;;
-            pipe16) args=(-c 64 --pipeline 16) ;;
-            esac
+        for scenario in "${hello_scenarios[@]}"; do
+            scenario_args "$scenario"
             json="$out/$server-$scenario-$round.json"
             before=$(tree_ticks "$server_pid")
             timeout $((secs + 30)) taskset -c 1 "$load" "$url" "${args[@]}" -d "${secs}s" --json \

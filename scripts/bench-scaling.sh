@@ -101,12 +101,8 @@ for round in $(seq "$rounds"); do
             url="http://127.0.0.1:$port/"
             timeout 30 taskset -c "$load_cores" "$load" "$url" -c 256 --shards "$load_shards" -d 1s -q \
                 > /dev/null || true   # warm-up
-            for scenario in c64 c256 pipe16; do
-                case "$scenario" in
-                c64) args=(-c 64) ;;
-                c256) args=(-c 256) ;;
-                pipe16) args=(-c 64 --pipeline 16) ;;
-                esac
+            for scenario in "${hello_scenarios[@]}"; do
+                scenario_args "$scenario"
                 json="$out/$server-$n-$scenario-$round.json"
                 before=$(cpu_ticks "$server_pid")
                 timeout $((secs + 30)) taskset -c "$load_cores" "$load" "$url" "${args[@]}" \

@@ -91,6 +91,20 @@ json_field() { # FILE PATH
     python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"
 }
 
+# The load of each HTTP hello scenario of bench-compare.sh and
+# bench-scaling.sh, as shardio-load arguments, into the array `args`:
+# plaintext with 64 and 256 connections, and pipelined (16 requests per
+# write, 64 connections).
+hello_scenarios=(c64 c256 pipe16)
+scenario_args() { # SCENARIO -> sets args
+    case "$1" in
+    c64) args=(-c 64) ;;
+    c256) args=(-c 256) ;;
+    pipe16) args=(-c 64 --pipeline 16) ;;
+    *) echo "unknown scenario $1" >&2; return 1 ;;
+    esac
+}
+
 # Waits until something accepts connections on 127.0.0.1:PORT.
 wait_for_port() { # PORT SECONDS
     local i
