@@ -58,7 +58,7 @@ pub enum Receive {
     PerWait,
     /// `PerWait` for a connection's first two requests; from its third, a
     /// multishot receive kept armed, which saves the poll and the receive's
-    /// submission for every request (5–12 % of the server's CPU per
+    /// submission for every request (3–12 % of the server's CPU per
     /// request at 64 connections in `docs/BENCHMARKS.md`). A connection that
     /// then waits a tick of the deadline sweep (an eighth of the shorter of
     /// the idle and write timeouts, at most a second) stops that receive,
@@ -66,15 +66,15 @@ pub enum Receive {
     /// idle connection then holds what it holds under `PerWait`.
     ///
     /// Memory: a connection that asked once or twice and idles costs what
-    /// it costs under `PerWait` (499 B measured, against 744 B under
+    /// it costs under `PerWait` (499 B measured, against 745 B under
     /// `Multishot`). The receive state a stop frees goes back to the
     /// allocator, which keeps it for the next busy connections rather than
     /// returning it to the system: 10,000 connections that were all busy
-    /// at once and then idle left the server's RSS 709 B per connection
+    /// at once and then idle left the server's RSS 702 B per connection
     /// above where it started (`scripts/bench-http-idle-rss.sh`).
     Adaptive,
     /// One multishot receive armed for the connection's whole life: its
-    /// state, about 195 B, stays allocated while the connection idles.
+    /// state, about 245 B, stays allocated while the connection idles.
     ///
     /// Under either multishot mode, a connection whose handler is busy does
     /// not take bytes from the kernel without bound: once
