@@ -22,10 +22,10 @@
 #   defaults: 5 s per run, 3 rounds, all of shardio shardio-multishot hyper
 #   monoio glommio may-minihttp actix fixed-answer fixed-answer-parse
 #   (`shardio-multishot`: the hello example with `--multishot`, one receive
-#   kept armed per connection). Takes about
-#   ROUNDS × servers × (3 × SECS + 3) s plus building the peers (a few
-#   minutes the first time). Stops only the
-#   servers it started.
+#   kept armed per connection); also `shardio-adaptive`, with `--adaptive`.
+#   Takes about ROUNDS × servers × (3 × SECS + 3) s plus building the
+#   peers (a few minutes the first time). Stops only the servers it
+#   started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-5}"
@@ -51,6 +51,7 @@ start_server() { # NAME PORT -> sets $server_pid
     case "$1" in
     shardio) cmd=(target/release/examples/hello --addr "$addr" --shards 1) ;;
     shardio-multishot) cmd=(target/release/examples/hello --addr "$addr" --shards 1 --multishot) ;;
+    shardio-adaptive) cmd=(target/release/examples/hello --addr "$addr" --shards 1 --adaptive) ;;
     fixed-answer) cmd=(target/release/examples/fixed_answer --addr "$addr" --shards 1) ;;
     fixed-answer-parse) cmd=(target/release/examples/fixed_answer --addr "$addr" --shards 1 --parse) ;;
     may-minihttp) cmd=(target/peers/release/may-hello "$addr") ;;
