@@ -125,18 +125,18 @@ fn client(addr: SocketAddr, conns: usize, http: bool, requests: usize) -> std::i
                     shardio::spawn(async move {
                         let stream = TcpStream::connect_addr(addr).await?;
                         let request = if http { HTTP_REQUEST } else { REQUEST };
+                        let done = |got: &[u8]| {
+                            if http {
+                                got.ends_with(HTTP_BODY_END)
+                            } else {
+                                got.len() >= REQUEST.len()
+                            }
+                        };
                         let mut got = Vec::with_capacity(256);
                         for _ in 0..requests {
                             let (r, _) = stream.write_all(request).await;
                             r?;
                             got.clear();
-                            let done = |got: &[u8]| {
-                                if http {
-                                    got.ends_with(HTTP_BODY_END)
-                                } else {
-                                    got.len() >= REQUEST.len()
-                                }
-                            };
                             while !done(&got) {
                                 let filled = got.len();
                                 let (n, b) = stream.read(got.slice(filled..)).await;
