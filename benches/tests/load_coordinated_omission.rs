@@ -10,6 +10,14 @@ use util::{config, run, Answer, Server};
 
 const STALL: Duration = Duration::from_secs(1);
 
+/// Held by each test for its whole run: both time a stall on a 2-core
+/// host, and a generator running beside it moves what the other measures.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn stalling_server() -> Server {
     Server::start(|_| Answer::Ok, Some((Duration::from_millis(800), STALL)))
 }
@@ -26,6 +34,7 @@ fn slower_than(report: &shardio_benches::load::Report, limit: Duration) -> u64 {
 
 #[test]
 fn a_stall_shows_up_in_the_open_loop_tail() {
+    let _serial = one_at_a_time();
     let server = stalling_server();
     let mut c = config(&server.url(), 2, Duration::from_secs(3));
     c.rate = Some(200.0);
@@ -34,10 +43,13 @@ fn a_stall_shows_up_in_the_open_loop_tail() {
     assert_eq!(report.errors.total(), 0, "{report:#?}");
     assert_eq!(report.sent, 600);
     // The 200 requests due during the freeze waited from up to 1 s down to
-    // nothing: about 100 of them over half a second.
+    // nothing: about 100 of them over half a second. A host that stalls
+    // the test too adds a few (139 was seen on a busy 2-core host); a
+    // generator that timed from the send rather than the schedule would
+    // see about 2, one that counted the freeze twice about 200.
     let slow = slower_than(&report, Duration::from_millis(500));
     assert!(
-        (70..=130).contains(&slow),
+        (70..=160).contains(&slow),
         "{slow} requests over 500 ms: {report:#?}"
     );
     let p99 = report.histogram.value_at_quantile(0.99);
@@ -47,6 +59,7 @@ fn a_stall_shows_up_in_the_open_loop_tail() {
 
 #[test]
 fn the_closed_loop_hides_the_stall() {
+    let _serial = one_at_a_time();
     let server = stalling_server();
     let c = config(&server.url(), 2, Duration::from_secs(3));
     let mut c = c;
