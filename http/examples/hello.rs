@@ -9,10 +9,11 @@
 //! cargo run --release -p shardio-http --example hello -- --addr 127.0.0.1:8080 --shards 2
 //! ```
 //!
-//! Connections receive the default way, a receive per wait
-//! ([`Receive::PerWait`]); `--multishot` keeps one receive armed per
-//! connection for its life ([`Receive::Multishot`]), and `--adaptive` from a
-//! connection's third request until it idles ([`Receive::Adaptive`]).
+//! Connections receive the default way ([`Receive::Adaptive`]): a receive
+//! per wait, and from a connection's third request a multishot receive kept
+//! armed until it idles. `--per-wait` makes every wait submit a receive of
+//! its own ([`Receive::PerWait`]), `--multishot` keeps one receive armed per
+//! connection for its life ([`Receive::Multishot`]).
 
 use shardio_http::{BodyError, Receive, Request, Response, Router, Server};
 use std::io;
@@ -37,7 +38,7 @@ async fn echo(mut req: Request) -> Result<Response, BodyError> {
 fn main() -> io::Result<()> {
     let mut addr = String::from("127.0.0.1:8080");
     let mut shards = 1;
-    let mut receive = Receive::PerWait;
+    let mut receive = Receive::Adaptive;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -49,6 +50,7 @@ fn main() -> io::Result<()> {
             "--addr" => addr = value()?,
             "--multishot" => receive = Receive::Multishot,
             "--adaptive" => receive = Receive::Adaptive,
+            "--per-wait" => receive = Receive::PerWait,
             "--shards" => {
                 shards = value()?.parse().map_err(|e| {
                     io::Error::new(io::ErrorKind::InvalidInput, format!("--shards: {e}"))
@@ -58,7 +60,7 @@ fn main() -> io::Result<()> {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     format!(
-                        "unknown argument {other}; usage: hello [--addr HOST:PORT] [--shards N] [--multishot | --adaptive]"
+                        "unknown argument {other}; usage: hello [--addr HOST:PORT] [--shards N] [--per-wait | --multishot | --adaptive]"
                     ),
                 ))
             }

@@ -41,6 +41,9 @@ const STORAGE_SPARES: usize = 1024;
 /// With a multishot receive ([`Receive`]): filled receive buffers a connection
 /// may have waiting unread before its receive is stopped.
 pub const MULTISHOT_LIMIT: u16 = 4;
+/// Under [`Receive::Adaptive`]: connections per shard that may keep a
+/// multishot receive at once, by default ([`Server::max_streams`]).
+pub const MAX_STREAMS: usize = 256;
 
 /// How a connection receives its bytes ([`Server::receive`]).
 ///
@@ -49,12 +52,11 @@ pub const MULTISHOT_LIMIT: u16 = 4;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Receive {
-    /// A receive submitted each time the connection waits for bytes (the
-    /// default). The least memory per idle connection, about 500 B in all
-    /// whatever the connection did before; but each request's receive arms
-    /// a poll in the kernel: it goes out with the previous answer's send,
-    /// before the client can answer.
-    #[default]
+    /// A receive submitted each time the connection waits for bytes. The
+    /// least memory per connection, about 500 B in all whatever the
+    /// connection did before; but each request's receive arms a poll in the
+    /// kernel: it goes out with the previous answer's send, before the
+    /// client can answer.
     PerWait,
     /// `PerWait` for a connection's first two requests; from its third, a
     /// multishot receive kept armed, which saves the poll and the receive's
@@ -63,17 +65,20 @@ pub enum Receive {
     /// then waits a tick of the deadline sweep (an eighth of the shorter of
     /// the idle and write timeouts, at most a second) stops that receive,
     /// keeping every byte it had received, and goes back to `PerWait`: an
-    /// idle connection then holds what it holds under `PerWait`.
+    /// idle connection then holds what it holds under `PerWait`. The
+    /// default.
     ///
-    /// Memory: a connection that asked once or twice and idles costs what
-    /// it costs under `PerWait` (499 B measured, against 745 B under
-    /// `Multishot`). The receive state a stop frees goes back to the
-    /// allocator, which keeps it for the next busy connections rather than
-    /// returning it to the system: 10,000 connections that were all busy
-    /// at once and then idle left the server's RSS 702 B per connection
-    /// above where it started (`scripts/bench-http-idle-rss.sh`).
+    /// At most [`Server::max_streams`] connections of a shard (default
+    /// [`MAX_STREAMS`], 256) keep a multishot receive at once; the others
+    /// stay on `PerWait` until one stops. A receive's state is about 245 B
+    /// while it is kept, so the shard's memory for them is bounded (about
+    /// 64 KiB at the default) however many connections are busy: 10,000
+    /// connections that all made four requests and then idled left the
+    /// server's RSS within the 512 B per connection of those that asked
+    /// once (`scripts/bench-http-idle-rss.sh`).
+    #[default]
     Adaptive,
-    /// One multishot receive armed for the connection's whole life: its
+    /// One multishot receive armed for every connection's whole life: its
     /// state, about 245 B, stays allocated while the connection idles.
     ///
     /// Under either multishot mode, a connection whose handler is busy does
@@ -113,6 +118,7 @@ pub struct Server {
     max_connections: usize,
     grace: Duration,
     receive: Receive,
+    max_streams: usize,
 }
 
 impl Default for Server {
@@ -129,7 +135,8 @@ impl Server {
             timeouts: Timeouts::default(),
             max_connections: 10_000,
             grace: Duration::from_secs(10),
-            receive: Receive::PerWait,
+            receive: Receive::Adaptive,
+            max_streams: MAX_STREAMS,
         }
     }
 
@@ -169,15 +176,24 @@ impl Server {
         self
     }
 
-    /// How connections receive their bytes (default [`Receive::PerWait`]).
+    /// How connections receive their bytes (default [`Receive::Adaptive`]).
     pub fn receive(mut self, receive: Receive) -> Server {
         self.receive = receive;
         self
     }
 
+    /// Under [`Receive::Adaptive`], the most connections of each shard that
+    /// keep a multishot receive at once (default [`MAX_STREAMS`]); each
+    /// costs about 245 B while it does. `0`: none, as under
+    /// [`Receive::PerWait`].
+    pub fn max_streams(mut self, n: usize) -> Server {
+        self.max_streams = n;
+        self
+    }
+
     /// `true`: [`Receive::Multishot`], one multishot receive armed for each
     /// connection's whole life; `false`: [`Receive::PerWait`], a receive
-    /// submitted each time a connection waits for bytes, the default.
+    /// submitted each time a connection waits for bytes.
     pub fn multishot_receive(self, on: bool) -> Server {
         self.receive(if on {
             Receive::Multishot
@@ -231,6 +247,7 @@ impl Server {
         let shared = Rc::new_cyclic(|me| {
             let mut shared = Shared::new(self.limits, self.timeouts, ring, me.clone());
             shared.receive = self.receive;
+            shared.max_streams = self.max_streams;
             shared
         });
         let router = Rc::new(router);
@@ -310,6 +327,10 @@ pub(crate) struct Shared {
     pub(crate) ring: BufRing,
     /// See [`Server::receive`].
     pub(crate) receive: Receive,
+    /// See [`Server::max_streams`].
+    max_streams: usize,
+    /// Connections holding a multishot receive under `Receive::Adaptive`.
+    streams: Cell<usize>,
     output: LocalPool<Vec<u8>>,
     /// What requests hold; see [`Parts`].
     parts: LocalPool<Parts>,
@@ -356,7 +377,9 @@ impl Shared {
             limits,
             timeouts,
             ring,
-            receive: Receive::PerWait,
+            receive: Receive::Adaptive,
+            max_streams: MAX_STREAMS,
+            streams: Cell::new(0),
             output,
             parts,
             bursts: SlotPool::new(SLOT_POOL),
@@ -393,6 +416,23 @@ impl Shared {
     /// An empty slot for the handlers of one burst.
     pub(crate) fn handler_slot(&self) -> PooledSlot<Response> {
         self.handlers.get()
+    }
+
+    /// Under `Receive::Adaptive`: whether a connection may make a
+    /// multishot receive ([`Server::max_streams`]).
+    pub(crate) fn stream_left(&self) -> bool {
+        self.streams.get() < self.max_streams
+    }
+
+    /// Under `Receive::Adaptive`, counts a multishot receive made (an
+    /// upgraded connection's read makes one whatever the count).
+    pub(crate) fn stream_made(&self) {
+        self.streams.set(self.streams.get() + 1);
+    }
+
+    /// Counts one that [`stream_made`](Shared::stream_made) counted gone.
+    pub(crate) fn stream_gone(&self) {
+        self.streams.set(self.streams.get() - 1);
     }
 
     /// Counts a connection open.

@@ -12,12 +12,16 @@ use util::{pattern, TestServer};
 const TICK: Duration = Duration::from_millis(100);
 
 fn server() -> TestServer {
+    server_with(Server::new().receive(Receive::Adaptive))
+}
+
+fn server_with(server: Server) -> TestServer {
     let timeouts = Timeouts {
         idle: Duration::from_millis(1_600),
         write: Duration::from_millis(800),
         ..Timeouts::default()
     };
-    let server = Server::new().timeouts(timeouts).receive(Receive::Adaptive);
+    let server = server.timeouts(timeouts);
     TestServer::with(server, || {
         Router::new()
             .get("/n/:n", |r: Request| async move {
@@ -74,6 +78,62 @@ fn a_busy_connection_receives_by_stream_and_gives_it_up_when_idle() {
     let a = number(&mut c, "/submitted");
     let b = number(&mut c, "/submitted");
     assert_eq!(b - a, 1, "a multishot receive again");
+}
+
+/// Ops submitted for one request on `c`: 2 with a receive per wait (the
+/// receive and the send), 1 with a multishot receive (the send).
+fn ops_per_request(c: &mut util::Client) -> u64 {
+    let a = number(c, "/submitted");
+    number(c, "/submitted") - a
+}
+
+#[test]
+fn no_more_connections_keep_a_stream_than_the_shard_allows() {
+    // The default mode, with room for one stream.
+    let s = server_with(Server::new().max_streams(1));
+    let mut first = s.connect();
+    let mut second = s.connect();
+    for _ in 0..4 {
+        number(&mut first, "/submitted");
+        number(&mut second, "/submitted");
+    }
+    assert_eq!(ops_per_request(&mut first), 1, "the first has the stream");
+    assert_eq!(ops_per_request(&mut second), 2, "none left for the second");
+    assert_eq!(ops_per_request(&mut second), 2, "it keeps asking, in vain");
+
+    // The first idles a tick and stops its stream: the second takes it
+    // at its next wait, and the first, asking again, finds none.
+    std::thread::sleep(TICK * 4);
+    number(&mut second, "/submitted");
+    assert_eq!(ops_per_request(&mut second), 1, "the second has it now");
+    for _ in 0..4 {
+        number(&mut first, "/submitted");
+    }
+    assert_eq!(ops_per_request(&mut first), 2, "none left for the first");
+
+    // A connection that closes with a stream gives it back.
+    drop(second);
+    // Time for the server to see the close (less than a tick, so the
+    // first keeps what it has).
+    std::thread::sleep(TICK / 2);
+    let mut third = s.connect();
+    for _ in 0..4 {
+        number(&mut third, "/submitted");
+    }
+    // Whichever of the two asked first after the close has it; the
+    // other has a receive per wait.
+    let mut counts = [ops_per_request(&mut first), ops_per_request(&mut third)];
+    counts.sort_unstable();
+    assert_eq!(counts, [1, 2], "one stream, back in use");
+}
+
+#[test]
+fn with_no_streams_allowed_every_wait_submits_a_receive() {
+    let s = server_with(Server::new().max_streams(0));
+    let mut c = s.connect();
+    for _ in 0..6 {
+        assert_eq!(ops_per_request(&mut c), 2);
+    }
 }
 
 #[test]

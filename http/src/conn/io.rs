@@ -44,8 +44,10 @@ impl Conn {
 
     /// Under [`Receive::Adaptive`], at the start of a wait: the third wait
     /// in a row made with a receive of its own makes the connection's
-    /// multishot receive instead. Out of line: the other modes never call
-    /// it, and their wait stays small enough to inline.
+    /// multishot receive instead, if the shard has one left
+    /// ([`Server::max_streams`](crate::Server::max_streams)); if not, each
+    /// later wait asks again. Out of line: the other modes never call it,
+    /// and their wait stays small enough to inline.
     #[inline(never)]
     fn adapt_receive(&self) {
         let mut input = self.input.borrow_mut();
@@ -57,11 +59,17 @@ impl Conn {
             body.single_waits += 1;
             return;
         }
+        if !self.shared.stream_left() {
+            return;
+        }
         body.single_waits = 0;
         input.stream = Some(self.new_stream());
     }
 
     fn new_stream(&self) -> Box<RecvStream> {
+        if self.shared.receive == Receive::Adaptive {
+            self.shared.stream_made();
+        }
         let mut stream = self.stream.recv_stream_with(&self.shared.ring);
         stream.limit(crate::MULTISHOT_LIMIT);
         Box::new(stream)
@@ -113,6 +121,7 @@ impl Conn {
             return false;
         }
         input.stream = None;
+        self.shared.stream_gone();
         true
     }
 
