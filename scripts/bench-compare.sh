@@ -19,10 +19,12 @@
 # for any HTTP layer built on httparse.
 #
 # Usage: scripts/bench-compare.sh [SECS] [ROUNDS] [SERVERS...]
-#   defaults: 5 s per run, 3 rounds, all of shardio shardio-multishot hyper
+#   defaults: 5 s per run, 3 rounds, all of shardio shardio-per-wait hyper
 #   monoio glommio may-minihttp actix fixed-answer fixed-answer-parse
-#   (`shardio-multishot`: the hello example with `--multishot`, one receive
-#   kept armed per connection); also `shardio-adaptive`, with `--adaptive`.
+#   (`shardio`: the hello example in its default receive mode, adaptive;
+#   `shardio-per-wait`: with `--per-wait`, a receive submitted per wait);
+#   also `shardio-multishot`, with `--multishot` (one receive kept armed
+#   per connection).
 #   Takes about ROUNDS × servers × (3 × SECS + 3) s plus building the
 #   peers (a few minutes the first time). Stops only the servers it
 #   started.
@@ -32,7 +34,7 @@ secs="${1:-5}"
 rounds="${2:-3}"
 shift $(($# < 2 ? $# : 2))
 servers=("$@")
-[ ${#servers[@]} -gt 0 ] || servers=(shardio shardio-multishot hyper monoio glommio may-minihttp actix fixed-answer fixed-answer-parse)
+[ ${#servers[@]} -gt 0 ] || servers=(shardio shardio-per-wait hyper monoio glommio may-minihttp actix fixed-answer fixed-answer-parse)
 source scripts/lib.sh
 need taskset util-linux
 need python3 python3
@@ -51,7 +53,7 @@ start_server() { # NAME PORT -> sets $server_pid
     case "$1" in
     shardio) cmd=(target/release/examples/hello --addr "$addr" --shards 1) ;;
     shardio-multishot) cmd=(target/release/examples/hello --addr "$addr" --shards 1 --multishot) ;;
-    shardio-adaptive) cmd=(target/release/examples/hello --addr "$addr" --shards 1 --adaptive) ;;
+    shardio-per-wait) cmd=(target/release/examples/hello --addr "$addr" --shards 1 --per-wait) ;;
     fixed-answer) cmd=(target/release/examples/fixed_answer --addr "$addr" --shards 1) ;;
     fixed-answer-parse) cmd=(target/release/examples/fixed_answer --addr "$addr" --shards 1 --parse) ;;
     may-minihttp) cmd=(target/peers/release/may-hello "$addr") ;;

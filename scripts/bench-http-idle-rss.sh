@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Server memory (RSS) per idle keep-alive HTTP connection: CONNS clients
 # each make one `GET /` to the hello example, then hold the connection
-# open. The same for the example with `--adaptive` (`Receive::Adaptive`),
-# once with one request per connection and once with four
-# (`shardio-adaptive-4`: such a connection moves to a multishot receive
-# from its third request and stops it once it idles for a tick of the
-# deadline sweep, a second with the default timeouts, so the RSS is read
-# 3 s after the last connection is ready), with `--multishot` (a receive
-# kept armed per connection for its life), and for the tokio + hyper
-# peer. Server on core 0, client on core 1.
+# open. The example runs in its default mode (`Receive::Adaptive`) once
+# with one request per connection and once with four (`shardio-4`: such a
+# connection moves to a multishot receive from its third request, if the
+# shard has one of its 256 left, and stops it once it idles for a tick of
+# the deadline sweep, a second with the default timeouts, so the RSS is
+# read 3 s after the last connection is ready); then with `--per-wait` (a
+# receive submitted per wait), with `--multishot` (a receive kept armed
+# per connection for its life), and the tokio + hyper peer. Server on
+# core 0, client on core 1.
 # Usage: scripts/bench-http-idle-rss.sh [CONNS]     (default 10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,15 +26,16 @@ source scripts/lib.sh
 printf '| server | RSS before (KiB) | RSS with %s idle conns (KiB) | bytes per connection |\n|---|---|---|---|\n' "$conns" \
     > "$out/results.md"
 port=9500
-for server in shardio shardio-adaptive shardio-adaptive-4 shardio-multishot hyper; do
+for server in shardio shardio-4 shardio-per-wait shardio-multishot hyper; do
     port=$((port + 1))
     requests=1 settle=1
     case "$server" in
-    shardio-adaptive*)
-        [ "$server" = shardio-adaptive ] || requests=4 settle=3
-        taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" --adaptive \
+    shardio | shardio-4)
+        [ "$server" = shardio ] || requests=4 settle=3
+        taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" \
             > "$out/server-$server.log" 2>&1 & ;;
-    shardio) taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" > "$out/server-$server.log" 2>&1 & ;;
+    shardio-per-wait) taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" --per-wait \
+        > "$out/server-$server.log" 2>&1 & ;;
     shardio-multishot) taskset -c 0 target/release/examples/hello --addr "127.0.0.1:$port" --multishot \
         > "$out/server-$server.log" 2>&1 & ;;
     hyper) taskset -c 0 target/peers/release/hyper-hello "127.0.0.1:$port" > "$out/server-$server.log" 2>&1 & ;;

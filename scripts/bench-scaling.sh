@@ -21,8 +21,8 @@
 # Needs at least 4 cores (on 2, use bench-compare.sh).
 # Usage: scripts/bench-scaling.sh [SECS] [ROUNDS] [N...]   (defaults 5 2)
 #   SERVERS="shardio hyper hyper-per-core"  the servers (also hyper-1,
-#       shardio-multishot, and fixed-answer-parse: the parsing floor; see
-#       bench-compare.sh)
+#       shardio-per-wait, shardio-multishot, and fixed-answer-parse: the
+#       parsing floor; see bench-compare.sh)
 #   BASE=hyper  the server the ratios are taken to
 #   PREBUILT=DIR  take hello, fixed_answer, shardio-load and hyper-hello
 #       from DIR instead of building them (a machine with no toolchain)
@@ -72,6 +72,7 @@ start_server() { # NAME N PORT -> sets $server_pid
     local addr="127.0.0.1:$3" cmd
     case "$1" in
     shardio) cmd=("$hello" --addr "$addr" --shards "$2") ;;
+    shardio-per-wait) cmd=("$hello" --addr "$addr" --shards "$2" --per-wait) ;;
     shardio-multishot) cmd=("$hello" --addr "$addr" --shards "$2" --multishot) ;;
     fixed-answer-parse) cmd=("$fixed" --addr "$addr" --shards "$2" --parse) ;;
     hyper) cmd=("$hyper" "$addr" "$2" multi) ;;
