@@ -12,7 +12,8 @@
 #
 # Usage: scripts/bench-instructions.sh [SECS] [LOAD ARGS...]
 #   defaults: 5 s, `-c 64 --pipeline 16`. HELLO=PATH measures another
-#   build of the example (a copy of an earlier one, to compare).
+#   build of the example (a copy of an earlier one, to compare);
+#   HELLO_ARGS="--per-wait" passes flags to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-5}"
@@ -33,7 +34,7 @@ rm -f "$out"/callgrind.out*
 
 port=$((9700 + RANDOM % 200))
 taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
-    "$hello" --addr "127.0.0.1:$port" --shards 1 > "$out/server.log" 2>&1 &
+    "$hello" --addr "127.0.0.1:$port" --shards 1 ${HELLO_ARGS:-} > "$out/server.log" 2>&1 &
 server_pid=$!
 pids+=("$server_pid")
 wait_for_line "$out/server.log" listening 30
