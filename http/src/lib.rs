@@ -105,7 +105,7 @@ pub use method::Method;
 pub use request::{Extensions, ParseError, Request};
 pub use response::{FilePart, FileParts, HeaderText, IntoResponse, Response, ResponseBody};
 pub use router::{Answer, Group, Router};
-pub use server::{Receive, Server, MAX_STREAMS, MULTISHOT_LIMIT};
+pub use server::{Receive, Server, MAX_MULTISHOT, MULTISHOT_LIMIT};
 pub use status::reason;
 pub use storage::Chunk;
 

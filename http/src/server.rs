@@ -42,8 +42,8 @@ const STORAGE_SPARES: usize = 1024;
 /// may have waiting unread before its receive is stopped.
 pub const MULTISHOT_LIMIT: u16 = 4;
 /// Under [`Receive::Adaptive`]: connections per shard that may keep a
-/// multishot receive at once, by default ([`Server::max_streams`]).
-pub const MAX_STREAMS: usize = 256;
+/// multishot receive at once, by default ([`Server::max_multishot`]).
+pub const MAX_MULTISHOT: usize = 256;
 
 /// How a connection receives its bytes ([`Server::receive`]).
 ///
@@ -68,8 +68,8 @@ pub enum Receive {
     /// idle connection then holds what it holds under `PerWait`. The
     /// default.
     ///
-    /// At most [`Server::max_streams`] connections of a shard (default
-    /// [`MAX_STREAMS`], 256) keep a multishot receive at once; the others
+    /// At most [`Server::max_multishot`] connections of a shard (default
+    /// [`MAX_MULTISHOT`], 256) keep a multishot receive at once; the others
     /// stay on `PerWait` until one stops. A receive's state is about 245 B
     /// while it is kept, so the shard's memory for them is bounded (about
     /// 64 KiB at the default) however many connections are busy: 10,000
@@ -118,7 +118,7 @@ pub struct Server {
     max_connections: usize,
     grace: Duration,
     receive: Receive,
-    max_streams: usize,
+    max_multishot: usize,
 }
 
 impl Default for Server {
@@ -136,7 +136,7 @@ impl Server {
             max_connections: 10_000,
             grace: Duration::from_secs(10),
             receive: Receive::Adaptive,
-            max_streams: MAX_STREAMS,
+            max_multishot: MAX_MULTISHOT,
         }
     }
 
@@ -183,11 +183,11 @@ impl Server {
     }
 
     /// Under [`Receive::Adaptive`], the most connections of each shard that
-    /// keep a multishot receive at once (default [`MAX_STREAMS`]); each
+    /// keep a multishot receive at once (default [`MAX_MULTISHOT`]); each
     /// costs about 245 B while it does. `0`: none, as under
     /// [`Receive::PerWait`].
-    pub fn max_streams(mut self, n: usize) -> Server {
-        self.max_streams = n;
+    pub fn max_multishot(mut self, n: usize) -> Server {
+        self.max_multishot = n;
         self
     }
 
@@ -247,7 +247,7 @@ impl Server {
         let shared = Rc::new_cyclic(|me| {
             let mut shared = Shared::new(self.limits, self.timeouts, ring, me.clone());
             shared.receive = self.receive;
-            shared.max_streams = self.max_streams;
+            shared.max_multishot = self.max_multishot;
             shared
         });
         let router = Rc::new(router);
@@ -327,8 +327,8 @@ pub(crate) struct Shared {
     pub(crate) ring: BufRing,
     /// See [`Server::receive`].
     pub(crate) receive: Receive,
-    /// See [`Server::max_streams`].
-    max_streams: usize,
+    /// See [`Server::max_multishot`].
+    max_multishot: usize,
     /// Connections holding a multishot receive under `Receive::Adaptive`.
     streams: Cell<usize>,
     output: LocalPool<Vec<u8>>,
@@ -378,7 +378,7 @@ impl Shared {
             timeouts,
             ring,
             receive: Receive::Adaptive,
-            max_streams: MAX_STREAMS,
+            max_multishot: MAX_MULTISHOT,
             streams: Cell::new(0),
             output,
             parts,
@@ -419,9 +419,9 @@ impl Shared {
     }
 
     /// Under `Receive::Adaptive`: whether a connection may make a
-    /// multishot receive ([`Server::max_streams`]).
+    /// multishot receive ([`Server::max_multishot`]).
     pub(crate) fn stream_left(&self) -> bool {
-        self.streams.get() < self.max_streams
+        self.streams.get() < self.max_multishot
     }
 
     /// Under `Receive::Adaptive`, counts a multishot receive made (an

@@ -90,7 +90,7 @@ fn ops_per_request(c: &mut util::Client) -> u64 {
 #[test]
 fn no_more_connections_keep_a_stream_than_the_shard_allows() {
     // The default mode, with room for one stream.
-    let s = server_with(Server::new().max_streams(1));
+    let s = server_with(Server::new().max_multishot(1));
     let mut first = s.connect();
     let mut second = s.connect();
     for _ in 0..4 {
@@ -129,7 +129,7 @@ fn no_more_connections_keep_a_stream_than_the_shard_allows() {
 
 #[test]
 fn with_no_streams_allowed_every_wait_submits_a_receive() {
-    let s = server_with(Server::new().max_streams(0));
+    let s = server_with(Server::new().max_multishot(0));
     let mut c = s.connect();
     for _ in 0..6 {
         assert_eq!(ops_per_request(&mut c), 2);

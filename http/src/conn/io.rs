@@ -45,7 +45,7 @@ impl Conn {
     /// Under [`Receive::Adaptive`], at the start of a wait: the third wait
     /// in a row made with a receive of its own makes the connection's
     /// multishot receive instead, if the shard has one left
-    /// ([`Server::max_streams`](crate::Server::max_streams)); if not, each
+    /// ([`Server::max_multishot`](crate::Server::max_multishot)); if not, each
     /// later wait asks again. Out of line: the other modes never call it,
     /// and their wait stays small enough to inline.
     #[inline(never)]
