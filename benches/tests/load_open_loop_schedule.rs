@@ -21,11 +21,13 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 fn open_loop_honours_the_schedule() {
     let _serial = one_at_a_time();
     // A host that stalls the whole test for a large part of a second
-    // (seen on a busy 2-core host, just after a big build) shifts arrivals
-    // in a way no sender can undo, so the spread is asked of one of three
-    // runs. A sender that batched fails all three.
+    // (seen on a busy 2-core host, just after a big build, and on a
+    // virtual machine slowed for several seconds in a row, which failed
+    // three runs in a row) shifts arrivals in a way no sender can undo, so
+    // the spread is asked of one of five runs. A sender that batched, or
+    // ignored the rate, fails all five.
     let mut problems = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..5 {
         let server = Server::start(|_| Answer::Ok, None);
         let mut c = config(&server.url(), 4, Duration::from_secs(2));
         c.rate = Some(500.0);
@@ -40,14 +42,15 @@ fn open_loop_honours_the_schedule() {
             Some(problem) => problems.push(problem),
         }
     }
-    panic!("not spread evenly in any of three runs: {problems:#?}");
+    panic!("not spread evenly in any of five runs: {problems:#?}");
 }
 
 /// What is wrong with the spread of 1,000 arrivals over 2 s, if anything.
 fn spread_problem(arrivals: &[std::time::Instant]) -> Option<String> {
     // Spread evenly, not in bursts: at the end of every 200 ms slice of
-    // the run, the arrivals so far are within 60 of the 100 a slice that
-    // the schedule asks for (a sender 120 ms ahead or behind). A host that
+    // the run, the arrivals so far are within 80 of the 100 a slice that
+    // the schedule asks for (a sender 160 ms ahead or behind; one that
+    // ignored the rate would be hundreds ahead). A host that
     // stalls the test for a while makes one slice short and the next long,
     // as the sender catches up; the running count keeps to the schedule
     // across such a pair, where a count per slice would not.
@@ -61,7 +64,7 @@ fn spread_problem(arrivals: &[std::time::Instant]) -> Option<String> {
     for (i, n) in slices.iter().enumerate() {
         so_far += i64::from(*n);
         let due = 100 * (i as i64 + 1);
-        if (so_far - due).abs() > 60 {
+        if (so_far - due).abs() > 80 {
             return Some(format!(
                 "{so_far} arrivals by the end of slice {i}, {due} due: {slices:?}"
             ));
