@@ -8,7 +8,8 @@
 //! One test, because it counts the process's open fds; it runs the chaos
 //! once per receive mode (a receive per wait, one multishot receive kept
 //! per connection, and the adaptive mode, whose short tick here stops and
-//! makes multishot receives all through).
+//! makes multishot receives all through, once with room for fewer of
+//! them than there are clients).
 
 mod util;
 
@@ -72,6 +73,9 @@ fn router() -> Router {
             }
             "never"
         })
+        .get("/submitted", |_r: Request| async {
+            shardio::stats().ops_submitted.to_string()
+        })
         .get("/stats", |_r: Request| async {
             let s = shardio::stats();
             format!(
@@ -96,15 +100,14 @@ fn quiet_expected_panics() {
     }));
 }
 
-fn server(receive: Receive) -> TestServer {
+fn server(server: Server) -> TestServer {
     let timeouts = Timeouts {
         header: Duration::from_millis(300),
         body_read: Duration::from_millis(300),
         idle: Duration::from_secs(1),
         write: Duration::from_millis(300),
     };
-    let server = Server::new().timeouts(timeouts).receive(receive);
-    TestServer::with(server, router)
+    TestServer::with(server.timeouts(timeouts), router)
 }
 
 /// The open fd count once it has not changed for a quarter of a second.
@@ -334,8 +337,11 @@ fn settles_to<T: PartialEq>(want: &T, now: impl Fn() -> T) -> T {
     }
 }
 
-fn chaos(receive: Receive) {
-    let server = server(receive);
+/// Runs the chaos against `config`, whose connections submit
+/// `ops_per_request` ops per request once they have made a few (2 with a
+/// receive per wait, 1 with a multishot one).
+fn chaos(mode: &str, config: Server, ops_per_request: u64) {
+    let server = server(config);
     let addr = server.addr;
     // A well-behaved client first, so that what the server keeps for
     // later (pooled objects, the date, the head cache) is there before
@@ -361,7 +367,6 @@ fn chaos(receive: Receive) {
         c.join().unwrap();
     }
 
-    let mode = format!("{receive:?}");
     let fds = settles_to(&baseline_fds, open_fds);
     assert_eq!(fds, baseline_fds, "{mode}: fds leaked");
     let held = settles_to(&baseline_stats, || stats(addr));
@@ -374,12 +379,29 @@ fn chaos(receive: Receive) {
     let mut c = util::Client::connect(addr);
     let big = c.get("/big");
     assert!(big.body == pattern(BIG), "{mode}: /big after the chaos");
+    // Every connection that had a multishot receive gave it back: a new
+    // one that keeps asking gets one (under `Adaptive`, from the shard's
+    // bound).
+    let submitted = |c: &mut util::Client| -> u64 { c.get("/submitted").text().parse().unwrap() };
+    for _ in 0..4 {
+        submitted(&mut c);
+    }
+    let before = submitted(&mut c);
+    assert_eq!(
+        submitted(&mut c) - before,
+        ops_per_request,
+        "{mode}: ops per request after the chaos"
+    );
 }
 
 #[test]
 fn misbehaving_clients_leak_nothing_in_any_receive_mode() {
     quiet_expected_panics();
-    chaos(Receive::PerWait);
-    chaos(Receive::Multishot);
-    chaos(Receive::Adaptive);
+    chaos("PerWait", Server::new().receive(Receive::PerWait), 2);
+    chaos("Multishot", Server::new().receive(Receive::Multishot), 1);
+    chaos("Adaptive", Server::new().receive(Receive::Adaptive), 1);
+    // With room for two multishot receives among the four clients: the
+    // bound is reached, connections give theirs back as they close or
+    // idle, and others take them.
+    chaos("Adaptive, 2 streams", Server::new().max_multishot(2), 1);
 }
