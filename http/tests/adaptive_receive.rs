@@ -113,8 +113,7 @@ fn no_more_connections_keep_a_stream_than_the_shard_allows() {
 
     // A connection that closes with a stream gives it back.
     drop(second);
-    // Time for the server to see the close (less than a tick, so the
-    // first keeps what it has).
+    // Time for the server to see the close.
     std::thread::sleep(TICK / 2);
     let mut third = s.connect();
     for _ in 0..4 {

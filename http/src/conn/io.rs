@@ -121,6 +121,7 @@ impl Conn {
             return false;
         }
         input.stream = None;
+        // Only `Receive::Adaptive` stops a stream, and it counts them.
         self.shared.stream_gone();
         true
     }
