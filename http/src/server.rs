@@ -60,8 +60,9 @@ pub enum Receive {
     PerWait,
     /// `PerWait` for a connection's first two requests; from its third, a
     /// multishot receive kept armed, which saves the poll and the receive's
-    /// submission for every request (3–12 % of the server's CPU per
-    /// request at 64 connections in `docs/BENCHMARKS.md`). A connection that
+    /// submission for every request (8.5 % of the server's CPU per request
+    /// at 256 connections in the newest runs of `docs/BENCHMARKS.md`, up
+    /// to 12 % at 64 in earlier ones, nothing pipelined). A connection that
     /// then waits a tick of the deadline sweep (an eighth of the shorter of
     /// the idle and write timeouts, at most a second) stops that receive,
     /// keeping every byte it had received, and goes back to `PerWait`: an
