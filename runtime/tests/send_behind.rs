@@ -1,11 +1,13 @@
 //! `TcpStream::send_behind`: the send runs on without its task, its buffer
 //! goes when the kernel has taken it, a waiting task is woken once it is
 //! done, a failed send shuts the socket's sending side, and a handle
-//! dropped early cancels it without leaking the buffer or the fd. The
-//! tests run one at a time, since one counts the process's fds.
+//! dropped early cancels it without leaking the buffer or the fd; once
+//! warm, a send let run allocates nothing. The tests run one at a time,
+//! since one counts the process's fds.
 
 mod util;
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::io;
@@ -14,6 +16,71 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use util::{open_fds, serial, settle, CountedBuf};
+
+/// Counts this thread's allocations, for the test of a warm send.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call goes to `System` unchanged; the count is a
+// thread-local `Cell` with a constant initializer, which allocates
+// nothing, so counting cannot recurse into the allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        // SAFETY: the caller's guarantees for `layout` are `System`'s.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` (through `alloc`) with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn a_warm_send_allocates_nothing() {
+    let _serial = serial();
+    const PIECE: &[u8] = b"sixteen bytes...";
+    const SENDS: usize = 500;
+    shardio::block_on(async {
+        let (client, server) = util::pair().await;
+        let send = || {
+            client
+                .send_behind(PIECE)
+                .map_err(|(e, _)| e)
+                .expect("the ring takes the send")
+        };
+        // The first send makes what later ones reuse: the finisher's box.
+        send().finished().await;
+        let before = allocations();
+        for _ in 0..SENDS {
+            send().finished().await;
+        }
+        assert_eq!(allocations() - before, 0, "allocations for {SENDS} sends");
+        // Every byte arrived, in order.
+        let mut got = Vec::new();
+        let mut buf = vec![0; 4096];
+        while got.len() < PIECE.len() * (SENDS + 1) {
+            let (n, back) = server.read(buf).await;
+            let n = n.unwrap();
+            assert_ne!(n, 0, "the peer closed early");
+            got.extend_from_slice(&back[..n]);
+            buf = back;
+        }
+        assert!(got.chunks(PIECE.len()).all(|c| c == PIECE));
+    })
+    .unwrap();
+}
 
 #[test]
 fn the_buffer_goes_at_completion_without_waking_the_task() {

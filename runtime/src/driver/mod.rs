@@ -58,6 +58,9 @@ const MSG_TAG: u64 = 1 << 62;
 /// `IORING_ENTER_GETEVENTS` from the kernel ABI (`io_uring.h`).
 const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
 
+/// Finished finishers' boxes kept for reuse ([`Finish`]).
+const MAX_SPARE_FINISHERS: usize = 64;
+
 /// How many times a flush is retried when the kernel keeps answering EBUSY.
 const MAX_BUSY_RETRIES: usize = 1024;
 
@@ -81,6 +84,9 @@ pub(crate) struct Driver {
     /// its ring fd open until the CQE) to ring by eventfd if the message
     /// fails.
     msgs: Slab<Arc<Remote>>,
+    /// Boxes of finished finishers, empty, for the next ops let run
+    /// ([`Finish`]).
+    spares: Vec<Box<dyn Finish>>,
     /// Set when the table could not be drained: the ring and the table are
     /// then leaked on drop instead of freed.
     poisoned: bool,
@@ -109,6 +115,7 @@ impl Driver {
             last_overflow: 0,
             probe,
             msgs: Slab::new(),
+            spares: Vec::new(),
             poisoned: false,
         })
     }
@@ -298,7 +305,7 @@ impl Driver {
                     }
                 }
                 key => {
-                    if complete(&mut self.ops, key as usize, c, counters) {
+                    if complete(&mut self.ops, &mut self.spares, key as usize, c, counters) {
                         self.over_limit.push(key as usize);
                     }
                 }
@@ -418,6 +425,16 @@ impl Driver {
         &mut self.ops[key]
     }
 
+    /// A finished finisher's box of type `F`, if one is kept, to write the
+    /// next finisher over.
+    pub(crate) fn spare_finisher<F: Finish>(&mut self) -> Option<Box<dyn Finish>> {
+        let i = self
+            .spares
+            .iter()
+            .rposition(|f| (&**f as &dyn std::any::Any).is::<F>())?;
+        Some(self.spares.swap_remove(i))
+    }
+
     /// The finisher of the op let run in `key` with `tag`, if it is still
     /// running ([`Op::let_run`]).
     pub(crate) fn behind(&mut self, key: usize, tag: u32) -> Option<&mut dyn Finish> {
@@ -468,7 +485,13 @@ fn is_busy(e: &io::Error) -> bool {
 
 /// Moves one CQE into its slot (the slot state machine). `true`: the op
 /// is a multishot one that reached its limit and must be cancelled.
-fn complete(ops: &mut Slab<Slot>, key: usize, c: Completion, counters: &Counters) -> bool {
+fn complete(
+    ops: &mut Slab<Slot>,
+    spares: &mut Vec<Box<dyn Finish>>,
+    key: usize,
+    c: Completion,
+    counters: &Counters,
+) -> bool {
     let Some(slot) = ops.get_mut(key) else {
         debug_assert!(false, "CQE for unknown op slot {key}");
         return false;
@@ -480,6 +503,12 @@ fn complete(ops: &mut Slab<Slot>, key: usize, c: Completion, counters: &Counters
     match slot.complete(c, is_final) {
         // The final CQE of an orphaned op: now, and only now, its resources go.
         AfterCqe::Release => drop(ops.remove(key)),
+        AfterCqe::Finished(finisher) => {
+            drop(ops.remove(key));
+            if spares.len() < MAX_SPARE_FINISHERS {
+                spares.push(finisher);
+            }
+        }
         AfterCqe::Cancel => return true,
         AfterCqe::Keep => {}
     }

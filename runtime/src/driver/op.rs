@@ -94,11 +94,15 @@ pub(crate) enum State {
 
 /// What sees the final CQE of an op let run without a future
 /// ([`Op::let_run`]). It owns the op's resources, and drops them then.
-pub(crate) trait Finish: 'static {
+///
+/// Once finished it holds nothing, and the driver keeps its box for the
+/// next op let run with a finisher of the same type, which is written
+/// over it: a send let run per request then makes no allocation.
+pub(crate) trait Finish: std::any::Any {
     /// The op's result: the final CQE, or the first one for an op with a
-    /// notification. Called once, from the driver's reap: it may drop
-    /// resources and wake a task, and must not enter the driver.
-    fn finish(self: Box<Self>, c: Completion);
+    /// notification. Called once, from the driver's reap: it drops the
+    /// op's resources, may wake a task, and must not enter the driver.
+    fn finish(&mut self, c: Completion);
 
     /// The tag the op was let run with, which names it apart from a later
     /// op in the same slot.
@@ -130,6 +134,9 @@ pub(crate) struct Slot {
 pub(crate) enum AfterCqe {
     Keep,
     Release,
+    /// The op let run has finished: release the slot, and keep its
+    /// finisher's box for reuse ([`Finish`]).
+    Finished(Box<dyn Finish>),
     /// A multishot op reached its limit of untaken CQEs: cancel it.
     Cancel,
 }
@@ -200,10 +207,11 @@ impl Slot {
                     return AfterCqe::Keep;
                 }
                 let result = self.first.take().unwrap_or(c);
-                if let State::Behind(finisher) =
+                if let State::Behind(mut finisher) =
                     std::mem::replace(&mut self.state, State::Completed(result))
                 {
                     finisher.finish(result);
+                    return AfterCqe::Finished(finisher);
                 }
                 return AfterCqe::Release;
             }
@@ -368,8 +376,18 @@ impl<T: OpDef> Op<T> {
     /// effect to undo: the output is never built.
     pub(crate) fn let_run<F: Finish>(mut self, make: impl FnOnce(T) -> F) -> usize {
         let data = self.data.take().expect("Op let run after completion");
-        let finisher: Box<dyn Finish> = Box::new(make(data));
         let mut driver = self.shard.driver.borrow_mut();
+        // Written over a finished one's box if the driver keeps one: the
+        // old value holds nothing, so dropping it touches no driver.
+        let finisher = match driver.spare_finisher::<F>() {
+            Some(mut spare) => {
+                let any: &mut dyn std::any::Any = &mut *spare;
+                *any.downcast_mut::<F>()
+                    .expect("a spare of the type asked for") = make(data);
+                spare
+            }
+            None => Box::new(make(data)),
+        };
         let slot = driver.slot_mut(self.key);
         match &slot.state {
             State::Submitted | State::Waiting(_) => slot.state = State::Behind(finisher),
@@ -378,6 +396,7 @@ impl<T: OpDef> Op<T> {
                 let c = *c;
                 driver.release(self.key);
                 drop(driver);
+                let mut finisher = finisher;
                 finisher.finish(c);
             }
             State::Streaming(_) | State::Ignored(_) | State::Behind(_) => {

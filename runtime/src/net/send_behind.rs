@@ -42,25 +42,28 @@ pub struct SendBehind {
 }
 
 /// What the op table keeps for a send let run: its data, and the task
-/// waiting for it, if any.
+/// waiting for it, if any. Emptied when the send finishes (the driver
+/// then keeps the box for the next send).
 struct Running<B> {
-    op: Send<B>,
+    /// `None` once finished.
+    op: Option<Send<B>>,
     len: usize,
     tag: NonZeroU32,
     waiter: Option<Waker>,
 }
 
 impl<B: IoBuf> Finish for Running<B> {
-    fn finish(self: Box<Self>, c: Completion) {
-        let Running {
-            op, len, waiter, ..
-        } = *self;
-        if usize::try_from(c.result()).ok() != Some(len) {
+    fn finish(&mut self, c: Completion) {
+        let Some(op) = self.op.take() else {
+            debug_assert!(false, "a send finished twice");
+            return;
+        };
+        if usize::try_from(c.result()).ok() != Some(self.len) {
             // Nothing may follow a send that did not all go out.
             let _ = socket2::SockRef::from(op.fd()).shutdown(std::net::Shutdown::Write);
         }
         drop(op);
-        if let Some(w) = waiter {
+        if let Some(w) = self.waiter.take() {
             w.wake();
         }
     }
@@ -96,7 +99,7 @@ impl SendBehind {
         let op = ops::send_all(fd, buf)?;
         let tag = next_tag();
         let key = op.let_run(|op| Running {
-            op,
+            op: Some(op),
             len,
             tag,
             waiter: None,
