@@ -45,6 +45,13 @@ fn number(c: &mut util::Client, path: &str) -> u64 {
     c.get(path).text().parse().expect("a number")
 }
 
+/// Ops submitted for one request on `c`: 2 with a receive per wait (the
+/// receive and the send), 1 with a multishot receive (the send).
+fn ops_per_request(c: &mut util::Client) -> u64 {
+    let a = number(c, "/submitted");
+    number(c, "/submitted") - a
+}
+
 #[test]
 fn a_busy_connection_receives_by_stream_and_gives_it_up_when_idle() {
     let s = server();
@@ -52,15 +59,19 @@ fn a_busy_connection_receives_by_stream_and_gives_it_up_when_idle() {
     // The first two requests are received by a receive per wait: two ops
     // each (the receive and the send). From the third on, one multishot
     // receive serves them all: one op each (the send).
-    let before = number(&mut c, "/submitted");
-    let first = number(&mut c, "/submitted");
-    assert_eq!(first - before, 2, "a receive per wait, then the send");
+    assert_eq!(
+        ops_per_request(&mut c),
+        2,
+        "a receive per wait, then the send"
+    );
     for _ in 0..3 {
         number(&mut c, "/submitted");
     }
-    let a = number(&mut c, "/submitted");
-    let b = number(&mut c, "/submitted");
-    assert_eq!(b - a, 1, "one multishot receive for every request");
+    assert_eq!(
+        ops_per_request(&mut c),
+        1,
+        "one multishot receive for every request"
+    );
 
     // Idle for more than a tick (the sweep passes once a tick): the
     // receive is stopped, by a cancellation, and the connection stays.
@@ -69,22 +80,15 @@ fn a_busy_connection_receives_by_stream_and_gives_it_up_when_idle() {
     let after = number(&mut c, "/cancelled");
     assert_eq!(after - cancelled, 1, "one stop");
     // Back to a receive per wait for two requests, then a stream again.
-    let a = number(&mut c, "/submitted");
-    let b = number(&mut c, "/submitted");
-    assert_eq!(b - a, 2, "a receive per wait after the stop");
+    assert_eq!(
+        ops_per_request(&mut c),
+        2,
+        "a receive per wait after the stop"
+    );
     for _ in 0..3 {
         number(&mut c, "/submitted");
     }
-    let a = number(&mut c, "/submitted");
-    let b = number(&mut c, "/submitted");
-    assert_eq!(b - a, 1, "a multishot receive again");
-}
-
-/// Ops submitted for one request on `c`: 2 with a receive per wait (the
-/// receive and the send), 1 with a multishot receive (the send).
-fn ops_per_request(c: &mut util::Client) -> u64 {
-    let a = number(c, "/submitted");
-    number(c, "/submitted") - a
+    assert_eq!(ops_per_request(&mut c), 1, "a multishot receive again");
 }
 
 #[test]
