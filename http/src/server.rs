@@ -330,7 +330,8 @@ pub(crate) struct Shared {
     pub(crate) receive: Receive,
     /// See [`Server::max_multishot`].
     max_multishot: usize,
-    /// Connections holding a multishot receive under `Receive::Adaptive`.
+    /// Connections holding a multishot receive, in any mode; only
+    /// `Receive::Adaptive` asks it for room ([`Shared::stream_left`]).
     streams: Cell<usize>,
     output: LocalPool<Vec<u8>>,
     /// What requests hold; see [`Parts`].
@@ -425,8 +426,8 @@ impl Shared {
         self.streams.get() < self.max_multishot
     }
 
-    /// Under `Receive::Adaptive`, counts a multishot receive made (an
-    /// upgraded connection's read makes one whatever the count).
+    /// Counts a multishot receive made (an upgraded connection's read
+    /// makes one whatever the count).
     pub(crate) fn stream_made(&self) {
         self.streams.set(self.streams.get() + 1);
     }

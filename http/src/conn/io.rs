@@ -67,9 +67,7 @@ impl Conn {
     }
 
     fn new_stream(&self) -> Box<RecvStream> {
-        if self.shared.receive == Receive::Adaptive {
-            self.shared.stream_made();
-        }
+        self.shared.stream_made();
         let mut stream = self.stream.recv_stream_with(&self.shared.ring);
         stream.limit(crate::MULTISHOT_LIMIT);
         Box::new(stream)
@@ -121,7 +119,6 @@ impl Conn {
             return false;
         }
         input.stream = None;
-        // Only `Receive::Adaptive` stops a stream, and it counts them.
         self.shared.stream_gone();
         true
     }

@@ -150,8 +150,7 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        if self.shared.receive == crate::Receive::Adaptive && self.input.get_mut().stream.is_some()
-        {
+        if self.input.get_mut().stream.is_some() {
             self.shared.stream_gone();
         }
         self.shared.deadlines.forget(&self.deadline);

@@ -376,6 +376,8 @@ impl<T: OpDef> Op<T> {
     /// effect to undo: the output is never built.
     pub(crate) fn let_run<F: Finish>(mut self, make: impl FnOnce(T) -> F) -> usize {
         let data = self.data.take().expect("Op let run after completion");
+        // Built before the driver is borrowed: `make` is the caller's code.
+        let value = make(data);
         let mut driver = self.shard.driver.borrow_mut();
         // Written over a finished one's box if the driver keeps one: the
         // old value holds nothing, so dropping it touches no driver.
@@ -383,10 +385,10 @@ impl<T: OpDef> Op<T> {
             Some(mut spare) => {
                 let any: &mut dyn std::any::Any = &mut *spare;
                 *any.downcast_mut::<F>()
-                    .expect("a spare of the type asked for") = make(data);
+                    .expect("a spare of the type asked for") = value;
                 spare
             }
-            None => Box::new(make(data)),
+            None => Box::new(value),
         };
         let slot = driver.slot_mut(self.key);
         match &slot.state {
