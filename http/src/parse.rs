@@ -107,6 +107,7 @@ pub(crate) fn parse(bytes: &[u8], base: usize, limits: &Limits, line: &mut Line)
             Parsed::Complete
         }
         Ok(None) => Parsed::Partial,
+        Err(MALFORMED_VERSION) => parse_as_http_1_1(bytes, base, limits, line),
         Err(r) => Parsed::Invalid(r),
     }
 }
@@ -208,14 +209,55 @@ fn not_complete(
     }
 }
 
-/// `414` for a request line over the limit, complete or not.
-fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), &'static Rejection> {
-    // Empty lines before the request line are skipped (RFC 9112 §2.2).
+/// A head whose version httparse could not read, parsed again as HTTP/1.1
+/// if it is a later HTTP/1.x (`HTTP/1.2` to `HTTP/1.9`): a server reads
+/// such a request as the highest minor version it implements (RFC 9110
+/// §2.5), and httparse knows only `1.0` and `1.1`. The parse is of a copy
+/// whose version reads `1.1`; every byte keeps its offset there, so the
+/// spans written to `line` hold for `bytes`. Any other version keeps its
+/// `400`.
+#[cold]
+#[inline(never)]
+fn parse_as_http_1_1(bytes: &[u8], base: usize, limits: &Limits, line: &mut Line) -> Parsed {
+    let refused = Parsed::Invalid(MALFORMED_VERSION);
+    let Some(version) = request_line(bytes).rsplit(|&b| b == b' ').next() else {
+        return refused;
+    };
+    let [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9'] = version else {
+        return refused;
+    };
+    let minor = version.as_ptr() as usize - bytes.as_ptr() as usize + 7;
+    // One byte past the longest head: enough to tell "too large" apart.
+    let mut copy = bytes[..bytes.len().min(limits.max_head + 1)].to_vec();
+    let Some(digit) = copy.get_mut(minor) else {
+        return refused;
+    };
+    *digit = b'1';
+    // At most once more: the copy's version is `HTTP/1.1`.
+    parse(&copy, base, limits, line)
+}
+
+/// What follows the empty lines a request may start with (RFC 9112 §2.2).
+fn skip_empty_lines(bytes: &[u8]) -> &[u8] {
     let start = bytes
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(bytes.len());
-    let rest = &bytes[start..];
+    &bytes[start..]
+}
+
+/// The request line without its line ending, or as much of it as has come.
+fn request_line(bytes: &[u8]) -> &[u8] {
+    let line = skip_empty_lines(bytes)
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// `414` for a request line over the limit, complete or not.
+fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), &'static Rejection> {
+    let rest = skip_empty_lines(bytes);
     let window = &rest[..rest.len().min(limits.max_request_line + 2)];
     let line = match window.iter().position(|&b| b == b'\n') {
         Some(i) => &window[..i],
@@ -233,9 +275,10 @@ fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), &'static Reje
 /// `400` for anything else (httparse also says "version" when a target
 /// has a space in it).
 fn version_rejection(bytes: &[u8]) -> &'static Rejection {
-    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    let version = request_line(bytes)
+        .rsplit(|&b| b == b' ')
+        .next()
+        .unwrap_or_default();
     match version {
         [b'H', b'T', b'T', b'P', b'/', major, rest @ ..]
             if major.is_ascii_digit()
@@ -247,9 +290,12 @@ fn version_rejection(bytes: &[u8]) -> &'static Rejection {
         // The line ends in a good version, so the trouble is before it:
         // a space inside the target (`GET /a b HTTP/1.1`), say.
         b"HTTP/1.0" | b"HTTP/1.1" => reject!(400, "malformed request line"),
-        _ => reject!(400, "malformed HTTP version"),
+        _ => MALFORMED_VERSION,
     }
 }
+
+/// A version that is none of `HTTP/1.0`, `HTTP/1.1` or a later major one.
+const MALFORMED_VERSION: &Rejection = reject!(400, "malformed HTTP version");
 
 /// The `400` for a head httparse refused.
 fn parse_error(e: httparse::Error) -> &'static Rejection {
@@ -553,6 +599,14 @@ mod tests {
             ),
             ("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "malformed Host"),
             (
+                "\r\nGET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
+                "malformed request line",
+            ),
+            (
+                "GET /a b HTTP/1.4\r\nHost: a\r\n\r\n",
+                "malformed request line",
+            ),
+            (
                 "GET /#a HTTP/1.1\r\nHost: a\r\n\r\n",
                 "malformed request target",
             ),
@@ -597,6 +651,17 @@ mod tests {
             ("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
             ("GET / HTTP/3\r\nHost: a\r\n\r\n", 505),
             ("GET / HTTP/1.2x\r\nHost: a\r\n\r\n", 400),
+            // A later HTTP/1.x is read as HTTP/1.1 (RFC 9110 §2.5).
+            ("GET / HTTP/1.2\r\nHost: a\r\n\r\n", 200),
+            ("GET / HTTP/1.9\r\n\r\n", 400),
+            ("GET / HTTP/1.2\r\nHost: a\r\n", 0),
+            ("GET / HTTP/1.2", 0),
+            ("GET / HTTP/1.10\r\nHost: a\r\n\r\n", 400),
+            ("GET / HTTP/0.9\r\nHost: a\r\n\r\n", 400),
+            ("GET /a b HTTP/1.2\r\nHost: a\r\n\r\n", 400),
+            // Empty lines before the request line change nothing.
+            ("\r\nGET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+            ("\n\r\nGET / HTTP/1.3\r\nHost: a\r\n\r\n", 200),
             ("BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 501),
             ("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", 200),
             ("GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n", 417),
@@ -679,6 +744,36 @@ mod tests {
         assert!(!is_named(b"Hos`", b"host"));
         assert!(!is_named(b"content_length", b"content-length"));
         assert!(!is_named(b"content.length", b"content-length"));
+    }
+
+    #[test]
+    fn a_later_minor_version_is_read_as_http_1_1() {
+        let req = b"\r\nPOST /a?b HTTP/1.7\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi";
+        let mut line = Line::default();
+        let Parsed::Complete = parse(req, 100, &Limits::default(), &mut line) else {
+            panic!("not parsed");
+        };
+        assert_eq!(line.method, Method::Post);
+        assert_eq!(line.minor, 1);
+        assert!(line.head.keep_alive, "HTTP/1.1's default");
+        assert_eq!(line.head.framing, Framing::Length(2));
+        assert_eq!(line.head.len, req.len() - 2);
+        // The spans point into the buffer parsed, not into the copy.
+        let s = |(a, b): Span| &req[a as usize - 100..b as usize - 100];
+        assert_eq!(s(line.path), b"/a");
+        assert_eq!(s(line.query.unwrap()), b"b");
+        let [(name, value), (length, two)] = line.headers[..] else {
+            panic!("{:?}", line.headers);
+        };
+        assert_eq!((s(name), s(value)), (&b"Host"[..], &b"h"[..]));
+        assert_eq!((s(length), s(two)), (&b"Content-Length"[..], &b"2"[..]));
+        // Limits are those of any head.
+        let limits = Limits::default();
+        let many: String = (0..70).map(|i| format!("X-{i}: v\r\n")).collect();
+        let big = format!("GET / HTTP/1.2\r\nHost: a\r\n{many}\r\n");
+        assert_eq!(status(&big), 431);
+        let unfinished = format!("GET / HTTP/1.2\r\nX: {}", "v".repeat(limits.max_head));
+        assert_eq!(status(&unfinished), 431);
     }
 
     #[test]

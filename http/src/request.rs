@@ -216,7 +216,8 @@ impl Request {
         self.parts.line.method
     }
 
-    /// `0` for HTTP/1.0, `1` for HTTP/1.1.
+    /// `0` for HTTP/1.0, `1` for HTTP/1.1. A later HTTP/1.x (`HTTP/1.2`
+    /// to `HTTP/1.9`) is read as HTTP/1.1 (RFC 9110 §2.5), and says `1`.
     pub fn minor_version(&self) -> u8 {
         self.parts.line.minor
     }

@@ -1,4 +1,5 @@
-//! Limits answer with their status and close: 414, 431, 413, 505, 501, 405.
+//! Limits answer with their status and close: 414, 431, 413, 505, 501, 405;
+//! a later HTTP/1.x is read as HTTP/1.1.
 
 mod util;
 
@@ -70,6 +71,27 @@ fn each_limit_has_its_status() {
     assert_eq!(
         status_and_closed(&s, "BREW / HTTP/1.1\r\nHost: t\r\n\r\n"),
         (501, true)
+    );
+}
+
+#[test]
+fn a_later_http_1_minor_version_is_answered_as_http_1_1() {
+    let s = server();
+    let mut c = s.connect();
+    // RFC 9110 §2.5: read as the highest minor version the server has.
+    c.send("GET / HTTP/1.2\r\nHost: t\r\n\r\nGET / HTTP/1.9\r\nHost: t\r\n\r\n");
+    for _ in 0..2 {
+        let reply = c.reply().unwrap();
+        assert_eq!((reply.version.as_str(), reply.status), ("HTTP/1.1", 200));
+        assert_eq!(reply.text(), "root");
+    }
+    assert_eq!(c.get("/").text(), "root", "kept alive, as HTTP/1.1 is");
+    // Its other rules are HTTP/1.1's: `Host` is required.
+    assert_eq!(status_and_closed(&s, "GET / HTTP/1.3\r\n\r\n"), (400, true));
+    // Neither a later major version nor empty lines first make it 400.
+    assert_eq!(
+        status_and_closed(&s, "\r\nGET / HTTP/2.0\r\nHost: t\r\n\r\n"),
+        (505, true)
     );
 }
 

@@ -100,6 +100,8 @@ pub struct Client {
 
 #[derive(Debug)]
 pub struct Reply {
+    /// The status line's version, `HTTP/1.1` say.
+    pub version: String,
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -157,7 +159,9 @@ impl Client {
             Ok(0) | Err(_) => return None,
             Ok(_) => {}
         }
-        let status: u16 = line.split(' ').nth(1).expect("status").parse().unwrap();
+        let mut words = line.split(' ');
+        let version = words.next().expect("a version").to_owned();
+        let status: u16 = words.next().expect("status").parse().unwrap();
         let mut headers = Vec::new();
         loop {
             let mut l = String::new();
@@ -170,6 +174,7 @@ impl Client {
             headers.push((n.trim().to_owned(), v.trim().to_owned()));
         }
         let mut reply = Reply {
+            version,
             status,
             headers,
             body: Vec::new(),
