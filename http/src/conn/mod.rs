@@ -47,7 +47,7 @@ use shardio::pool::LocalPooled;
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Instant;
 pub(crate) use upgrade::handoff;
 pub use upgrade::{Handoff, OnUpgrade, Upgraded};
@@ -180,6 +180,16 @@ pub(crate) async fn serve(conn: Rc<Conn>, router: Rc<Router>) {
     }
 }
 
+/// What [`Conn::process`] does after [`Conn::answer_now`]: its
+/// [`Step`] without the response a `Wait` carries.
+#[derive(Clone, Copy)]
+enum Next {
+    Parse,
+    Flush,
+    Close,
+    Wait,
+}
+
 /// What happens after a burst of requests.
 pub(crate) enum After {
     Idle,
@@ -213,11 +223,6 @@ impl Conn {
         // Where each handler's future goes: a slot from the shard's pool,
         // reused by every request of the burst.
         let mut slot = self.shared.handler_slot();
-        // The task's waker, for the handlers' first polls, which happen
-        // outside any future of their own (`answer_now`). A handler that
-        // is not ready keeps it to wake the task; any waker of the task
-        // does, and this future is polled by the connection's task only.
-        let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
         loop {
             let parsed = {
                 let input = self.input.borrow();
@@ -244,12 +249,35 @@ impl Conn {
                 }
                 Some((Parsed::Complete, buf, parts)) => {
                     self.input.borrow_mut().pos += parts.line.head.len;
-                    let mut cx = Context::from_waker(&waker);
-                    let go_on = match self.answer_now(&mut cx, buf, parts, router, &mut slot) {
-                        Step::Next => true,
-                        Step::Flush => self.flush().await,
-                        Step::Close => false,
-                        Step::Wait(rest) => self.answer_rest(rest).await,
+                    // The handler's first poll runs in this task's own
+                    // poll, with its context: a handler that is not ready
+                    // keeps the task's waker, and a ready one (nearly
+                    // every one) costs no waker clone. What must wait is
+                    // put aside here rather than moved out with the poll's
+                    // result: a response is too big to copy per request.
+                    let mut args = Some((buf, parts, &mut *slot));
+                    let mut rest = None;
+                    let next = std::future::poll_fn(|cx| {
+                        let (buf, parts, slot) = args.take().expect("polled once: it is ready");
+                        Poll::Ready(match self.answer_now(cx, buf, parts, router, slot) {
+                            Step::Next => Next::Parse,
+                            Step::Flush => Next::Flush,
+                            Step::Close => Next::Close,
+                            Step::Wait(r) => {
+                                rest = Some(r);
+                                Next::Wait
+                            }
+                        })
+                    })
+                    .await;
+                    let go_on = match next {
+                        Next::Parse => true,
+                        Next::Flush => self.flush().await,
+                        Next::Close => false,
+                        Next::Wait => match rest {
+                            Some(rest) => self.answer_rest(rest).await,
+                            None => false,
+                        },
                     };
                     if !go_on {
                         self.flush().await;

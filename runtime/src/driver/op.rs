@@ -115,7 +115,11 @@ pub(crate) trait Finish: std::any::Any {
 /// A multishot op's CQEs, queued until taken; `done` after the final one.
 pub(crate) struct Stream {
     queue: VecDeque<Completion>,
+    /// The waker of the task that last waited, kept after its wake so
+    /// that the same task waiting again clones nothing.
     waker: Option<Waker>,
+    /// Whether that task waits now: a CQE wakes it once.
+    waiting: bool,
     done: bool,
     /// At most this many CQEs wait untaken before the op is cancelled
     /// (0: no limit).
@@ -161,6 +165,7 @@ impl Slot {
             state: State::Streaming(Box::new(Stream {
                 queue: VecDeque::new(),
                 waker: None,
+                waiting: false,
                 done: false,
                 limit,
                 limited: false,
@@ -193,8 +198,10 @@ impl Slot {
             State::Streaming(s) => {
                 s.queue.push_back(c);
                 s.done |= is_final;
-                if let Some(w) = s.waker.take() {
-                    w.wake();
+                if std::mem::take(&mut s.waiting) {
+                    if let Some(w) = &s.waker {
+                        w.wake_by_ref();
+                    }
                 }
                 if !s.done && !s.limited && s.limit != 0 && s.queue.len() >= usize::from(s.limit) {
                     s.limited = true;
@@ -479,7 +486,11 @@ impl<T: Orphan> MultiOp<T> {
             unreachable!("multishot op in a single-shot slot");
         };
         let Stream {
-            queue, waker, done, ..
+            queue,
+            waker,
+            waiting,
+            done,
+            ..
         } = &mut **stream;
         if let Some(c) = queue.pop_front() {
             if !crate::executor::coop::consume(cx) {
@@ -497,6 +508,7 @@ impl<T: Orphan> MultiOp<T> {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => *waker = Some(cx.waker().clone()),
         }
+        *waiting = true;
         Poll::Pending
     }
 }
