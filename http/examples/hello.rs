@@ -19,7 +19,7 @@ use shardio_http::{BodyError, Receive, Request, Response, Router, Server};
 use std::io;
 
 async fn hello(_req: Request) -> Response {
-    Response::text("Hello, World!")
+    Response::with_body("text/plain", "Hello, World!")
 }
 
 async fn json(_req: Request) -> Response {

@@ -1,5 +1,5 @@
 //! The runtime with no HTTP layer: every request head (anything ending in
-//! a blank line) gets the same fixed 130-byte answer, the size of the
+//! a blank line) gets the same fixed 115-byte answer, the size of the
 //! hello example's `GET /` response. It parses nothing but the blank
 //! lines, and answers everything one read brought in one write.
 //!
@@ -23,7 +23,7 @@ use std::time::Duration;
 
 /// The hello example's answer to `GET /`, with a fixed date.
 const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\ndate: Sat, 21 Nov 2026 10:20:11 GMT\r\n\
-content-length: 13\r\ncontent-type: text/plain; charset=utf-8\r\n\r\nHello, World!";
+content-length: 13\r\ncontent-type: text/plain\r\n\r\nHello, World!";
 
 /// Counts the heads that end in `bytes`: how much of `\r\n\r\n` the
 /// previous bytes matched is carried in `matched`, so a blank line split
