@@ -148,6 +148,7 @@ fn is_field(name: &str, value: &str) -> bool {
 /// handler that answers with it, so the last literal a shard found valid
 /// is remembered by where it lies, and a response that repeats it costs
 /// a comparison instead of a pass over its bytes.
+#[inline]
 fn is_text_value(value: &HeaderText) -> bool {
     let Cow::Borrowed(literal) = value else {
         return is_value(value);

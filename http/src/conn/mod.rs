@@ -45,9 +45,11 @@ pub use halves::{ReadHalf, WriteHalf};
 use shardio::net::{RecvStream, SendBehind, TcpStream};
 use shardio::pool::LocalPooled;
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Instant;
 pub(crate) use upgrade::handoff;
 pub use upgrade::{Handoff, OnUpgrade, Upgraded};
@@ -190,6 +192,29 @@ enum Next {
     Wait,
 }
 
+/// Runs a function once, inside the poll of the task that awaits it,
+/// with that task's context: what the function needs of the task (its
+/// waker) without a clone of it. Ready at once.
+struct InTaskPoll<F>(Option<F>);
+
+impl<F> InTaskPoll<F> {
+    fn new(f: F) -> InTaskPoll<F> {
+        InTaskPoll(Some(f))
+    }
+}
+
+impl<T, F: FnOnce(&mut Context<'_>) -> T + Unpin> Future for InTaskPoll<F> {
+    type Output = T;
+
+    // Inlined into the connection's poll, so that the function's first
+    // call costs what a direct call would.
+    #[inline(always)]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let f = self.0.take().expect("polled once: it is ready at once");
+        Poll::Ready(f(cx))
+    }
+}
+
 /// What happens after a burst of requests.
 pub(crate) enum After {
     Idle,
@@ -255,11 +280,9 @@ impl Conn {
                     // every one) costs no waker clone. What must wait is
                     // put aside here rather than moved out with the poll's
                     // result: a response is too big to copy per request.
-                    let mut args = Some((buf, parts, &mut *slot));
                     let mut rest = None;
-                    let next = std::future::poll_fn(|cx| {
-                        let (buf, parts, slot) = args.take().expect("polled once: it is ready");
-                        Poll::Ready(match self.answer_now(cx, buf, parts, router, slot) {
+                    let next = InTaskPoll::new(|cx: &mut Context<'_>| {
+                        match self.answer_now(cx, buf, parts, router, &mut slot) {
                             Step::Next => Next::Parse,
                             Step::Flush => Next::Flush,
                             Step::Close => Next::Close,
@@ -267,7 +290,7 @@ impl Conn {
                                 rest = Some(r);
                                 Next::Wait
                             }
-                        })
+                        }
                     })
                     .await;
                     let go_on = match next {
