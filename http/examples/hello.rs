@@ -35,6 +35,14 @@ async fn echo(mut req: Request) -> Result<Response, BodyError> {
     Ok(Response::with_body("application/octet-stream", body))
 }
 
+fn router() -> Router {
+    Router::new()
+        .get("/", hello)
+        .get("/json", json)
+        .get("/user/:id", user)
+        .post("/echo", echo)
+}
+
 fn main() -> io::Result<()> {
     let mut addr = String::from("127.0.0.1:8080");
     let mut shards = 1;
@@ -74,15 +82,80 @@ fn main() -> io::Result<()> {
         .run(|_shard| {
             let addr = addr.clone();
             async move {
-                let router = Router::new()
-                    .get("/", hello)
-                    .get("/json", json)
-                    .get("/user/:id", user)
-                    .post("/echo", echo);
                 Server::new()
                     .receive(receive)
-                    .bind_and_serve(addr, router)
+                    .bind_and_serve(addr, router())
                     .await
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::router;
+    use shardio::net::{TcpListener, TcpStream};
+    use shardio_http::Server;
+    use std::net::SocketAddr;
+
+    /// Sends `request` (which asks to close) and reads the answer to its end.
+    async fn exchange(addr: SocketAddr, request: &str) -> String {
+        let stream = TcpStream::connect_addr(addr).await.unwrap();
+        let (sent, _) = stream.write_all(request.as_bytes().to_vec()).await;
+        sent.unwrap();
+        let mut answer = Vec::new();
+        loop {
+            let (n, buf) = stream.read(Vec::with_capacity(4096)).await;
+            if n.unwrap() == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf);
+        }
+        String::from_utf8(answer).unwrap()
+    }
+
+    /// The head's status line and fields (names lowercased), and the body.
+    fn split(answer: &str) -> (String, String) {
+        let (head, body) = answer.split_once("\r\n\r\n").expect("a complete head");
+        (head.to_ascii_lowercase(), body.to_string())
+    }
+
+    /// Every route answers what the benchmarks compare with the peers:
+    /// `GET /` in the peers' own bytes, `text/plain` (115 bytes in all).
+    #[test]
+    fn every_route_answers_as_documented() {
+        shardio::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            shardio::spawn_detached(async move {
+                let _ = Server::new().serve(listener, router()).await;
+            });
+            let get =
+                |path: &str| format!("GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+
+            let answer = exchange(addr, &get("/")).await;
+            let (head, body) = split(&answer);
+            assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+            assert!(head.contains("\r\ncontent-type: text/plain\r\n"), "{head}");
+            assert_eq!(body, "Hello, World!");
+            // Plus the `connection: close` the request asked for.
+            assert_eq!(answer.len(), 115 + "\r\nconnection: close".len());
+
+            let (head, body) = split(&exchange(addr, &get("/json")).await);
+            assert!(
+                head.contains("\r\ncontent-type: application/json"),
+                "{head}"
+            );
+            assert_eq!(body, r#"{"message":"Hello, World!"}"#);
+
+            let (_, body) = split(&exchange(addr, &get("/user/42")).await);
+            assert_eq!(body, "42");
+
+            let echo = "POST /echo HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\
+                        Content-Length: 5\r\n\r\nhello";
+            let (head, body) = split(&exchange(addr, echo).await);
+            assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+            assert_eq!(body, "hello");
+        })
+        .unwrap();
+    }
 }
