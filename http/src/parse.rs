@@ -220,9 +220,7 @@ fn not_complete(
 #[inline(never)]
 fn parse_as_http_1_1(bytes: &[u8], base: usize, limits: &Limits, line: &mut Line) -> Parsed {
     let refused = Parsed::Invalid(MALFORMED_VERSION);
-    let Some(version) = request_line(bytes).rsplit(|&b| b == b' ').next() else {
-        return refused;
-    };
+    let version = request_version(bytes);
     let [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9'] = version else {
         return refused;
     };
@@ -255,6 +253,16 @@ fn request_line(bytes: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// The request line's last word: its version, when the line is whole
+/// and well formed.
+fn request_version(bytes: &[u8]) -> &[u8] {
+    // `rsplit` yields at least one piece, the whole line if it has no space.
+    request_line(bytes)
+        .rsplit(|&b| b == b' ')
+        .next()
+        .unwrap_or_default()
+}
+
 /// `414` for a request line over the limit, complete or not.
 fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), &'static Rejection> {
     let rest = skip_empty_lines(bytes);
@@ -275,11 +283,7 @@ fn check_request_line(bytes: &[u8], limits: &Limits) -> Result<(), &'static Reje
 /// `400` for anything else (httparse also says "version" when a target
 /// has a space in it).
 fn version_rejection(bytes: &[u8]) -> &'static Rejection {
-    let version = request_line(bytes)
-        .rsplit(|&b| b == b' ')
-        .next()
-        .unwrap_or_default();
-    match version {
+    match request_version(bytes) {
         [b'H', b'T', b'T', b'P', b'/', major, rest @ ..]
             if major.is_ascii_digit()
                 && *major >= b'2'

@@ -465,43 +465,19 @@ fn stops_racing_incoming_bytes_lose_nothing() {
     .unwrap();
 }
 
-/// Counts the wakes it gets.
-#[derive(Default)]
-struct CountingWaker(std::sync::atomic::AtomicUsize);
-
-impl std::task::Wake for CountingWaker {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-impl CountingWaker {
-    fn wakes(&self) -> usize {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
 /// The stream keeps the waker of the task that last waited, so that it
 /// clones none when the same task waits again; a chunk still wakes only
 /// a task that is waiting, once, and the one that waited last.
 #[test]
 fn a_chunk_wakes_the_waiting_task_once_and_only_while_it_waits() {
-    use std::sync::Arc;
+    use futures_test::task::new_count_waker;
     use std::task::{Context, Poll, Waker};
     let _serial = serial();
     shardio::block_on(async {
         let ring = BufRing::new(8, 256)?;
         let (client, server) = util::pair().await;
         let mut incoming = server.recv_stream_with(&ring);
-        let (a, b) = (
-            Arc::new(CountingWaker::default()),
-            Arc::new(CountingWaker::default()),
-        );
-        let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
+        let ((wa, a), (wb, b)) = (new_count_waker(), new_count_waker());
         let settle = || sleep(Duration::from_millis(30));
         let send = |byte: u8| {
             let client = &client;
@@ -516,20 +492,20 @@ fn a_chunk_wakes_the_waiting_task_once_and_only_while_it_waits() {
         assert!(next(&wa).is_none(), "nothing sent yet");
         send(1).await?;
         settle().await;
-        assert_eq!(a.wakes(), 1, "the waiting task is woken");
+        assert_eq!(a.get(), 1, "the waiting task is woken");
         assert_eq!(next(&wa).transpose()?, Some(vec![1]));
 
         // Not waiting: a chunk queues without a wake.
         send(2).await?;
         settle().await;
-        assert_eq!(a.wakes(), 1, "a task that is not waiting is not woken");
+        assert_eq!(a.get(), 1, "a task that is not waiting is not woken");
         assert_eq!(next(&wa).transpose()?, Some(vec![2]));
 
         // Another task waits: it, not the first, is woken.
         assert!(next(&wb).is_none());
         send(3).await?;
         settle().await;
-        assert_eq!((a.wakes(), b.wakes()), (1, 1), "the last waiter is woken");
+        assert_eq!((a.get(), b.get()), (1, 1), "the last waiter is woken");
         assert_eq!(next(&wb).transpose()?, Some(vec![3]));
 
         // The first waits again, and again is woken once.
@@ -537,7 +513,7 @@ fn a_chunk_wakes_the_waiting_task_once_and_only_while_it_waits() {
         send(4).await?;
         send(5).await?;
         settle().await;
-        assert_eq!((a.wakes(), b.wakes()), (2, 1), "one wake for two chunks");
+        assert_eq!((a.get(), b.get()), (2, 1), "one wake for two chunks");
         let mut got = Vec::new();
         while let Some(chunk) = next(&wa) {
             got.extend(chunk?);
