@@ -7,7 +7,7 @@
 # per write, 64 connections), closed loop. Records requests/s, p50/p99 and
 # requests per second of server CPU (utime+stime of the server's process
 # tree from /proc), then prints the medians with each server's ratio to
-# tokio + hyper, the lowest and highest ratio of a single round (each
+# tokio + hyper, the median, lowest and highest ratio of single rounds (each
 # server against hyper's run in the same round: how much this machine's
 # noise moves a ratio), and draws a chart (SVG, gnuplot; installed if
 # missing).
@@ -105,16 +105,19 @@ med = {k: [st.median(x[i] for x in v) for i in range(4)] + [sum(x[4] for x in v)
 base = "hyper" if "hyper" in servers else servers[0]
 
 def spread(s, scen):
-    """The lowest and highest ratio to the base of one round's pair."""
+    """The median, lowest and highest ratio to the base of one round's
+    pair: each round's server against the base's run in the same round."""
     ratios = [v / per_round[(base, scen, r)] for (s2, c, r), v in per_round.items()
               if s2 == s and c == scen and per_round.get((base, scen, r))]
-    return f"{min(ratios):.2f}–{max(ratios):.2f}x" if ratios else "—"
+    if not ratios:
+        return "—"
+    return f"{st.median(ratios):.2f}x ({min(ratios):.2f}–{max(ratios):.2f}x)"
 
 with open(f"{out}/results.md", "w") as f:
     for scen in scens:
         f.write(f"\n**{scen}** (ratios to {base})\n\n")
         f.write("| server | req/s | req/s per server CPU-s | p50 | p99 | errors | ratio req/s "
-                "| ratio per CPU-s | per-round ratios per CPU-s |\n")
+                "| ratio per CPU-s | paired rounds' ratios per CPU-s: median (range) |\n")
         f.write("|---|---|---|---|---|---|---|---|---|\n")
         b = med[(base, scen)]
         for s in servers:
