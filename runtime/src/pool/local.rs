@@ -234,6 +234,7 @@ impl<T> LocalPooled<T> {
 }
 
 impl<T> Drop for LocalPooled<T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: `entry` is taken exactly once, here, and not used after.
         let entry = unsafe { ManuallyDrop::take(&mut self.entry) };
