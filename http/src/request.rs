@@ -91,6 +91,7 @@ impl Parts {
 }
 
 impl Drop for Request {
+    #[inline]
     fn drop(&mut self) {
         self.parts.clear();
     }
