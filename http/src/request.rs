@@ -91,6 +91,7 @@ impl Parts {
 }
 
 impl Drop for Request {
+    // Inlined into the handler future's drop, which runs once per request.
     #[inline]
     fn drop(&mut self) {
         self.parts.clear();

@@ -118,6 +118,8 @@ fn put_together(
 /// with `Content-Length` where the status allows a body, then the body
 /// unless the request was `HEAD` or the status has none. For other bodies
 /// only the head is written.
+// Inlined into `queue_response`, its hot caller, with the cached head's
+// path of `head`: a call here saved and restored six registers per answer.
 #[inline]
 pub(crate) fn sized(
     out: &mut Vec<u8>,
