@@ -137,6 +137,11 @@ static TCHAR: [bool; 256] = {
     t
 };
 
+/// Whether `b` may appear in an RFC 9110 §5.6.2 `token` (a field name).
+pub(crate) fn is_tchar(b: u8) -> bool {
+    TCHAR[usize::from(b)]
+}
+
 /// A name that is an RFC 9110 §5.6.2 `token`, and a value of visible
 /// characters, spaces and tabs (§5.5).
 fn is_field(name: &str, value: &str) -> bool {

@@ -77,6 +77,11 @@ fn bad_chunked_body_closes_the_connection() {
         // to the space or past it, the size line means different things.
         "3 \r\nabc\r\n0\r\n\r\n",
         "3 x\r\nabc\r\n0\r\n\r\n",
+        // Trailer lines are field lines: without a colon, folded, or with
+        // whitespace before the colon, where parsers would part ways.
+        "3\r\nabc\r\n0\r\nBad Trailer\r\n\r\n",
+        "3\r\nabc\r\n0\r\nX-T: 1\r\n folded\r\n\r\n",
+        "3\r\nabc\r\n0\r\nX-T : 1\r\n\r\n",
     ] {
         let mut c = s.connect();
         c.send(format!(
@@ -87,6 +92,39 @@ fn bad_chunked_body_closes_the_connection() {
         assert_eq!(reply.status, 400, "{body:?}");
         assert!(c.is_closed(), "{body:?}");
     }
+}
+
+#[test]
+fn a_bad_trailer_in_an_unread_body_closes_the_connection() {
+    let s = server();
+    let mut c = s.connect();
+    // `GET /` answers without reading its body; the server reads past it
+    // to the next request, finds a malformed trailer, and stops there.
+    c.send(
+        "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
+         3\r\nabc\r\n0\r\nBad Trailer\r\n\r\n\
+         GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    let reply = c.reply().unwrap();
+    assert_eq!(reply.text(), "root");
+    assert!(
+        c.reply().is_none(),
+        "a request after the bad trailer was answered"
+    );
+    assert!(c.is_closed());
+}
+
+#[test]
+fn well_formed_trailers_end_the_body() {
+    let s = server();
+    let mut c = s.connect();
+    c.send(
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
+         3\r\nabc\r\n0\r\nX-Checksum: 1\r\nX-Empty:\r\n\r\n\
+         GET / HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    assert_eq!(c.reply().unwrap().text(), "got 3");
+    assert_eq!(c.reply().unwrap().text(), "root");
 }
 
 #[test]

@@ -19,9 +19,12 @@ enum State {
     Data,
     DataCr,
     DataLf,
-    /// At the start of a trailer line (or of the final empty line).
+    /// At the start of a trailer field line (or of the final empty line).
     TrailerStart,
-    Trailer,
+    /// A trailer field's name, up to its colon.
+    TrailerName,
+    /// A trailer field's value, up to the line's CR.
+    TrailerValue,
     TrailerLf,
     EndLf,
     Done,
@@ -113,15 +116,33 @@ impl Decoder {
                     self.state = State::Done;
                     return Ok((i, Step::Done));
                 }
-                (State::TrailerStart | State::Trailer, b) if b != b'\r' && b != b'\n' && b != 0 => {
-                    self.trailers += 1;
-                    if self.trailers > MAX_TRAILERS {
-                        return Err("trailer section too large");
-                    }
-                    State::Trailer
+                // Trailer fields are field lines like a head's (RFC 9112
+                // §7.1.2, §5): a token, a colon, then visible characters,
+                // spaces and tabs. A line that starts with whitespace
+                // (obs-fold) or has no colon is refused, as in a head.
+                (State::TrailerStart | State::TrailerName, b) if crate::fields::is_tchar(b) => {
+                    self.count_trailer()?;
+                    State::TrailerName
                 }
-                (State::Trailer, b'\r') => State::TrailerLf,
-                (State::TrailerLf, b'\n') => State::TrailerStart,
+                (State::TrailerName, b':') => {
+                    self.count_trailer()?;
+                    State::TrailerValue
+                }
+                (State::TrailerValue, b'\r') => {
+                    self.count_trailer()?;
+                    State::TrailerLf
+                }
+                (State::TrailerValue, b) if b == b'\t' || (b >= 0x20 && b != 0x7f) => {
+                    self.count_trailer()?;
+                    State::TrailerValue
+                }
+                (State::TrailerStart | State::TrailerName | State::TrailerValue, _) => {
+                    return Err("malformed trailer field")
+                }
+                (State::TrailerLf, b'\n') => {
+                    self.count_trailer()?;
+                    State::TrailerStart
+                }
                 (State::Done, _) => return Ok((i - 1, Step::Done)),
                 _ => return Err("malformed chunked framing"),
             };
@@ -134,6 +155,17 @@ impl Decoder {
                 Step::NeedMore
             },
         ))
+    }
+}
+
+impl Decoder {
+    /// One more byte of trailer fields, within [`MAX_TRAILERS`].
+    fn count_trailer(&mut self) -> Result<(), &'static str> {
+        self.trailers += 1;
+        if self.trailers > MAX_TRAILERS {
+            return Err("trailer section too large");
+        }
+        Ok(())
     }
 }
 
@@ -185,6 +217,36 @@ mod tests {
     }
 
     #[test]
+    fn takes_well_formed_trailers() {
+        for trailers in [
+            &b""[..],
+            b"X-T: 1\r\n",
+            b"X-T:\r\n",
+            b"x-t:\t a b \t\r\nChecksum: caf\xc3\xa9\r\n",
+            b"!#$%&'*+-.^_`|~09azAZ:v\r\n",
+        ] {
+            let mut body = b"3\r\nabc\r\n0\r\n".to_vec();
+            body.extend_from_slice(trailers);
+            body.extend_from_slice(b"\r\nNEXT");
+            for step in 1..body.len() {
+                let (data, used) = decode(&body, step).unwrap();
+                assert_eq!(data, b"abc");
+                assert_eq!(&body[used..], b"NEXT", "split {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn limits_the_trailer_section() {
+        let mut body = b"0\r\n".to_vec();
+        while body.len() < usize::from(MAX_TRAILERS) + 64 {
+            body.extend_from_slice(b"X-Trailer: 0123456789\r\n");
+        }
+        body.extend_from_slice(b"\r\n");
+        assert_eq!(decode(&body, body.len()), Err("trailer section too large"));
+    }
+
+    #[test]
     fn rejects_bad_framing() {
         for bad in [
             &b"x\r\n"[..],
@@ -199,6 +261,17 @@ mod tests {
             b"3\t\r\nabc\r\n0\r\n\r\n",
             b"3 x\r\nabc\r\n0\r\n\r\n",
             b"3 4\r\nabc\r\n0\r\n\r\n",
+            // Trailer lines are field lines: a token, a colon, a value.
+            b"0\r\nBad Trailer\r\n\r\n",
+            b"0\r\nX-T : 1\r\n\r\n",
+            b"0\r\n: 1\r\n\r\n",
+            b"0\r\nX-T: 1\r\n folded\r\n\r\n",
+            b"0\r\n\tX-T: 1\r\n\r\n",
+            b"0\r\nX-T: a\x7fb\r\n\r\n",
+            b"0\r\nX-T: a\x01b\r\n\r\n",
+            b"0\r\nX-T: a\nb\r\n\r\n",
+            b"0\r\nX-T: 1\n\r\n",
+            b"0\r\nX\r\n\r\n",
         ] {
             assert!(
                 decode(bad, bad.len()).is_err(),
