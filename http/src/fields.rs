@@ -138,6 +138,7 @@ static TCHAR: [bool; 256] = {
 };
 
 /// Whether `b` may appear in an RFC 9110 §5.6.2 `token` (a field name).
+#[inline]
 pub(crate) fn is_tchar(b: u8) -> bool {
     TCHAR[usize::from(b)]
 }
@@ -145,7 +146,7 @@ pub(crate) fn is_tchar(b: u8) -> bool {
 /// A name that is an RFC 9110 §5.6.2 `token`, and a value of visible
 /// characters, spaces and tabs (§5.5).
 fn is_field(name: &str, value: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| TCHAR[usize::from(b)]) && is_value(value)
+    !name.is_empty() && name.bytes().all(is_tchar) && is_value(value)
 }
 
 /// [`is_value`] for a [`HeaderText`]. A literal (`Cow::Borrowed`, so

@@ -156,9 +156,7 @@ impl Decoder {
             },
         ))
     }
-}
 
-impl Decoder {
     /// One more byte of trailer fields, within [`MAX_TRAILERS`].
     fn count_trailer(&mut self) -> Result<(), &'static str> {
         self.trailers += 1;
