@@ -7,7 +7,7 @@ use shardio_benches::load::{self, Config, Report, Target};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How the server answers request number `n` (counted from 0, all
@@ -48,7 +48,9 @@ pub(crate) struct Arrival {
 impl Server {
     /// Starts a server answering with `policy`. With `stall = Some((at,
     /// len))`, every request that arrives between `at` and `at + len` after
-    /// the start waits until the stall ends: the whole server freezes.
+    /// the first request waits until the stall ends: the whole server
+    /// freezes. Timing it from the first request, not from the start, keeps
+    /// a generator that is slow to start from moving the freeze.
     pub(crate) fn start(
         policy: impl Fn(u64) -> Answer + Send + Sync + 'static,
         stall: Option<(Duration, Duration)>,
@@ -58,8 +60,11 @@ impl Server {
         let arrivals = Arc::new(Mutex::new(Vec::new()));
         let policy: Arc<Policy> = Arc::new(policy);
         let counter = Arc::new(AtomicU64::new(0));
-        let started = Instant::now();
-        let stall = stall.map(|(at, len)| (started + at, started + at + len));
+        let stall = stall.map(|(at, len)| Stall {
+            at,
+            len,
+            first: Arc::new(OnceLock::new()),
+        });
         let recorded = arrivals.clone();
         let accepted = Arc::new(AtomicU64::new(0));
         let accepts = accepted.clone();
@@ -67,8 +72,12 @@ impl Server {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 accepts.fetch_add(1, Ordering::Relaxed);
-                let (policy, counter, recorded) =
-                    (policy.clone(), counter.clone(), recorded.clone());
+                let (policy, counter, recorded, stall) = (
+                    policy.clone(),
+                    counter.clone(),
+                    recorded.clone(),
+                    stall.clone(),
+                );
                 std::thread::spawn(move || serve(stream, &*policy, &counter, &recorded, stall));
             }
         });
@@ -101,12 +110,35 @@ impl Server {
     }
 }
 
+/// A freeze of the whole server, `at` after the first request, for `len`.
+#[derive(Clone)]
+struct Stall {
+    at: Duration,
+    len: Duration,
+    /// When the first request arrived, on any connection.
+    first: Arc<OnceLock<Instant>>,
+}
+
+impl Stall {
+    /// How long a request arriving `now` waits: until the freeze ends if it
+    /// arrived during it, otherwise not at all.
+    fn wait(&self, now: Instant) -> Duration {
+        let from = *self.first.get_or_init(|| now) + self.at;
+        let until = from + self.len;
+        if now >= from && now < until {
+            until - now
+        } else {
+            Duration::ZERO
+        }
+    }
+}
+
 fn serve(
     mut stream: TcpStream,
     policy: &Policy,
     counter: &AtomicU64,
     arrivals: &Mutex<Vec<Arrival>>,
-    stall: Option<(Instant, Instant)>,
+    stall: Option<Stall>,
 ) {
     stream.set_nodelay(true).unwrap();
     let mut buf = Vec::new();
@@ -140,10 +172,8 @@ fn serve(
                 method,
                 body,
             });
-            if let Some((from, until)) = stall {
-                if now >= from && now < until {
-                    std::thread::sleep(until - now);
-                }
+            if let Some(stall) = &stall {
+                std::thread::sleep(stall.wait(now));
             }
             let reply: Vec<u8> = match policy(counter.fetch_add(1, Ordering::Relaxed)) {
                 Answer::Ok => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec(),
