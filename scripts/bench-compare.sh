@@ -10,7 +10,11 @@
 # tokio + hyper, the median, lowest and highest ratio of single rounds (each
 # server against hyper's run in the same round: how much this machine's
 # noise moves a ratio), and draws a chart (SVG, gnuplot; installed if
-# missing).
+# missing). Each run also records the host's steal time (/proc/stat: a
+# virtual machine's cores waiting on the hypervisor, which marks a busy
+# neighbour); the tables give its median and highest share per server,
+# and the paired median over the quiet rounds alone (steal under 2 % in
+# both runs of the pair).
 # A seventh server, the runtime's `fixed_answer` example, answers every
 # request head with the same bytes as hello's `GET /` and parses nothing:
 # the floor for shardio-http (the runtime and the kernel, no HTTP layer).
@@ -76,10 +80,13 @@ for round in $(seq "$rounds"); do
             scenario_args "$scenario"
             json="$out/$server-$scenario-$round.json"
             before=$(tree_ticks "$server_pid")
+            read -r steal0 host0 < <(host_ticks)
             timeout $((secs + 30)) taskset -c 1 "$load" "$url" "${args[@]}" -d "${secs}s" --json \
                 --hgrm "${json%.json}.hgrm" > "$json"
+            read -r steal1 host1 < <(host_ticks)
             after=$(tree_ticks "$server_pid")
-            printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$scenario" "$json" "$((after - before))" >> "$out/raw.tsv"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$scenario" "$json" "$((after - before))" \
+                "$(( (steal1 - steal0) * 1000 / (host1 - host0 + 1) ))" >> "$out/raw.tsv"
         done
         kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
     done
@@ -90,8 +97,11 @@ import json, sys, statistics as st
 out, secs, tck = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 cells = {}
 per_round = {}  # (server, scenario, round) -> requests per server CPU-s
+steal = {}  # (server, scenario, round) -> the host's steal during the run, ‰
+QUIET = 20  # ‰: a run with less steal than this is a quiet one
 for line in open(f"{out}/raw.tsv"):
-    rnd, server, scen, path, ticks = line.rstrip("\n").split("\t")
+    rnd, server, scen, path, ticks, stolen = line.rstrip("\n").split("\t")
+    steal[(server, scen, rnd)] = int(stolen)
     r = json.load(open(path))
     cpu = float(ticks) / tck
     p = r["latency_us"]["percentiles"]
@@ -104,26 +114,46 @@ scens = ["c64", "c256", "pipe16"]
 med = {k: [st.median(x[i] for x in v) for i in range(4)] + [sum(x[4] for x in v)] for k, v in cells.items()}
 base = "hyper" if "hyper" in servers else servers[0]
 
+def paired(s, scen, quiet=False):
+    """Each round's server against the base's run in the same round; with
+    `quiet`, only the rounds where neither run saw the host steal time."""
+    return [v / per_round[(base, scen, r)] for (s2, c, r), v in per_round.items()
+            if s2 == s and c == scen and per_round.get((base, scen, r))
+            and not (quiet and max(steal[(s, scen, r)], steal[(base, scen, r)]) >= QUIET)]
+
 def spread(s, scen):
-    """The median, lowest and highest ratio to the base of one round's
-    pair: each round's server against the base's run in the same round."""
-    ratios = [v / per_round[(base, scen, r)] for (s2, c, r), v in per_round.items()
-              if s2 == s and c == scen and per_round.get((base, scen, r))]
+    """The median, lowest and highest ratio of the paired rounds."""
+    ratios = paired(s, scen)
     if not ratios:
         return "—"
     return f"{st.median(ratios):.2f}x ({min(ratios):.2f}–{max(ratios):.2f}x)"
+
+def quiet(s, scen):
+    """The paired rounds' median over the quiet rounds, and how many."""
+    ratios = paired(s, scen, quiet=True)
+    if not ratios:
+        return "— (0)"
+    return f"{st.median(ratios):.2f}x ({len(ratios)})"
+
+def stolen(s, scen):
+    """The median and highest share of the host's CPU time stolen."""
+    v = [n for (s2, c, _), n in steal.items() if s2 == s and c == scen]
+    return f"{st.median(v) / 10:.1f} % ({max(v) / 10:.1f} %)"
 
 with open(f"{out}/results.md", "w") as f:
     for scen in scens:
         f.write(f"\n**{scen}** (ratios to {base})\n\n")
         f.write("| server | req/s | req/s per server CPU-s | p50 | p99 | errors | ratio req/s "
-                "| ratio per CPU-s | paired rounds' ratios per CPU-s: median (range) |\n")
-        f.write("|---|---|---|---|---|---|---|---|---|\n")
+                "| ratio per CPU-s | paired rounds' ratios per CPU-s: median (range) "
+                f"| quiet rounds' paired median (rounds; steal under {QUIET / 10:.0f} %) "
+                "| host steal: median (highest) |\n")
+        f.write("|---|---|---|---|---|---|---|---|---|---|---|\n")
         b = med[(base, scen)]
         for s in servers:
             m = med[(s, scen)]
             f.write(f"| {s} | {m[0]:,.0f} | {m[1]:,.0f} | {m[2]/1000:.3f} ms | {m[3]/1000:.3f} ms | {m[4]} | "
-                    f"{m[0]/b[0]:.2f}x | {m[1]/b[1]:.2f}x | {spread(s, scen)} |\n")
+                    f"{m[0]/b[0]:.2f}x | {m[1]/b[1]:.2f}x | {spread(s, scen)} | {quiet(s, scen)} "
+                    f"| {stolen(s, scen)} |\n")
 with open(f"{out}/base.txt", "w") as f:
     f.write(base)
 with open(f"{out}/chart.dat", "w") as f:

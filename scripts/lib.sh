@@ -11,6 +11,11 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # CPU time (user + system) of PID, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# The host's CPU ticks, all cores: "STEAL TOTAL" (steal is time a virtual
+# machine's cores were runnable but the hypervisor ran something else; a
+# busy neighbour shows up here, and in every measurement taken meanwhile).
+host_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t}' /proc/stat; }
+
 # Waits until FILE contains PATTERN, for at most SECONDS.
 wait_for_line() { # FILE PATTERN SECONDS
     local i
