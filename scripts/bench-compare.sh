@@ -14,7 +14,8 @@
 # virtual machine's cores waiting on the hypervisor, which marks a busy
 # neighbour); the tables give its median and highest share per server,
 # and the paired median over the quiet rounds alone (steal under 2 % in
-# both runs of the pair).
+# both runs of the pair). Before each server's round it waits (up to 30 s)
+# for a second with under 2 % stolen.
 # A seventh server, the runtime's `fixed_answer` example, answers every
 # request head with the same bytes as hello's `GET /` and parses nothing:
 # the floor for shardio-http (the runtime and the kernel, no HTTP layer).
@@ -29,8 +30,8 @@
 #   `shardio-per-wait`: with `--per-wait`, a receive submitted per wait);
 #   also `shardio-multishot`, with `--multishot` (one receive kept armed
 #   per connection).
-#   Takes about ROUNDS × servers × (3 × SECS + 3) s plus building the
-#   peers (a few minutes the first time). Stops only the servers it
+#   Takes about ROUNDS × servers × (3 × SECS + 4) s, more while the host
+#   is busy, plus building the peers (a few minutes the first time). Stops only the servers it
 #   started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +74,7 @@ port=9500
 for round in $(seq "$rounds"); do
     for server in "${servers[@]}"; do
         port=$((port + 1))
+        wait_for_quiet_host 30
         start_server "$server" "$port"
         url="http://127.0.0.1:$port/"
         timeout 30 taskset -c 1 "$load" "$url" -c 64 -d 1s -q > /dev/null || true   # warm-up
