@@ -1,10 +1,10 @@
-//! A server that freezes for two seconds: the open loop counts the delay of
+//! A server that freezes for three seconds: the open loop counts the delay of
 //! every request scheduled during the freeze (coordinated omission
 //! corrected), while the closed loop, which stops sending while it waits,
 //! sees only the requests that were in flight.
 //!
 //! The freeze is long against the pauses a busy virtual host puts into the
-//! test itself (half a second has been seen): each such pause adds
+//! test itself (over half a second has been seen): each such pause adds
 //! the requests due during it to the slow ones, and the bounds below leave
 //! room for that without letting a generator that gets the accounting wrong
 //! pass.
@@ -14,11 +14,11 @@ mod util;
 use std::time::Duration;
 use util::{config, run, Answer, Server};
 
-const STALL: Duration = Duration::from_secs(2);
+const STALL: Duration = Duration::from_secs(3);
 
 /// Long enough for the freeze, which starts 0.8 s after the first request,
 /// and a second of requests after it.
-const RUN: Duration = Duration::from_secs(4);
+const RUN: Duration = Duration::from_secs(5);
 
 /// The open loop's rate (requests/s).
 const RATE: f64 = 200.0;
@@ -55,15 +55,16 @@ fn a_stall_shows_up_in_the_open_loop_tail() {
     let report = run(c);
     assert_eq!(report.errors.total(), 0, "{report:#?}");
     assert_eq!(report.sent, (RATE * RUN.as_secs_f64()) as u64);
-    // The 400 requests due during the freeze waited from up to 2 s down to
-    // nothing: 300 of them over half a second. A pause of the host adds
-    // about 200 per second it lasts. A generator that timed from the send
-    // rather than the schedule would see about 2, one that counted the
-    // freeze twice about 600.
+    // The 600 requests due during the freeze waited from up to 3 s down to
+    // nothing: 500 of them over half a second. A pause of the host adds
+    // about 200 per second it lasts (a count of 419 was seen with a 2 s
+    // freeze, 300 expected). A generator that timed from the send rather
+    // than the schedule would see about 2, one that counted the freeze
+    // twice about 1,000.
     let slow = slower_than(&report, Duration::from_millis(500));
     assert!(
-        (250..=450).contains(&slow),
-        "{report:#?}\n{slow} requests over 500 ms, not 250 to 450"
+        (400..=800).contains(&slow),
+        "{report:#?}\n{slow} requests over 500 ms, not 400 to 800"
     );
     // The request caught first waited the whole freeze; none waited for
     // anything before its own schedule.
