@@ -56,9 +56,11 @@ fn cross_thread_wake_never_lost() {
             slowest = slowest.max(start.elapsed());
             t.join().unwrap();
         }
-        // A lost wakeup would hang forever; a slow one shows up here.
+        // A lost wakeup would hang forever; a slow one shows up here. The
+        // bound leaves room for a virtual host pausing the test itself
+        // (over a second has been seen); a wake takes microseconds.
         assert!(
-            slowest < Duration::from_secs(1),
+            slowest < Duration::from_secs(3),
             "a remote wake took {slowest:?}"
         );
     })
