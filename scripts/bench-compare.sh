@@ -31,8 +31,8 @@
 #   also `shardio-multishot`, with `--multishot` (one receive kept armed
 #   per connection).
 #   Takes about ROUNDS × servers × (3 × SECS + 4) s, more while the host
-#   is busy, plus building the peers (a few minutes the first time). Stops only the servers it
-#   started.
+#   is busy, plus building the peers (a few minutes the first time). Stops
+#   only the servers it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-5}"
@@ -82,25 +82,25 @@ for round in $(seq "$rounds"); do
             scenario_args "$scenario"
             json="$out/$server-$scenario-$round.json"
             before=$(tree_ticks "$server_pid")
-            read -r steal0 host0 < <(host_ticks)
+            ticks=$(host_ticks)
             timeout $((secs + 30)) taskset -c 1 "$load" "$url" "${args[@]}" -d "${secs}s" --json \
                 --hgrm "${json%.json}.hgrm" > "$json"
-            read -r steal1 host1 < <(host_ticks)
+            stolen=$(steal_since $ticks)
             after=$(tree_ticks "$server_pid")
             printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$server" "$scenario" "$json" "$((after - before))" \
-                "$(( (steal1 - steal0) * 1000 / (host1 - host0 + 1) ))" >> "$out/raw.tsv"
+                "$stolen" >> "$out/raw.tsv"
         done
         kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
     done
 done
 
-python3 - "$out" "$secs" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$out" "$secs" "$(getconf CLK_TCK)" "$quiet_steal" <<'PY'
 import json, sys, statistics as st
 out, secs, tck = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+QUIET = int(sys.argv[4])  # ‰: a run with less steal than this is a quiet one
 cells = {}
 per_round = {}  # (server, scenario, round) -> requests per server CPU-s
 steal = {}  # (server, scenario, round) -> the host's steal during the run, ‰
-QUIET = 20  # ‰: a run with less steal than this is a quiet one
 for line in open(f"{out}/raw.tsv"):
     rnd, server, scen, path, ticks, stolen = line.rstrip("\n").split("\t")
     steal[(server, scen, rnd)] = int(stolen)

@@ -16,18 +16,28 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # busy neighbour shows up here, and in every measurement taken meanwhile).
 host_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t}' /proc/stat; }
 
-# Waits, for at most SECONDS, until a second passes with under 2 % of the
-# host's CPU time stolen, so that a run starts on a quiet host; says so on
-# stderr when it gives up (the run goes ahead, and its steal is recorded).
+# The share of the host's CPU time stolen since host_ticks gave STEAL
+# TOTAL, in per mille.
+steal_since() { # STEAL TOTAL
+    local steal host
+    read -r steal host < <(host_ticks)
+    echo $(( (steal - $1) * 1000 / (host - $2 + 1) ))
+}
+
+# A run with less steal than this (per mille) ran on a quiet host.
+quiet_steal=20
+
+# Waits, for at most SECONDS, until a second passes with a quiet host, so
+# that a run starts on one; says so on stderr when it gives up (the run
+# goes ahead, and its steal is recorded).
 wait_for_quiet_host() { # SECONDS
-    local i steal0 host0 steal1 host1
+    local i ticks
     for ((i = 0; i < $1; i++)); do
-        read -r steal0 host0 < <(host_ticks)
+        ticks=$(host_ticks)
         sleep 1
-        read -r steal1 host1 < <(host_ticks)
-        (( (steal1 - steal0) * 50 < host1 - host0 + 1 )) && return 0
+        (( $(steal_since $ticks) < quiet_steal )) && return 0
     done
-    echo "the host stayed busy for $1 s (steal over 2 %); measuring anyway" >&2
+    echo "the host stayed busy for $1 s (steal over $((quiet_steal / 10)) %); measuring anyway" >&2
 }
 
 # Waits until FILE contains PATTERN, for at most SECONDS.

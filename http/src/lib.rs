@@ -17,7 +17,8 @@
 //!   and the connection closed: `Content-Length` with `Transfer-Encoding`,
 //!   malformed or differing lengths, a final coding that is not chunked,
 //!   a chunk size followed by whitespace but no `;` extension (`3 \r\n`),
-//!   a trailer line that is not a field line, obs-fold, a bad field, a missing, repeated or malformed `Host`.
+//!   a trailer line that is not a field line, obs-fold, a bad field, a
+//!   missing, repeated or malformed `Host`.
 //!   Limits, timeouts and the connection cap answer with the right status
 //!   too.
 //! * **Static files.** [`StaticFiles`] serves a directory: paths are

@@ -41,6 +41,18 @@ pub(crate) enum Step {
     Done,
 }
 
+impl State {
+    /// Whether a byte that led here is part of the trailer section (the
+    /// last chunk's line ending included), counted against
+    /// [`MAX_TRAILERS`].
+    fn in_trailers(self) -> bool {
+        matches!(
+            self,
+            State::TrailerStart | State::TrailerName | State::TrailerValue | State::TrailerLf
+        )
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Decoder {
     state: State,
@@ -121,31 +133,23 @@ impl Decoder {
                 // spaces and tabs. A line that starts with whitespace
                 // (obs-fold) or has no colon is refused, as in a head.
                 (State::TrailerStart | State::TrailerName, b) if crate::fields::is_tchar(b) => {
-                    self.count_trailer()?;
                     State::TrailerName
                 }
-                (State::TrailerName, b':') => {
-                    self.count_trailer()?;
-                    State::TrailerValue
-                }
-                (State::TrailerValue, b'\r') => {
-                    self.count_trailer()?;
-                    State::TrailerLf
-                }
+                (State::TrailerName, b':') => State::TrailerValue,
+                (State::TrailerValue, b'\r') => State::TrailerLf,
                 (State::TrailerValue, b) if b == b'\t' || (b >= 0x20 && b != 0x7f) => {
-                    self.count_trailer()?;
                     State::TrailerValue
                 }
                 (State::TrailerStart | State::TrailerName | State::TrailerValue, _) => {
                     return Err("malformed trailer field")
                 }
-                (State::TrailerLf, b'\n') => {
-                    self.count_trailer()?;
-                    State::TrailerStart
-                }
+                (State::TrailerLf, b'\n') => State::TrailerStart,
                 (State::Done, _) => return Ok((i - 1, Step::Done)),
                 _ => return Err("malformed chunked framing"),
             };
+            if self.state.in_trailers() {
+                self.count_trailer()?;
+            }
         }
         Ok((
             i,
