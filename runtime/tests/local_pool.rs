@@ -1,7 +1,7 @@
-//! `LocalPool<T>`: the same reuse, reset, capacity and counters as
-//! `Pool<T>`, for handles that stay on their shard; nothing leaked or
-//! dropped twice when handles outlive the pool or an object holds a
-//! handle of its own pool.
+//! `LocalPool<T>`, for handles that stay on their shard: nothing leaked
+//! or dropped twice when handles outlive the pool or an object holds a
+//! handle of its own pool. What it shares with `Pool<T>` (reuse, reset,
+//! capacity, counters) is in `pool_kinds.rs`.
 
 use shardio::pool::{LocalPool, LocalPooled, Overflow, Pool};
 use std::cell::Cell;
@@ -40,81 +40,6 @@ fn tracked_pool(live: &Rc<Cell<usize>>, capacity: usize, overflow: Overflow) -> 
         .overflow(overflow)
         .reset(|t| t.value = 0)
         .build_local()
-}
-
-#[test]
-fn objects_are_reused_reset_and_counted() {
-    shardio::block_on(async {
-        let live = Rc::new(Cell::new(0));
-        let pool = tracked_pool(&live, 4, Overflow::Fail);
-        let mut a = pool.get().unwrap();
-        a.value = 42;
-        let addr = &*a as *const Tracked;
-        drop(a);
-        let b = pool.get().unwrap();
-        assert_eq!(&*b as *const Tracked, addr, "the free object is reused");
-        assert_eq!(b.value, 0, "the reset hook ran");
-        let s = shardio::stats();
-        assert_eq!((s.pool_hits, s.pool_misses, s.pool_live), (1, 1, 1));
-        assert_eq!((pool.live(), pool.free()), (1, 0));
-        drop(b);
-        assert_eq!(shardio::stats().pool_live, 0);
-        assert_eq!((pool.live(), pool.free()), (0, 1));
-        assert_eq!(live.get(), 1, "one object, kept by the pool");
-        drop(pool);
-        assert_eq!(live.get(), 0, "the pool frees its objects");
-    })
-    .unwrap();
-}
-
-#[test]
-fn capacity_fail_errors_and_recovers() {
-    shardio::block_on(async {
-        let live = Rc::new(Cell::new(0));
-        let pool = tracked_pool(&live, 3, Overflow::Fail);
-        let held: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
-        let err = pool.get().unwrap_err();
-        assert_eq!(err.capacity(), 3);
-        assert!(err.to_string().contains("all 3 objects are in use"));
-        drop(held);
-        assert_eq!(pool.free(), 3);
-        assert!(pool.get().is_ok(), "usable again once objects return");
-    })
-    .unwrap();
-}
-
-#[test]
-fn capacity_allocate_hands_out_unpooled_objects() {
-    shardio::block_on(async {
-        let live = Rc::new(Cell::new(0));
-        let pool = tracked_pool(&live, 2, Overflow::Allocate);
-        let held: Vec<_> = (0..5).map(|_| pool.get().unwrap()).collect();
-        assert_eq!(held.iter().filter(|h| LocalPooled::is_pooled(h)).count(), 2);
-        assert_eq!(live.get(), 5);
-        assert_eq!(shardio::stats().pool_live, 2);
-        drop(held);
-        assert_eq!(live.get(), 2, "extra objects are dropped");
-        assert_eq!((pool.free(), pool.live()), (2, 0));
-        assert!(!LocalPooled::is_pooled(&LocalPooled::unpooled(7)));
-    })
-    .unwrap();
-}
-
-#[test]
-fn prefill_makes_objects_up_front() {
-    shardio::block_on(async {
-        let live = Rc::new(Cell::new(0));
-        let l = live.clone();
-        let pool = Pool::builder(move || Tracked::new(&l))
-            .capacity(8)
-            .prefill(100)
-            .build_local();
-        assert_eq!(pool.free(), 8, "prefill is capped at the capacity");
-        let _a = pool.get().unwrap();
-        assert_eq!(shardio::stats().pool_hits, 1);
-        assert_eq!(shardio::stats().pool_misses, 0);
-    })
-    .unwrap();
 }
 
 #[test]

@@ -1,5 +1,7 @@
-//! `Pool<T>` and `BufPool`: reuse, reset, capacity, counters, and objects
-//! that go home from other threads without being leaked or touched twice.
+//! `Pool<T>` and `BufPool`: objects that go home from other threads
+//! without being leaked or touched twice, and the buffer pool's size
+//! classes. What `Pool<T>` shares with `LocalPool<T>` (reuse, reset,
+//! capacity, counters) is in `pool_kinds.rs`.
 
 mod util;
 
@@ -7,29 +9,7 @@ use shardio::net::{TcpListener, TcpStream};
 use shardio::pool::{BufPool, Overflow, Pool, Pooled};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-/// Counts how many are alive.
-#[derive(Debug)]
-struct Tracked {
-    live: Arc<AtomicUsize>,
-    value: u64,
-}
-
-impl Tracked {
-    fn new(live: &Arc<AtomicUsize>) -> Tracked {
-        live.fetch_add(1, Ordering::SeqCst);
-        Tracked {
-            live: live.clone(),
-            value: 0,
-        }
-    }
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::SeqCst);
-    }
-}
+use util::Tracked;
 
 fn tracked_pool(live: &Arc<AtomicUsize>, capacity: usize, overflow: Overflow) -> Pool<Tracked> {
     let l = live.clone();
@@ -38,85 +18,6 @@ fn tracked_pool(live: &Arc<AtomicUsize>, capacity: usize, overflow: Overflow) ->
         .overflow(overflow)
         .reset(|t| t.value = 0)
         .build()
-}
-
-#[test]
-fn objects_are_reused_and_reset() {
-    shardio::block_on(async {
-        let live = Arc::new(AtomicUsize::new(0));
-        let pool = tracked_pool(&live, 4, Overflow::Fail);
-        let mut a = pool.get().unwrap();
-        a.value = 42;
-        let addr = &*a as *const Tracked;
-        drop(a);
-        let b = pool.get().unwrap();
-        assert_eq!(&*b as *const Tracked, addr, "the free object is reused");
-        assert_eq!(b.value, 0, "the reset hook ran");
-        let s = shardio::stats();
-        assert_eq!((s.pool_hits, s.pool_misses, s.pool_live), (1, 1, 1));
-        drop(b);
-        assert_eq!(shardio::stats().pool_live, 0);
-        assert_eq!(
-            live.load(Ordering::SeqCst),
-            1,
-            "one object, kept by the pool"
-        );
-        drop(pool);
-        assert_eq!(live.load(Ordering::SeqCst), 0, "the pool frees its objects");
-    })
-    .unwrap();
-}
-
-#[test]
-fn capacity_fail_errors_and_recovers() {
-    shardio::block_on(async {
-        let live = Arc::new(AtomicUsize::new(0));
-        let pool = tracked_pool(&live, 3, Overflow::Fail);
-        let held: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
-        let err = pool.get().unwrap_err();
-        assert_eq!(err.capacity(), 3);
-        assert!(err.to_string().contains("all 3 objects are in use"));
-        let io: std::io::Error = err.into();
-        assert_eq!(io.kind(), std::io::ErrorKind::OutOfMemory);
-        drop(held);
-        assert_eq!(pool.free(), 3);
-        assert!(pool.get().is_ok(), "usable again once objects return");
-    })
-    .unwrap();
-}
-
-#[test]
-fn capacity_allocate_hands_out_unpooled_objects() {
-    shardio::block_on(async {
-        let live = Arc::new(AtomicUsize::new(0));
-        let pool = tracked_pool(&live, 2, Overflow::Allocate);
-        let held: Vec<_> = (0..5).map(|_| pool.get().unwrap()).collect();
-        assert_eq!(held.iter().filter(|h| Pooled::is_pooled(h)).count(), 2);
-        assert_eq!(live.load(Ordering::SeqCst), 5);
-        assert_eq!(shardio::stats().pool_live, 2);
-        drop(held);
-        assert_eq!(live.load(Ordering::SeqCst), 2, "extra objects are dropped");
-        assert_eq!(pool.free(), 2);
-        assert_eq!(pool.live(), 0);
-    })
-    .unwrap();
-}
-
-#[test]
-fn prefill_makes_objects_up_front() {
-    shardio::block_on(async {
-        let live = Arc::new(AtomicUsize::new(0));
-        let l = live.clone();
-        let pool = Pool::builder(move || Tracked::new(&l))
-            .capacity(8)
-            .prefill(100)
-            .build();
-        assert_eq!(pool.free(), 8, "prefill is capped at the capacity");
-        let _a = pool.get().unwrap();
-        assert_eq!(shardio::stats().pool_hits, 1);
-        assert_eq!(shardio::stats().pool_misses, 0);
-    })
-    .unwrap();
 }
 
 #[test]

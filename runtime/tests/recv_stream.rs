@@ -6,11 +6,13 @@ mod util;
 use shardio::buf::{BufRing, RingBuf};
 use shardio::net::TcpStream;
 use shardio::time::{sleep, timeout};
+use std::future::Future;
+use std::io;
 use std::time::Duration;
 use util::serial;
 
 /// Collects everything a stream yields until end of stream.
-async fn drain_all(stream: &TcpStream, ring: &BufRing) -> std::io::Result<Vec<u8>> {
+async fn drain_all(stream: &TcpStream, ring: &BufRing) -> io::Result<Vec<u8>> {
     let mut incoming = stream.recv_stream_with(ring);
     let mut got = Vec::new();
     while let Some(buf) = incoming.next().await {
@@ -25,7 +27,7 @@ fn unread_bytes(stream: &TcpStream) -> usize {
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one int into `n`, which outlives the call.
     let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &mut n) };
-    assert_eq!(r, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+    assert_eq!(r, 0, "FIONREAD: {}", io::Error::last_os_error());
     n as usize
 }
 
@@ -33,10 +35,28 @@ fn pattern(conn: usize, len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 + conn * 7) as u8).collect()
 }
 
+/// Runs a test's body on a shard, one test at a time: they count the
+/// shard's ops in flight and the process's fds.
+fn run(body: impl Future<Output = io::Result<()>>) {
+    let _serial = serial();
+    shardio::block_on(body).unwrap().unwrap();
+}
+
+/// Once the completions still on their way are in: every buffer is back
+/// in `ring` and no receive is left armed.
+async fn all_returned(ring: &BufRing) {
+    util::settle().await;
+    assert_eq!(ring.in_use(), 0, "a buffer was not given back");
+    assert_eq!(
+        shardio::stats().ops_in_flight,
+        0,
+        "a receive is still armed"
+    );
+}
+
 #[test]
 fn bytes_arrive_in_order_and_buffers_go_back() {
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         let ring = BufRing::new(8, 256)?;
         let (client, server) = util::pair().await;
         let data = pattern(0, 100_000);
@@ -54,16 +74,13 @@ fn bytes_arrive_in_order_and_buffers_go_back() {
         assert!(got == data, "bytes out of order or corrupted");
         assert_eq!(ring.in_use(), 0);
         assert_eq!(shardio::stats().ops_in_flight, 0);
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        Ok(())
+    });
 }
 
 #[test]
 fn the_default_ring_serves_recv_stream() {
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         let (client, server) = util::pair().await;
         let mut incoming = server.recv_stream()?;
         let (r, _) = client.write_all(b"hello".to_vec()).await;
@@ -74,10 +91,8 @@ fn the_default_ring_serves_recv_stream() {
         drop(client);
         drop(buf);
         assert!(incoming.next().await.is_none(), "end of stream");
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        Ok(())
+    });
 }
 
 /// 16 connections each send 64 KiB through a ring of 4 buffers of 512 B,
@@ -85,10 +100,9 @@ fn the_default_ring_serves_recv_stream() {
 /// and again. Every byte must still arrive, in order.
 #[test]
 fn ring_smaller_than_busy_connections_loses_nothing() {
-    let _serial = serial();
     const CONNS: usize = 16;
     const LEN: usize = 64 * 1024;
-    shardio::block_on(async {
+    run(async {
         let ring = BufRing::new(4, 512)?;
         let mut receivers = Vec::new();
         for conn in 0..CONNS {
@@ -113,7 +127,7 @@ fn ring_smaller_than_busy_connections_loses_nothing() {
                         held.clear();
                     }
                 }
-                Ok::<_, std::io::Error>((conn, got))
+                Ok::<_, io::Error>((conn, got))
             }));
         }
         for r in receivers {
@@ -127,18 +141,15 @@ fn ring_smaller_than_busy_connections_loses_nothing() {
         let stats = shardio::stats();
         assert!(stats.recv_starved > 0, "the ring never ran dry: {stats:?}");
         assert_eq!(ring.in_use(), 0);
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        Ok(())
+    });
 }
 
 /// A stream dropped while data keeps arriving: late completions return
 /// their buffers, so every buffer of the ring is usable afterwards.
 #[test]
 fn dropped_stream_returns_late_buffers() {
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         let baseline_fds = util::open_fds();
         let ring = BufRing::new(2, 16)?;
         for _ in 0..50 {
@@ -160,9 +171,7 @@ fn dropped_stream_returns_late_buffers() {
             writer.await.unwrap();
             drop(server);
         }
-        util::settle().await;
-        assert_eq!(ring.in_use(), 0);
-        assert_eq!(shardio::stats().ops_in_flight, 0);
+        all_returned(&ring).await;
         assert_eq!(util::open_fds(), baseline_fds, "an fd leaked");
 
         // Both buffers are back in the ring: one connection can hold both.
@@ -179,16 +188,13 @@ fn dropped_stream_returns_late_buffers() {
             .unwrap()?;
         assert_eq!(a.len() + b.len(), 32);
         assert_eq!(ring.in_use(), 2);
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        Ok(())
+    });
 }
 
 #[test]
 fn rings_are_unregistered_and_their_ids_reused() {
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         for _ in 0..200 {
             let ring = BufRing::new(16, 1024)?;
             let (client, server) = util::pair().await;
@@ -200,10 +206,8 @@ fn rings_are_unregistered_and_their_ids_reused() {
         }
         util::settle().await;
         assert_eq!(shardio::stats().ops_in_flight, 0);
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        Ok(())
+    });
 }
 
 #[test]
@@ -212,11 +216,7 @@ fn bad_ring_sizes_are_rejected() {
     shardio::block_on(async {
         for (count, size) in [(3, 64), (0, 64), (1 << 16, 64), (4, 0)] {
             let err = BufRing::new(count, size).unwrap_err();
-            assert_eq!(
-                err.kind(),
-                std::io::ErrorKind::InvalidInput,
-                "{count}x{size}"
-            );
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{count}x{size}");
         }
     })
     .unwrap();
@@ -248,8 +248,7 @@ fn teardown_with_streams_armed() {
 /// returns to the ring once the write is done.
 #[test]
 fn ring_buffers_are_written_back_as_they_are() {
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         let ring = BufRing::new(4, 256)?;
         let (client, server) = util::pair().await;
         let mut incoming = server.recv_stream_with(&ring);
@@ -263,18 +262,15 @@ fn ring_buffers_are_written_back_as_they_are() {
         assert_eq!(ring.in_use(), 0);
         let (n, got) = client.read(vec![0u8; 64]).await;
         assert_eq!(&got[..n?], b"echo me");
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        Ok(())
+    });
 }
 
 /// Completions that arrived (each holding a ring buffer) but were never
 /// taken by the stream go back to the ring when the stream is dropped.
 #[test]
 fn queued_completions_return_their_buffers() {
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         let ring = BufRing::new(2, 8)?;
         let (client, server) = util::pair().await;
         let mut incoming = server.recv_stream_with(&ring);
@@ -302,10 +298,8 @@ fn queued_completions_return_their_buffers() {
             .unwrap()?;
         assert_eq!(a.len() + b.len(), 16);
         assert!(a.iter().chain(b.iter()).all(|&x| x == 6));
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        Ok(())
+    });
 }
 
 /// A limited stream whose consumer stops taking: the driver cancels its
@@ -314,8 +308,7 @@ fn queued_completions_return_their_buffers() {
 /// new receive, and every byte arrives, in order.
 #[test]
 fn a_limit_stops_the_receive_until_the_consumer_takes() {
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         let ring = BufRing::new(64, 256)?;
         let (client, server) = util::pair().await;
         let mut incoming = server.recv_stream_with(&ring);
@@ -348,19 +341,14 @@ fn a_limit_stops_the_receive_until_the_consumer_takes() {
         assert_eq!(got.len(), data.len());
         assert!(got == data, "bytes out of order or corrupted");
         drop(incoming);
-        util::settle().await;
-        assert_eq!(ring.in_use(), 0);
-        assert_eq!(shardio::stats().ops_in_flight, 0);
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        all_returned(&ring).await;
+        Ok(())
+    });
 }
 
 #[test]
 fn stop_on_an_idle_stream_ends_it_and_holds_nothing() {
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         let ring = BufRing::new(8, 256)?;
         let (client, server) = util::pair().await;
         let mut incoming = server.recv_stream_with(&ring);
@@ -380,16 +368,13 @@ fn stop_on_an_idle_stream_ends_it_and_holds_nothing() {
         r?;
         let buf = timeout(Duration::from_secs(5), server.recv_ring(&ring)).await??;
         assert_eq!(&buf.expect("bytes, not the end")[..], b"next");
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        Ok(())
+    });
 }
 
 #[test]
 fn the_peers_close_is_not_a_stop() {
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         let ring = BufRing::new(8, 256)?;
         let (client, server) = util::pair().await;
         let mut incoming = server.recv_stream_with(&ring);
@@ -398,10 +383,8 @@ fn the_peers_close_is_not_a_stop() {
         incoming.stop();
         assert!(incoming.next().await.is_none());
         assert!(!incoming.is_stopped(), "the peer closed first");
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        Ok(())
+    });
 }
 
 /// Streams stopped while the peer keeps writing, each followed by a
@@ -409,8 +392,7 @@ fn the_peers_close_is_not_a_stop() {
 /// between a stop's request and its effect is yielded, never dropped.
 #[test]
 fn stops_racing_incoming_bytes_lose_nothing() {
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         let ring = BufRing::new(32, 256)?;
         let (client, server) = util::pair().await;
         let data = pattern(5, 512 * 1024);
@@ -456,13 +438,9 @@ fn stops_racing_incoming_bytes_lose_nothing() {
         );
         assert!(got == data, "bytes out of order or corrupted");
         assert!(stops > 10, "only {stops} stops");
-        util::settle().await;
-        assert_eq!(ring.in_use(), 0);
-        assert_eq!(shardio::stats().ops_in_flight, 0);
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        all_returned(&ring).await;
+        Ok(())
+    });
 }
 
 /// The stream keeps the waker of the task that last waited, so that it
@@ -472,8 +450,7 @@ fn stops_racing_incoming_bytes_lose_nothing() {
 fn a_chunk_wakes_the_waiting_task_once_and_only_while_it_waits() {
     use futures_test::task::new_count_waker;
     use std::task::{Context, Poll, Waker};
-    let _serial = serial();
-    shardio::block_on(async {
+    run(async {
         let ring = BufRing::new(8, 256)?;
         let (client, server) = util::pair().await;
         let mut incoming = server.recv_stream_with(&ring);
@@ -521,8 +498,6 @@ fn a_chunk_wakes_the_waiting_task_once_and_only_while_it_waits() {
         assert_eq!(got, [4, 5]);
         drop(incoming);
         assert_eq!(ring.in_use(), 0);
-        Ok::<_, std::io::Error>(())
-    })
-    .unwrap()
-    .unwrap();
+        Ok(())
+    });
 }

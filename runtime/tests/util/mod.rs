@@ -110,3 +110,28 @@ pub async fn pair() -> (shardio::net::TcpStream, shardio::net::TcpStream) {
     let (server, _) = listener.accept().await.unwrap();
     (client.await.unwrap().unwrap(), server)
 }
+
+/// A pooled object that counts how many of its kind are alive, to prove a
+/// pool neither leaks nor drops one twice; `value` shows whether the
+/// pool's reset hook ran.
+#[derive(Debug)]
+pub struct Tracked {
+    live: Arc<AtomicUsize>,
+    pub value: u64,
+}
+
+impl Tracked {
+    pub fn new(live: &Arc<AtomicUsize>) -> Tracked {
+        live.fetch_add(1, Ordering::SeqCst);
+        Tracked {
+            live: live.clone(),
+            value: 0,
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
