@@ -6,7 +6,7 @@ mod util;
 use shardio::net::{TcpListener, TcpStream};
 use shardio::time::timeout;
 use std::time::Duration;
-use util::{open_fds, settle};
+use util::{assert_shard_idle, open_fds};
 
 #[test]
 fn accept_dropped_late_fd_closed() {
@@ -35,13 +35,7 @@ fn accept_dropped_late_fd_closed() {
             drop(listener);
             drop(clients);
         }
-        settle().await;
-        let stats = shardio::stats();
-        assert_eq!(
-            stats.ops_in_flight, 0,
-            "accept ops left in the table: {stats:?}"
-        );
-        assert_eq!(stats.connections_open, 0);
+        assert_shard_idle().await;
     })
     .unwrap();
     assert_eq!(open_fds(), before, "an accepted fd leaked");

@@ -174,10 +174,7 @@ fn a_handle_dropped_early_cancels_the_send_and_leaks_nothing() {
             drop(client);
             drop(server);
         }
-        settle().await;
-        let s = shardio::stats();
-        assert_eq!(s.ops_in_flight, 0, "{s:?}");
-        assert_eq!(s.connections_open, 0, "{s:?}");
+        util::assert_shard_idle().await;
     })
     .unwrap();
     assert_eq!(

@@ -8,7 +8,7 @@ use shardio::time::timeout;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use util::{open_fds, settle, CountedBuf};
+use util::{assert_shard_idle, open_fds, CountedBuf};
 
 #[test]
 fn stream_dropped_with_write_in_flight() {
@@ -24,10 +24,7 @@ fn stream_dropped_with_write_in_flight() {
             drop(client);
             drop(server);
         }
-        settle().await;
-        let s = shardio::stats();
-        assert_eq!(s.ops_in_flight, 0, "{s:?}");
-        assert_eq!(s.connections_open, 0, "{s:?}");
+        assert_shard_idle().await;
     })
     .unwrap();
     assert_eq!(

@@ -102,6 +102,16 @@ pub async fn settle() {
     }
 }
 
+/// Once the completions still on their way are in: no op of this shard
+/// left in flight (nothing the kernel may still write into) and no
+/// connection left open.
+pub async fn assert_shard_idle() {
+    settle().await;
+    let s = shardio::stats();
+    assert_eq!(s.ops_in_flight, 0, "ops left in flight: {s:?}");
+    assert_eq!(s.connections_open, 0, "connections left open: {s:?}");
+}
+
 /// A connected pair of streams on the current shard.
 pub async fn pair() -> (shardio::net::TcpStream, shardio::net::TcpStream) {
     let listener = shardio::net::TcpListener::bind("127.0.0.1:0").unwrap();
