@@ -96,7 +96,7 @@ mod storage;
 #[cfg(test)]
 mod test_alloc;
 
-pub use body::{Body, BodyError};
+pub use body::{Body, BodyError, Trailers};
 pub use config::{Limits, Timeouts, MAX_HEADERS_CAP};
 pub use conn::{Handoff, OnUpgrade, ReadHalf, Upgraded, WriteHalf};
 pub use drain::Draining;

@@ -74,7 +74,7 @@ impl Parts {
     /// Drops what the last request held, keeping the vectors' capacity.
     fn clear(&mut self) {
         self.buf = None;
-        self.body = Body::empty();
+        self.body.clear();
         self.state = None;
         self.params.names = None;
         self.params.values.clear();

@@ -1,5 +1,6 @@
-//! Request bodies: sized and chunked, streamed in pieces, 100-continue
-//! only when the handler reads, unread remainders skipped or closing.
+//! Request bodies: sized and chunked, streamed in pieces, trailers for
+//! the handler that reads to the end, 100-continue only when the handler
+//! reads, unread remainders skipped or closing.
 
 mod util;
 
@@ -25,6 +26,22 @@ fn server() -> TestServer {
                     total += c.len();
                 }
                 Ok::<_, shardio_http::BodyError>(format!("{pieces} {total}"))
+            })
+            .post("/trailers", |mut r: Request| async move {
+                let body = r.body_mut();
+                let mut n = 0;
+                while let Some(c) = body.chunk().await? {
+                    assert!(body.trailers().is_none(), "not before the end");
+                    n += c.len();
+                }
+                let fields = match body.trailers() {
+                    None => "none".to_string(),
+                    Some(t) => t
+                        .iter()
+                        .map(|(k, v)| format!("{k}={};", String::from_utf8_lossy(v)))
+                        .collect(),
+                };
+                Ok::<_, shardio_http::BodyError>(format!("{n} {fields}"))
             })
             .post("/ignore", |_r: Request| async { Response::text("ignored") })
             .post("/later", |_r: Request| async {
@@ -54,6 +71,41 @@ fn sized_and_chunked_bodies_echo() {
     assert_eq!(c.reply().unwrap().text(), "abcdefg");
     // The connection still works.
     assert_eq!(c.get("/nothing").status, 404);
+}
+
+#[test]
+fn trailers_reach_the_handler_that_read_to_the_end() {
+    let s = server();
+    let mut c = s.connect();
+    let head = "POST /trailers HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    // Sent a few bytes at a time, so the trailer lines arrive in pieces.
+    c.send(head);
+    let body = "3\r\nabc\r\n0\r\nChecksum: 12ab \r\nX-Note:\tone: two\r\nx-empty:\r\n\r\n";
+    for piece in body.as_bytes().chunks(5) {
+        std::thread::sleep(Duration::from_millis(2));
+        c.send(piece);
+    }
+    assert_eq!(
+        c.reply().unwrap().text(),
+        "3 Checksum=12ab;X-Note=one: two;x-empty=;"
+    );
+    // In one write with the next request: the trailers end where they
+    // should, and the request after them is read as a request.
+    c.send(format!(
+        "{head}0\r\nA: 1\r\n\r\nPOST /trailers HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"
+    ));
+    assert_eq!(c.reply().unwrap().text(), "0 A=1;");
+    assert_eq!(c.reply().unwrap().text(), "2 none", "a sized body has none");
+    c.send(format!("{head}2\r\nok\r\n0\r\n\r\n"));
+    assert_eq!(
+        c.reply().unwrap().text(),
+        "2 none",
+        "a chunked body without any"
+    );
+    // A handler that leaves the body: its trailers are skipped with it.
+    c.send("POST /ignore HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\nB: 2\r\n\r\n");
+    assert_eq!(c.reply().unwrap().text(), "ignored");
+    assert_eq!(c.get("/nothing").status, 404, "the connection goes on");
 }
 
 #[test]

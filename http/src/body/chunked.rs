@@ -6,6 +6,11 @@
 const MAX_LINE: u16 = 4096;
 const MAX_TRAILERS: u16 = 16 * 1024;
 
+/// Where the trailer section's field lines are kept, as received (each
+/// ending in CRLF), for a reader that wants them: allocated at the first
+/// trailer byte, so a body without trailers costs one word.
+pub(crate) type Kept = Option<Box<Vec<u8>>>;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// Hex digits of a chunk size.
@@ -75,8 +80,14 @@ impl Decoder {
     }
 
     /// Consumes framing from `input` until body bytes or the end. Returns
-    /// how many bytes it consumed (the data, if any, included).
-    pub(crate) fn step(&mut self, input: &[u8]) -> Result<(usize, Step), &'static str> {
+    /// how many bytes it consumed (the data, if any, included). Trailer
+    /// field lines go to `keep` when there is one, and are dropped when
+    /// not.
+    pub(crate) fn step(
+        &mut self,
+        input: &[u8],
+        mut keep: Option<&mut Kept>,
+    ) -> Result<(usize, Step), &'static str> {
         let mut i = 0;
         while i < input.len() {
             if self.state == State::Data {
@@ -89,6 +100,7 @@ impl Decoder {
             }
             let b = input[i];
             i += 1;
+            let before = self.state;
             self.state = match (self.state, b) {
                 (State::Size, b) if b.is_ascii_hexdigit() => {
                     if self.digits == 16 {
@@ -149,6 +161,12 @@ impl Decoder {
             };
             if self.state.in_trailers() {
                 self.count_trailer()?;
+                // The field lines, not the last chunk's line ending.
+                if before != State::SizeLf {
+                    if let Some(keep) = keep.as_deref_mut() {
+                        keep.get_or_insert_with(Box::default).push(b);
+                    }
+                }
             }
         }
         Ok((
@@ -185,17 +203,26 @@ mod tests {
 
     /// Decodes `input` fed in pieces of `step` bytes.
     fn decode(input: &[u8], step: usize) -> Result<(Vec<u8>, usize), &'static str> {
+        decode_keeping(input, step).map(|(data, used, _)| (data, used))
+    }
+
+    /// As [`decode`], also returning the trailer lines kept.
+    fn decode_keeping(
+        input: &[u8],
+        step: usize,
+    ) -> Result<(Vec<u8>, usize, Vec<u8>), &'static str> {
         let mut d = Decoder::new();
         let mut out = Vec::new();
+        let mut kept: Kept = None;
         let mut pos = 0;
         let mut end = 0;
         while end < input.len() {
             end = (end + step).min(input.len());
             loop {
-                let (n, s) = d.step(&input[pos..end])?;
+                let (n, s) = d.step(&input[pos..end], Some(&mut kept))?;
                 match s {
                     Step::Data(a, b) => out.extend_from_slice(&input[pos + a..pos + b]),
-                    Step::Done => return Ok((out, pos + n)),
+                    Step::Done => return Ok((out, pos + n, kept.map_or_else(Vec::new, |k| *k))),
                     Step::NeedMore => {}
                 }
                 pos += n;
@@ -211,17 +238,22 @@ mod tests {
     fn decodes_whatever_the_split() {
         // Whitespace before an extension's `;` is allowed (`BWS`).
         let body = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n1 \t;e\r\n!\r\n0\r\nX-T: 1\r\n\r\nNEXT";
-        assert_decodes_at_every_split(body, b"hello, world!");
+        let kept = assert_decodes_at_every_split(body, b"hello, world!");
+        assert_eq!(kept, b"X-T: 1\r\n");
     }
 
     /// `body`, a chunked body followed by `NEXT`, decodes to `want` and
-    /// ends just before `NEXT`, however it is split.
-    fn assert_decodes_at_every_split(body: &[u8], want: &[u8]) {
+    /// ends just before `NEXT`, however it is split; returns the trailer
+    /// lines kept, the same at every split.
+    fn assert_decodes_at_every_split(body: &[u8], want: &[u8]) -> Vec<u8> {
+        let whole = decode_keeping(body, body.len()).unwrap().2;
         for step in 1..body.len() {
-            let (data, used) = decode(body, step).unwrap();
+            let (data, used, kept) = decode_keeping(body, step).unwrap();
             assert_eq!(data, want, "split {step}");
             assert_eq!(&body[used..], b"NEXT", "split {step}");
+            assert_eq!(kept, whole, "split {step}");
         }
+        whole
     }
 
     #[test]
@@ -236,7 +268,8 @@ mod tests {
             let mut body = b"3\r\nabc\r\n0\r\n".to_vec();
             body.extend_from_slice(trailers);
             body.extend_from_slice(b"\r\nNEXT");
-            assert_decodes_at_every_split(&body, b"abc");
+            let kept = assert_decodes_at_every_split(&body, b"abc");
+            assert_eq!(kept, trailers, "the field lines as received");
         }
     }
 

@@ -1,9 +1,13 @@
 //! Request bodies, streamed to the handler as they arrive.
 
 pub(crate) mod chunked;
+mod trailers;
+
+pub use trailers::Trailers;
 
 use crate::conn::Conn;
 use crate::storage::Chunk;
+use chunked::Kept;
 use std::fmt;
 use std::rc::Rc;
 
@@ -31,7 +35,11 @@ enum Inner {
         conn: Rc<Conn>,
         /// Which request of the connection this body belongs to.
         generation: u32,
+        /// A read returned the end of the body.
+        ended: bool,
         length: Option<u64>,
+        /// A chunked body's trailer field lines, as they arrive.
+        trailers: Kept,
     },
 }
 
@@ -39,6 +47,14 @@ impl Body {
     pub(crate) fn empty() -> Body {
         Body {
             inner: Inner::Empty,
+        }
+    }
+
+    /// Empties the body; a request without one (most) costs a check.
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        if !matches!(self.inner, Inner::Empty) {
+            self.inner = Inner::Empty;
         }
     }
 
@@ -56,7 +72,9 @@ impl Body {
             inner: Inner::Conn {
                 conn,
                 generation,
+                ended: false,
                 length,
+                trailers: None,
             },
         }
     }
@@ -111,8 +129,51 @@ impl Body {
             Inner::Empty => Ok(None),
             Inner::Full(c) => Ok(c.take()),
             Inner::Conn {
-                conn, generation, ..
-            } => conn.read_body(*generation).await,
+                conn,
+                generation,
+                ended,
+                trailers,
+                ..
+            } => {
+                let read = conn.read_body(*generation, Some(trailers)).await;
+                *ended |= matches!(read, Ok(None));
+                read
+            }
+        }
+    }
+
+    /// The trailer fields that followed a chunked body's last chunk (RFC
+    /// 9112 §7.1.2), once [`chunk`](Body::chunk) has returned `None`.
+    /// `None` before that, and for a body that had none: a sized body, or
+    /// a chunked one whose last chunk was followed by no field. They live
+    /// as long as the body: read with `chunk`, not
+    /// [`collect`](Body::collect), to see them.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use shardio_http::{BodyError, Request, Response};
+    ///
+    /// /// Counts the body's bytes and answers with its `Checksum` trailer.
+    /// async fn upload(mut req: Request) -> Result<Response, BodyError> {
+    ///     let body = req.body_mut();
+    ///     let mut n = 0;
+    ///     while let Some(chunk) = body.chunk().await? {
+    ///         n += chunk.len();
+    ///     }
+    ///     let sum = body.trailers().and_then(|t| t.get("checksum"));
+    ///     let sum = String::from_utf8_lossy(sum.unwrap_or(b"none"));
+    ///     Ok(Response::text(format!("{n} bytes, checksum {sum}")))
+    /// }
+    /// ```
+    pub fn trailers(&self) -> Option<Trailers<'_>> {
+        match &self.inner {
+            Inner::Conn {
+                ended: true,
+                trailers: Some(lines),
+                ..
+            } => Some(Trailers::new(lines)),
+            _ => None,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use super::io::CutIfDropped;
 use super::{BodyFraming, BodyState, Conn, Input};
-use crate::body::chunked::Step;
+use crate::body::chunked::{Kept, Step};
 use crate::body::{BodyError, BodyErrorKind};
 use crate::storage::{Chunk, Storage};
 use std::rc::Rc;
@@ -69,7 +69,8 @@ impl Conn {
         let allowance = self.shared.limits.max_body_drain;
         let mut skipped = 0u64;
         loop {
-            match self.read_body(generation).await {
+            // Trailers of a body the handler did not finish are dropped.
+            match self.read_body(generation, None).await {
                 Ok(Some(c)) => {
                     skipped += c.len() as u64;
                     if skipped > allowance {
@@ -94,13 +95,15 @@ impl Conn {
         BodyError::new(kind)
     }
 
-    /// The next piece of the body of request `generation`.
+    /// The next piece of the body of request `generation`; trailer field
+    /// lines go to `keep`, if given.
     pub(crate) async fn read_body(
         self: &Rc<Self>,
         generation: u32,
+        mut keep: Option<&mut Kept>,
     ) -> Result<Option<Chunk>, BodyError> {
         loop {
-            match self.next_piece(generation) {
+            match self.next_piece(generation, keep.as_deref_mut()) {
                 Next::Ready(r) => return r,
                 Next::Continue => {
                     // A send dropped part way leaves the stream cut short
@@ -137,7 +140,7 @@ impl Conn {
     }
 
     /// What the body reader does next, from what is already received.
-    fn next_piece(&self, generation: u32) -> Next {
+    fn next_piece(&self, generation: u32, keep: Option<&mut Kept>) -> Next {
         let mut st = self.body.borrow_mut();
         if st.generation != generation {
             return Next::Ready(Err(BodyError::new(BodyErrorKind::Detached)));
@@ -164,7 +167,7 @@ impl Conn {
         let Some(buf) = input.buf.clone().filter(|b| input.pos < b.len()) else {
             return Next::Read;
         };
-        match take(&mut st, &mut input, &buf) {
+        match take(&mut st, &mut input, &buf, keep) {
             Taken::Chunk(c) => {
                 st.received += c.len() as u64;
                 if st.received > st.limit {
@@ -229,7 +232,12 @@ enum Taken {
 }
 
 /// Takes body bytes from the input.
-fn take(st: &mut BodyState, input: &mut Input, buf: &Rc<Storage>) -> Taken {
+fn take(
+    st: &mut BodyState,
+    input: &mut Input,
+    buf: &Rc<Storage>,
+    keep: Option<&mut Kept>,
+) -> Taken {
     let pos = input.pos;
     match &mut st.framing {
         BodyFraming::Length(left) => {
@@ -241,7 +249,7 @@ fn take(st: &mut BodyState, input: &mut Input, buf: &Rc<Storage>) -> Taken {
             }
             Taken::Chunk(Chunk::new(buf.clone(), pos, pos + n))
         }
-        BodyFraming::Chunked(decoder) => match decoder.step(&buf[pos..]) {
+        BodyFraming::Chunked(decoder) => match decoder.step(&buf[pos..], keep) {
             Ok((used, step)) => {
                 input.pos += used;
                 match step {
