@@ -22,24 +22,12 @@ macro_rules! cases {
         mod $kind {
             use super::*;
 
-            fn tracked_pool(
-                live: &Arc<AtomicUsize>,
-                capacity: usize,
-                overflow: Overflow,
-            ) -> $pool<Tracked> {
-                let l = live.clone();
-                Pool::builder(move || Tracked::new(&l))
-                    .capacity(capacity)
-                    .overflow(overflow)
-                    .reset(|t| t.value = 0)
-                    .$build()
-            }
-
             #[test]
             fn objects_are_reused_reset_and_counted() {
                 shardio::block_on(async {
                     let live = Arc::new(AtomicUsize::new(0));
-                    let pool = tracked_pool(&live, 4, Overflow::Fail);
+                    let pool: $pool<Tracked> =
+                        util::tracked_pool(&live, 4, Overflow::Fail).$build();
                     let mut a = pool.get().unwrap();
                     a.value = 42;
                     let addr = &*a as *const Tracked;
@@ -64,7 +52,8 @@ macro_rules! cases {
             fn capacity_fail_errors_and_recovers() {
                 shardio::block_on(async {
                     let live = Arc::new(AtomicUsize::new(0));
-                    let pool = tracked_pool(&live, 3, Overflow::Fail);
+                    let pool: $pool<Tracked> =
+                        util::tracked_pool(&live, 3, Overflow::Fail).$build();
                     let held: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
                     let err = pool.get().unwrap_err();
                     assert_eq!(err.capacity(), 3);
@@ -82,7 +71,8 @@ macro_rules! cases {
             fn capacity_allocate_hands_out_unpooled_objects() {
                 shardio::block_on(async {
                     let live = Arc::new(AtomicUsize::new(0));
-                    let pool = tracked_pool(&live, 2, Overflow::Allocate);
+                    let pool: $pool<Tracked> =
+                        util::tracked_pool(&live, 2, Overflow::Allocate).$build();
                     let held: Vec<_> = (0..5).map(|_| pool.get().unwrap()).collect();
                     assert_eq!(held.iter().filter(|h| $handle::is_pooled(h)).count(), 2);
                     assert_eq!(alive(&live), 5);
@@ -99,9 +89,7 @@ macro_rules! cases {
             fn prefill_makes_objects_up_front() {
                 shardio::block_on(async {
                     let live = Arc::new(AtomicUsize::new(0));
-                    let l = live.clone();
-                    let pool: $pool<Tracked> = Pool::builder(move || Tracked::new(&l))
-                        .capacity(8)
+                    let pool: $pool<Tracked> = util::tracked_pool(&live, 8, Overflow::Fail)
                         .prefill(100)
                         .$build();
                     assert_eq!(pool.free(), 8, "prefill is capped at the capacity");

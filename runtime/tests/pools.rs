@@ -6,25 +6,16 @@
 mod util;
 
 use shardio::net::{TcpListener, TcpStream};
-use shardio::pool::{BufPool, Overflow, Pool, Pooled};
+use shardio::pool::{BufPool, Overflow, Pooled};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use util::Tracked;
-
-fn tracked_pool(live: &Arc<AtomicUsize>, capacity: usize, overflow: Overflow) -> Pool<Tracked> {
-    let l = live.clone();
-    Pool::builder(move || Tracked::new(&l))
-        .capacity(capacity)
-        .overflow(overflow)
-        .reset(|t| t.value = 0)
-        .build()
-}
 
 #[test]
 fn handles_dropped_on_other_threads_go_home() {
     shardio::block_on(async {
         let live = Arc::new(AtomicUsize::new(0));
-        let pool = tracked_pool(&live, 1000, Overflow::Fail);
+        let pool = util::tracked_pool(&live, 1000, Overflow::Fail).build();
         let handles: Vec<_> = (0..1000).map(|_| pool.get().unwrap()).collect();
         assert_eq!(pool.live(), 1000);
         // Four threads drop 250 handles each, concurrently.
@@ -64,7 +55,7 @@ fn handles_outliving_their_pool_and_shard_are_freed() {
     let (home, away) = shardio::block_on({
         let live = live.clone();
         async move {
-            let pool = tracked_pool(&live, 8, Overflow::Fail);
+            let pool = util::tracked_pool(&live, 8, Overflow::Fail).build();
             let home = pool.get().unwrap();
             let away = pool.get().unwrap();
             drop(pool);
@@ -82,7 +73,7 @@ fn handles_outliving_their_pool_and_shard_are_freed() {
 fn concurrent_returns_while_the_home_shard_keeps_taking() {
     shardio::block_on(async {
         let live = Arc::new(AtomicUsize::new(0));
-        let pool = tracked_pool(&live, 64, Overflow::Fail);
+        let pool = util::tracked_pool(&live, 64, Overflow::Fail).build();
         let (tx, rx) = std::sync::mpsc::channel::<Pooled<Tracked>>();
         let dropper = std::thread::spawn(move || {
             let mut n = 0;

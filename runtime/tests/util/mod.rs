@@ -145,3 +145,17 @@ impl Drop for Tracked {
         self.live.fetch_sub(1, Ordering::SeqCst);
     }
 }
+
+/// A pool of [`Tracked`] objects counted in `live`, reset (`value` back to
+/// 0) before each reuse; `.build()` or `.build_local()` makes it.
+pub fn tracked_pool(
+    live: &Arc<AtomicUsize>,
+    capacity: usize,
+    overflow: shardio::pool::Overflow,
+) -> shardio::pool::PoolBuilder<Tracked> {
+    let l = live.clone();
+    shardio::pool::Pool::builder(move || Tracked::new(&l))
+        .capacity(capacity)
+        .overflow(overflow)
+        .reset(|t| t.value = 0)
+}
